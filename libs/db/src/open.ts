@@ -1,0 +1,37 @@
+import fs from "node:fs";
+import path from "node:path";
+import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaClient } from "./generated/client.ts";
+import { applyMigrations } from "./migrate.ts";
+import { workspaceRoot } from "./paths.ts";
+
+/** An open index database. Call `close()` before the process exits. */
+export interface Database {
+  prisma: PrismaClient;
+  /** The `file:` URL the database was opened with. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The database URL used when none is given: `$QUBES_DEDUP_DB` (a path or a
+ * `file:` URL), else `<workspace>/var/qubes-dedup.db`.
+ */
+export function defaultDatabaseUrl(): string {
+  const env = process.env.QUBES_DEDUP_DB;
+  if (env) return env.startsWith("file:") ? env : `file:${path.resolve(env)}`;
+  return `file:${path.join(workspaceRoot(), "var", "qubes-dedup.db")}`;
+}
+
+/**
+ * Opens (creating and migrating when needed) the SQLite index database.
+ * @param url `file:` URL; defaults to {@link defaultDatabaseUrl}.
+ * @throws MigrationError when the schema cannot be brought up to date.
+ */
+export async function openDatabase(url: string = defaultDatabaseUrl()): Promise<Database> {
+  if (!url.startsWith("file:")) throw new Error(`unsupported database URL ${url}: use file:/path/to/db`);
+  fs.mkdirSync(path.dirname(url.slice("file:".length)), { recursive: true });
+  await applyMigrations(url);
+  const prisma = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url }) });
+  return { prisma, url, close: () => prisma.$disconnect() };
+}

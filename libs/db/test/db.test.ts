@@ -1,0 +1,41 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { openDatabase, pendingMigrations } from "../src/index.ts";
+
+describe("openDatabase", () => {
+  it("creates, migrates and round-trips a repository, job and snapshot with BigInt sizes", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-db-"));
+    const url = `file:${path.join(dir, "sub", "index.db")}`;
+    expect(pendingMigrations(url).length).toBeGreaterThan(0);
+    const db = await openDatabase(url);
+    expect(pendingMigrations(url)).toEqual([]);
+    const repo = await db.prisma.repository.create({
+      data: { name: "default", engine: "restic", location: "/x", passwordFile: "/p" },
+    });
+    const snap = await db.prisma.snapshot.create({
+      data: {
+        repositoryId: repo.id,
+        engineSnapshotId: "abc",
+        backupId: "20261130T051200-42",
+        createdAt: new Date(0),
+        logicalBytes: 5n * 2n ** 40n,
+        addedBytes: 1n,
+        repositoryBytes: 2n,
+        streamSha256: "00".repeat(32),
+        compressed: false,
+        durationSeconds: 1.5,
+        qubes: { create: [{ qid: 3, name: "work", backupPath: "vm3/", backupSizeBytes: 10n }] },
+      },
+      include: { qubes: true },
+    });
+    expect(snap.logicalBytes).toBe(5497558138880n);
+    expect(snap.qubes[0]?.name).toBe("work");
+    await db.close();
+    // Re-opening an up-to-date database must not run the migrator again.
+    const again = await openDatabase(url);
+    expect(await again.prisma.snapshot.count()).toBe(1);
+    await again.close();
+  });
+});
