@@ -20,6 +20,7 @@ CREATE TABLE "Job" (
     "bytesExpected" BIGINT,
     "error" TEXT,
     "snapshotRef" TEXT,
+    "pid" INTEGER,
     CONSTRAINT "Job_repositoryId_fkey" FOREIGN KEY ("repositoryId") REFERENCES "Repository" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 

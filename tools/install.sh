@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything qubes-dedup needs on a fresh Debian 12 machine with
+# Node 20: Debian packages (only those missing), npm dependencies, the
+# generated Prisma client, and the built executables.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive NEXT_TELEMETRY_DISABLED=1 NX_NO_CLOUD=true
+
+# command:package pairs; GNU tar is checked by its version string below.
+need=()
+for pair in restic:restic borg:borgbackup scrypt:scrypt chromium:chromium python3:python3 rclone:rclone; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+tar --version 2>/dev/null | grep -q 'GNU tar' || need+=(tar)
+if ((${#need[@]})); then
+  echo "install: Debian packages missing: ${need[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q "${need[@]}"
+fi
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("install: Node "+process.versions.node+" is too old: install Node >= 20.19"); process.exit(1) }'
+npm ci --no-audit --no-fund
+npx prisma generate
