@@ -1,0 +1,31 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { RepositoryPanel } from "../src/client/RepositoryPanel.tsx";
+import { useTRPC } from "../src/client/trpc.ts";
+
+/** Home: every repository with its snapshots. */
+export default function HomePage() {
+  const trpc = useTRPC();
+  const repos = useQuery(trpc.repositories.list.queryOptions());
+  if (repos.isPending) return <p className="muted">Loading…</p>;
+  if (repos.isError) return <p className="error">Cannot reach the dashboard API: {repos.error.message}</p>;
+  if (repos.data.length === 0) {
+    return (
+      <div className="empty" data-testid="no-repositories">
+        <h1>No repository yet</h1>
+        <p>
+          Register one in this backup qube with{" "}
+          <code>qubes-dedup repo add default --engine restic --location /path/to/repo --password-file /path/to/pw</code>,
+          then run a backup from dom0 (<code>qubes-dedup-agent backup</code>).
+        </p>
+      </div>
+    );
+  }
+  return (
+    <>
+      {repos.data.map((r) => (
+        <RepositoryPanel key={r.id} repo={r} />
+      ))}
+    </>
+  );
+}
