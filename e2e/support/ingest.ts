@@ -1,0 +1,71 @@
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { BINS } from "./paths.ts";
+
+/** The qubes the e2e backs up (present in qubes-sim's default system). */
+export const BACKED_UP_QUBES = ["work", "personal", "vault"];
+
+/** Result of {@link realBackup}: what the stream looked like on its way in. */
+export interface BackupResult {
+  streamBytes: bigint;
+  streamSha256: string;
+}
+
+function requireBuilt(): void {
+  const missing = [BINS.qubesDedup, path.join(BINS.simBin, "qvm-backup"), path.join(BINS.simBin, "qubes-sim-create"), BINS.shim].filter(
+    (p) => !fs.existsSync(p),
+  );
+  if (missing.length) throw new Error(`missing built executables ${missing.join(", ")}: run "npm run build" at the workspace root first.`);
+}
+
+/** Writes an executable shell script. */
+function script(file: string, body: string): void {
+  fs.writeFileSync(file, `#!/bin/sh\nset -e\n${body}\n`, { mode: 0o755 });
+}
+
+/**
+ * A real backup end to end, in `tmp`: a simulated dom0 system, a restic
+ * repository registered in the index db `dbPath`, and the simulator's
+ * `qvm-backup --no-compress` (through the scrypt shim on PATH) whose
+ * destination command tees the stream to a file (to measure it
+ * independently) and pipes it into `qubes-dedup ingest`.
+ * @throws Error when an executable is missing or a step fails (with its stderr).
+ */
+export function realBackup(tmp: string, dbPath: string): BackupResult {
+  requireBuilt();
+  const bin = path.join(tmp, "bin");
+  fs.mkdirSync(bin, { recursive: true });
+  fs.symlinkSync(BINS.shim, path.join(bin, "scrypt"));
+  script(path.join(bin, "qubes-dedup"), `exec "${process.execPath}" "${BINS.qubesDedup}" "$@"`);
+  const streamFile = path.join(tmp, "stream.bin");
+  script(path.join(bin, "e2e-tee-ingest"), `tee "${streamFile}" | qubes-dedup ingest --repo default`);
+
+  const env = {
+    ...process.env,
+    PATH: `${bin}:${BINS.simBin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+    QUBES_DEDUP_DB: dbPath,
+    QUBES_SIM_ROOT: path.join(tmp, "dom0"),
+  };
+  const run = (cmd: string, args: string[]) => {
+    try {
+      execFileSync(cmd, args, { env, cwd: tmp, stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+      const err = e as { stderr?: Buffer; stdout?: Buffer; status?: number };
+      throw new Error(`${cmd} ${args.join(" ")} failed (exit ${err.status}): ${err.stderr?.toString() ?? ""}${err.stdout?.toString() ?? ""}`);
+    }
+  };
+
+  const pw = path.join(tmp, "restic.pw");
+  fs.writeFileSync(pw, `${randomBytes(16).toString("hex")}\n`, { mode: 0o600 });
+  run("qubes-dedup", ["repo", "add", "default", "--engine", "restic", "--location", path.join(tmp, "restic"), "--password-file", pw]);
+
+  run("qubes-sim-create", []);
+  const passphrase = path.join(tmp, "backup.pass");
+  fs.writeFileSync(passphrase, `qubes-dedup-v1-${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+  run("qvm-backup", ["--yes", "--no-compress", "--passphrase-file", passphrase, "--dest-vm", "backup", "e2e-tee-ingest", ...BACKED_UP_QUBES]);
+
+  const data = fs.readFileSync(streamFile);
+  return { streamBytes: BigInt(data.length), streamSha256: createHash("sha256").update(data).digest("hex") };
+}

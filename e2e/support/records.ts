@@ -1,0 +1,50 @@
+import { createRequire } from "node:module";
+
+// better-sqlite3 ships no types and @types/better-sqlite3 is not installed;
+// this is the little of it used here.
+interface Statement {
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+}
+interface SqliteDb {
+  defaultSafeIntegers(on: boolean): void;
+  prepare(sql: string): Statement;
+  close(): void;
+}
+const Database = createRequire(import.meta.url)("better-sqlite3") as new (file: string, opts: object) => SqliteDb;
+
+/** A snapshot as the index db recorded it. Sizes in bytes. */
+export interface RecordedSnapshot {
+  engineSnapshotId: string;
+  logicalBytes: bigint;
+  addedBytes: bigint;
+  repositoryBytes: bigint;
+  streamSha256: string;
+  /** Qube names in qid order. */
+  qubes: string[];
+}
+
+/** Everything the index db at `dbPath` holds for repository `name`, read directly (not through the app). */
+export function recorded(dbPath: string, name: string): { engine: string; location: string; snapshots: RecordedSnapshot[] } {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  db.defaultSafeIntegers(true);
+  try {
+    const repo = db.prepare("SELECT id, engine, location FROM Repository WHERE name = ?").get(name) as
+      | { id: bigint; engine: string; location: string }
+      | undefined;
+    if (!repo) throw new Error(`repository ${name} is not in ${dbPath}`);
+    const snaps = db
+      .prepare(
+        "SELECT id, engineSnapshotId, logicalBytes, addedBytes, repositoryBytes, streamSha256 FROM Snapshot WHERE repositoryId = ? ORDER BY createdAt DESC, id DESC",
+      )
+      .all(repo.id) as (Omit<RecordedSnapshot, "qubes"> & { id: bigint })[];
+    const qubes = db.prepare("SELECT name FROM SnapshotQube WHERE snapshotId = ? ORDER BY qid");
+    return {
+      engine: repo.engine,
+      location: repo.location,
+      snapshots: snaps.map(({ id, ...s }) => ({ ...s, qubes: (qubes.all(id) as { name: string }[]).map((q) => q.name) })),
+    };
+  } finally {
+    db.close();
+  }
+}
