@@ -60,7 +60,7 @@ export function encAuthenticated(key: Buffer, inFd: number, output: string): voi
 }
 
 /** What a `dec` input is, judged from its size, first bytes and last 48 bytes. */
-export type DecInputKind = { kind: "authenticated"; trailer: Trailer } | { kind: "scrypt" } | { kind: "unknown"; reason: string };
+export type DecInputKind = { kind: "authenticated"; trailer: Trailer } | { kind: "scrypt" } | { kind: "unknown" };
 
 /**
  * Classifies a seekable input of `size` bytes. A structurally valid trailer
@@ -69,7 +69,6 @@ export type DecInputKind = { kind: "authenticated"; trailer: Trailer } | { kind:
  * end with a trailer whose length field matches its size by accident.
  */
 export function classifyInput(fd: number, size: number): DecInputKind {
-  let trailerProblem = `it is shorter than a ${TRAILER_SIZE}-byte qubes-dedup trailer`;
   if (size >= TRAILER_SIZE) {
     const t = Buffer.alloc(TRAILER_SIZE);
     readExactly(fd, t, size - TRAILER_SIZE);
@@ -77,7 +76,6 @@ export function classifyInput(fd: number, size: number): DecInputKind {
       return { kind: "authenticated", trailer: parseTrailer(t, size) };
     } catch (e) {
       if (!(e instanceof TrailerError)) throw e;
-      trailerProblem = e.message.replace(/^the data /, "it ").replace(/\.$/, "");
     }
   }
   const head = Buffer.alloc(SCRYPT_MAGIC.length);
@@ -85,7 +83,7 @@ export function classifyInput(fd: number, size: number): DecInputKind {
     readExactly(fd, head, 0);
     if (head.equals(SCRYPT_MAGIC)) return { kind: "scrypt" };
   }
-  return { kind: "unknown", reason: trailerProblem };
+  return { kind: "unknown" };
 }
 
 function readExactly(fd: number, buf: Buffer, position: number): void {

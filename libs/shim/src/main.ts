@@ -58,7 +58,7 @@ async function dec(call: ScryptCall, line: Buffer): Promise<number> {
   const label = call.input === "-" ? "the input on stdin" : call.input;
   if (what.kind === "scrypt") return fallback(call, line, spooled ? fd : undefined);
   if (what.kind === "unknown") {
-    throw new ShimError(`${label} is neither a qubes-dedup chunk nor a scrypt file (${what.reason}); nothing was written, restore from an intact copy of the backup.`);
+    throw new ShimError(`${label} is neither a qubes-dedup chunk (no valid trailer: truncated, extended or not written by qubes-dedup) nor a scrypt file; nothing was written, restore from an intact copy of the backup.`);
   }
   decAuthenticated(macKey(line), fd, what.trailer, call.output, label);
   return 0;
