@@ -1,6 +1,13 @@
 /**
  * Simulator of the dom0 side of Qubes OS (no Qubes machine is available
- * here): qubesd's scrypt calls, qvm-backup, qvm-backup-restore and
- * qrexec-client-vm, faithful to backup format v4 as described in DESIGN.md.
+ * here): qubesd's scrypt calls, qvm-backup, qvm-backup-restore and a system
+ * generator, faithful to backup format v4 as described in DESIGN.md.
  */
 export { callScrypt, type ScryptCallOptions, type ScryptCallResult } from "./tty/scrypt-call.ts";
+export { SimError, UsageError } from "./errors.ts";
+export { createSystem, defaultQubes, type QubeSpec, type SystemSpec } from "./system/create.ts";
+export { mutateVolume, writeVolumeImage, type MutateOptions } from "./system/content.ts";
+export { simPaths, loadQubesXml, rootFromEnv } from "./system/layout.ts";
+export { parseQubesXml, serializeQubesXml, domainName, domainQid, type QubesXml, type Domain } from "./system/qubes-xml.ts";
+export { runBackup, backupHeaderText, makeBackupId, DEFAULT_CHUNK_SIZE, type BackupOptions, type BackupResult } from "./backup/backup.ts";
+export { sparseMemberHeader, SparseMapBuilder, volumeInnerStream, type SparseEntry } from "./backup/tarwriter.ts";

@@ -1,0 +1,53 @@
+/**
+ * qvm-backup for the simulated dom0.
+ * usage: qvm-backup [--yes] [--no-compress|--compress] --passphrase-file F
+ *          [--dest-vm VM] [--exclude Q]... <location> [qube...]
+ */
+import { parseArgs } from "node:util";
+import { UsageError } from "../errors.ts";
+import { runBackup } from "../backup/backup.ts";
+import { rootFromEnv } from "../system/layout.ts";
+import { chunkSizeFromEnv, readPassphrase, runCli } from "./common.ts";
+
+const USAGE = `usage: qvm-backup [--yes] [--no-compress|--compress] --passphrase-file FILE
+                  [--dest-vm VM] [--exclude QUBE]... LOCATION [QUBE...]
+Backs up the simulated system in $QUBES_SIM_ROOT (chunk size: $QUBES_SIM_CHUNK_SIZE bytes).
+`;
+
+runCli("qvm-backup", USAGE, async () => {
+  const { values, positionals } = parseArgs({
+    strict: true,
+    allowPositionals: true,
+    options: {
+      yes: { type: "boolean", short: "y" },
+      "no-compress": { type: "boolean" },
+      compress: { type: "boolean", short: "z" },
+      "passphrase-file": { type: "string", short: "p" },
+      "dest-vm": { type: "string", short: "d" },
+      exclude: { type: "string", short: "x", multiple: true },
+    },
+  });
+  const [location, ...qubes] = positionals;
+  if (!location) throw new UsageError("missing LOCATION");
+  if (!values["passphrase-file"]) throw new UsageError("missing --passphrase-file (the simulator cannot prompt for a passphrase)");
+  if (values.compress && values["no-compress"]) throw new UsageError("--compress and --no-compress exclude each other");
+  const root = rootFromEnv();
+  const passphrase = readPassphrase(values["passphrase-file"]);
+  let shown = false;
+  await runBackup({
+    root,
+    passphrase,
+    location,
+    destVm: values["dest-vm"] ?? "dom0",
+    qubes,
+    exclude: values.exclude ?? [],
+    compress: values.compress ?? false,
+    chunkSize: chunkSizeFromEnv(process.env),
+    progress: (pct) => {
+      shown = true;
+      process.stderr.write(`\rMaking a backup... ${pct.toFixed(2)}%`);
+    },
+  });
+  if (shown) process.stderr.write("\n");
+  return 0;
+});

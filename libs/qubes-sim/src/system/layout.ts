@@ -1,0 +1,68 @@
+/**
+ * Paths of a simulated dom0 system (`$QUBES_SIM_ROOT`, docs/ARCHITECTURE.md):
+ * `qubes.xml`, `volumes/<qube>/<volume>.img`, `firewall/<qube>/firewall.xml`,
+ * `home/<user>/`.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { SimError } from "../errors.ts";
+import { parseQubesXml, serializeQubesXml, type QubesXml } from "./qubes-xml.ts";
+
+/** Absolute paths inside one simulated system root. */
+export function simPaths(root: string) {
+  const abs = path.resolve(root);
+  return {
+    root: abs,
+    qubesXml: path.join(abs, "qubes.xml"),
+    volume: (qube: string, volume: string) => path.join(abs, "volumes", qube, `${volume}.img`),
+    volumeDir: (qube: string) => path.join(abs, "volumes", qube),
+    firewall: (qube: string) => path.join(abs, "firewall", qube, "firewall.xml"),
+    homeDir: path.join(abs, "home"),
+  };
+}
+
+/**
+ * The system root from `QUBES_SIM_ROOT`.
+ * @throws SimError when the variable is unset or empty.
+ */
+export function rootFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  const root = env.QUBES_SIM_ROOT;
+  if (!root) throw new SimError("QUBES_SIM_ROOT is not set; point it at a simulated system made by qubes-sim-create.");
+  return path.resolve(root);
+}
+
+/**
+ * Reads the live `qubes.xml` of a root.
+ * @throws SimError when it is missing or malformed.
+ */
+export function loadQubesXml(root: string): QubesXml {
+  const p = simPaths(root).qubesXml;
+  let text: string;
+  try {
+    text = fs.readFileSync(p, "utf8");
+  } catch {
+    throw new SimError(`${p} does not exist; create the system with qubes-sim-create or check QUBES_SIM_ROOT.`);
+  }
+  return parseQubesXml(text);
+}
+
+/** Writes the live `qubes.xml` atomically (temp file + rename). */
+export function saveQubesXml(root: string, q: QubesXml): void {
+  const p = simPaths(root).qubesXml;
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(`${p}.tmp`, serializeQubesXml(q));
+  fs.renameSync(`${p}.tmp`, p);
+}
+
+/** The dom0 user: the first directory under `home/` (sorted), or undefined. */
+export function dom0User(root: string): string | undefined {
+  try {
+    return fs
+      .readdirSync(simPaths(root).homeDir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort()[0];
+  } catch {
+    return undefined;
+  }
+}
