@@ -1,0 +1,256 @@
+import zlib from "node:zlib";
+import { IngestError } from "./errors.ts";
+import { MAX_HEADER_BYTES, parseBackupHeader, type BackupHeader } from "./header.ts";
+import { InnerTarTracker } from "./inner.ts";
+import { OuterParser, type OuterMember, type OuterSink } from "./outer.ts";
+import { parseQubesXml, type QubeInfo } from "./qubes-xml.ts";
+import { NO_TRAILER, type TrailerFormat } from "./trailer.ts";
+
+/** Largest qubes.xml accepted (bytes). */
+const MAX_QUBES_XML = 32 << 20;
+const SCRYPT_MAGIC = Buffer.from("scrypt\0", "latin1");
+
+/** What a layout writer receives, in stream order, besides the raw bytes. */
+export interface LayoutSink {
+  /** outer tar framing: headers, pax data, padding, zero blocks */
+  framing(bytes: Uint8Array): void;
+  memberStart(m: OuterMember): void;
+  /** `backup-header` / `.hmac` content */
+  small(bytes: Uint8Array): void;
+  /** chunk bytes that belong to the file's inner stream */
+  payload(bytes: Uint8Array): void;
+  /** the chunk's MAC trailer (authenticated shim) */
+  trailer(bytes: Uint8Array): void;
+  memberEnd(m: OuterMember): void;
+}
+
+export interface FileState {
+  /** path without `.NNN.enc`, e.g. `vm3/private.img` */
+  path: string;
+  chunks: number;
+  /** inner-stream bytes (trailers excluded) */
+  streamBytes: number;
+  scryptEncrypted: boolean;
+}
+
+/**
+ * Checks a whole backup stream as it passes: outer framing, order, header
+ * files, each file's inner tar stream, and that every qube `qubes.xml` marks
+ * as backed up is present with its save_on_stop volumes.
+ * Throws IngestError naming where and why on any defect.
+ */
+export class StreamAnalyzer implements OuterSink {
+  readonly outer = new OuterParser(this);
+  header: BackupHeader | undefined;
+  qubes: QubeInfo[] | undefined;
+  readonly files = new Map<string, FileState>();
+  readonly warnings: string[] = [];
+  private cur: FileState | undefined;
+  private tracker: InnerTarTracker | undefined;
+  private rawXml: Buffer[] | undefined;
+  private small: Buffer[] = [];
+  private member: OuterMember | undefined;
+  private dataLeft = 0;
+  private tail: Uint8Array | undefined;
+  private tailFill = 0;
+  private probe = Buffer.alloc(0);
+  private hmacSeen = false;
+
+  constructor(
+    private readonly layout?: LayoutSink,
+    private readonly trailerFormat: TrailerFormat = NO_TRAILER,
+    private readonly onFile?: (path: string) => void,
+  ) {}
+
+  write(chunk: Uint8Array): void {
+    this.outer.write(chunk);
+  }
+
+  /** Ends the stream; throws IngestError unless the backup is complete. */
+  end(): void {
+    this.outer.end();
+    this.closeFile(true);
+    if (!this.header || !this.hmacSeen) this.failEnded("the backup-header pair is missing");
+    if (!this.files.has("qubes.xml")) this.failEnded("qubes.xml.000.enc is missing");
+    if (this.qubes) this.checkAllPresent();
+  }
+
+  /** Sum of `backup-size` of the qubes in the backup (bytes), once qubes.xml is known. */
+  expectedBytes(): number | undefined {
+    return this.qubes?.filter((q) => q.backupContent).reduce((a, q) => a + (q.backupSize ?? 0), 0);
+  }
+
+  private fail(why: string): never {
+    throw new IngestError(`the backup stream is malformed ${this.outer.where()}: ${why}; it was not stored, run the backup again.`);
+  }
+
+  private failEnded(why: string): never {
+    throw new IngestError(`the backup stream ended ${this.outer.where()}: ${why}; it was not stored, run the backup again.`);
+  }
+
+  framing(bytes: Uint8Array): void {
+    this.layout?.framing(bytes);
+  }
+
+  memberStart(m: OuterMember): void {
+    this.member = m;
+    const n = this.outer.members;
+    const k = m.kind;
+    if (n === 1 && k.kind !== "header") this.fail("the first member must be backup-header, so this is not a Qubes backup");
+    if (n === 2 && k.kind !== "hmac") this.fail("backup-header.hmac must follow backup-header");
+    if (n > 2 && k.kind !== "chunk") this.fail(`${m.name} appears twice`);
+    if (n === 3 && (k.kind !== "chunk" || k.file !== "qubes.xml")) this.fail("qubes.xml.000.enc must follow the header files");
+    this.layout?.memberStart(m);
+    if (k.kind !== "chunk") {
+      if (m.size > MAX_HEADER_BYTES) this.fail(`${m.name} is ${m.size} bytes, over the ${MAX_HEADER_BYTES}-byte limit`);
+      this.small = [];
+      return;
+    }
+    this.startChunk(k.file, k.index, m.size);
+  }
+
+  private startChunk(path: string, index: number, size: number): void {
+    if (!this.cur || this.cur.path !== path) {
+      this.closeFile();
+      if (this.files.has(path)) this.fail(`chunks of ${path} are not contiguous`);
+      if (index !== 0) this.fail(`the first chunk of ${path} is number ${index}, not 000`);
+      if (this.qubes && !this.ownerOf(path)) this.fail(`${path} belongs to no qube that qubes.xml marks for backup`);
+      this.cur = { path, chunks: 0, streamBytes: 0, scryptEncrypted: false };
+      this.files.set(path, this.cur);
+      this.probe = Buffer.alloc(0);
+      this.tracker = this.newTracker(path);
+      this.onFile?.(path);
+    } else if (index !== this.cur.chunks) {
+      this.fail(`chunk ${index} of ${path} follows chunk ${this.cur.chunks - 1}`);
+    }
+    this.cur.chunks++;
+    const tl = this.trailerFormat.length;
+    this.dataLeft = tl > 0 && size >= tl ? size - tl : size;
+    this.tail = tl > 0 && size >= tl ? new Uint8Array(tl) : undefined;
+    this.tailFill = 0;
+  }
+
+  private newTracker(path: string): InnerTarTracker | undefined {
+    const compressed = this.header?.compressed ?? false;
+    if (path === "qubes.xml") {
+      if (compressed) {
+        this.rawXml = [];
+        return undefined;
+      }
+      return new InnerTarTracker({ name: "qubes.xml", maxBytes: MAX_QUBES_XML });
+    }
+    return compressed ? undefined : new InnerTarTracker();
+  }
+
+  memberData(bytes: Uint8Array): void {
+    const k = this.member!.kind;
+    if (k.kind !== "chunk") {
+      this.small.push(Buffer.from(bytes));
+      return;
+    }
+    let pos = 0;
+    if (this.dataLeft > 0) {
+      const n = Math.min(this.dataLeft, bytes.length);
+      this.payload(bytes.subarray(0, n));
+      this.dataLeft -= n;
+      pos = n;
+    }
+    if (pos < bytes.length) {
+      this.tail!.set(bytes.subarray(pos), this.tailFill);
+      this.tailFill += bytes.length - pos;
+    }
+  }
+
+  private payload(bytes: Uint8Array): void {
+    const f = this.cur!;
+    if (f.streamBytes < SCRYPT_MAGIC.length) {
+      this.probe = Buffer.concat([this.probe, bytes.subarray(0, SCRYPT_MAGIC.length - this.probe.length)]);
+      if (this.probe.equals(SCRYPT_MAGIC)) this.markEncrypted(f);
+    }
+    f.streamBytes += bytes.length;
+    this.layout?.payload(bytes);
+    if (f.scryptEncrypted) return;
+    this.tracker?.write(bytes);
+    if (this.rawXml) {
+      this.rawXml.push(Buffer.from(bytes));
+      if (f.streamBytes > MAX_QUBES_XML) this.fail(`qubes.xml exceeds ${MAX_QUBES_XML} bytes`);
+    }
+  }
+
+  private markEncrypted(f: FileState): void {
+    f.scryptEncrypted = true;
+    this.tracker = undefined;
+    this.rawXml = undefined;
+    if (!this.warnings.some((w) => w.startsWith("chunks are scrypt-encrypted")))
+      this.warnings.push("chunks are scrypt-encrypted (the dedup shim was not used), so the qubes cannot be listed or checked and nothing will deduplicate.");
+  }
+
+  memberEnd(m: OuterMember): void {
+    const k = m.kind;
+    if (k.kind === "header") {
+      const content = Buffer.concat(this.small);
+      this.layout?.small(content);
+      this.header = parseBackupHeader(content);
+      if (this.header.compressed)
+        this.warnings.push(`the backup is compressed (${this.header.compressionFilter ?? "gzip"}), so it will deduplicate poorly; run qvm-backup with --no-compress.`);
+    } else if (k.kind === "hmac") {
+      this.layout?.small(Buffer.concat(this.small));
+      this.hmacSeen = true;
+    } else if (this.tail) {
+      if (this.trailerFormat.matches(this.tail)) this.layout?.trailer(this.tail);
+      else this.payload(this.tail);
+      this.tail = undefined;
+    }
+    this.layout?.memberEnd(m);
+  }
+
+  private closeFile(ended = false): void {
+    const f = this.cur;
+    if (!f) return;
+    this.cur = undefined;
+    if (this.tracker && !this.tracker.complete)
+      (ended && !this.tracker.error ? this.failEnded.bind(this) : this.fail.bind(this))(`the inner stream of ${f.path} ${this.tracker.error ?? "did not reach its end-of-archive blocks"}`);
+    if (f.path === "qubes.xml" && !f.scryptEncrypted) this.readQubesXml();
+    this.tracker = undefined;
+  }
+
+  private readQubesXml(): void {
+    let content: Buffer | undefined;
+    if (this.rawXml) {
+      const filter = this.header?.compressionFilter ?? "gzip";
+      if (filter !== "gzip") {
+        this.warnings.push(`qubes.xml is compressed with ${filter}, so the qubes in the backup cannot be listed or checked.`);
+        this.rawXml = undefined;
+        return;
+      }
+      const t = new InnerTarTracker({ name: "qubes.xml", maxBytes: MAX_QUBES_XML });
+      try {
+        t.write(zlib.gunzipSync(Buffer.concat(this.rawXml), { maxOutputLength: MAX_QUBES_XML * 2 }));
+      } catch {
+        this.fail("the compressed qubes.xml does not decompress");
+      }
+      this.rawXml = undefined;
+      content = t.capturedContent();
+    } else content = this.tracker?.capturedContent();
+    if (!content) this.fail("the qubes.xml chunk holds no qubes.xml member");
+    this.qubes = parseQubesXml(content.toString("utf8"));
+  }
+
+  /** The qube whose backup-path covers `path`. */
+  ownerOf(path: string): QubeInfo | undefined {
+    return this.qubes?.find((q) => {
+      if (!q.backupContent || !q.backupPath) return false;
+      const p = q.backupPath;
+      return path === p || path.startsWith(p.endsWith("/") ? p : `${p}/`);
+    });
+  }
+
+  private checkAllPresent(): void {
+    for (const q of this.qubes!.filter((x) => x.backupContent)) {
+      if (!q.backupPath) this.failEnded(`qubes.xml gives qube ${q.name} no backup-path`);
+      const dir = q.backupPath.endsWith("/") ? q.backupPath : `${q.backupPath}/`;
+      const needed = q.qid === 0 ? [q.backupPath] : q.volumes.filter((v) => v.saveOnStop).map((v) => `${dir}${v.name}.img`);
+      for (const path of needed) if (!this.files.has(path)) this.failEnded(`${path} of qube ${q.name} is missing`);
+    }
+  }
+}

@@ -1,0 +1,12 @@
+import { openRestic } from "./restic.ts";
+import type { Engine, RepositoryRef } from "./types.ts";
+import { EngineError } from "../errors.ts";
+
+/**
+ * Opens a repository with its engine; nothing runs until a method is called.
+ * @param opts.binary engine executable (default `restic` / `borg` on PATH)
+ */
+export function openEngine(repo: RepositoryRef, opts: { binary?: string } = {}): Engine {
+  if (repo.engine === "restic") return openRestic(repo, opts.binary);
+  throw new EngineError(`the engine ${String(repo.engine)} is not supported; use restic or borg.`);
+}

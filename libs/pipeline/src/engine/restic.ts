@@ -1,0 +1,148 @@
+import { execa, type ResultPromise } from "execa";
+import { EngineError } from "../errors.ts";
+import { checkPasswordFile, engineEnv, isEnoent, lastLine, notInstalled } from "./common.ts";
+import type { Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
+
+/** Bytes of stderr kept for error messages. */
+const STDERR_KEEP = 64 * 1024;
+/** Seconds between SIGINT and SIGKILL when interrupting. */
+const KILL_GRACE_S = 15;
+
+/**
+ * Maps restic's stderr to one sentence naming cause and fix (restic 0.14 texts:
+ * "wrong password or no key found", "Is there a repository at the following
+ * location?", "repository is already locked", pack/blob/ciphertext errors).
+ */
+export function resticError(repo: RepositoryRef, what: string, stderr: string): EngineError {
+  const loc = repo.location;
+  if (/wrong password or no key found/i.test(stderr))
+    return new EngineError(`restic cannot open the repository ${loc}: the password in ${repo.passwordFile} is wrong; put the repository's password in that file.`);
+  if (/Is there a repository at the following location|repository does not exist|unable to open config file/i.test(stderr))
+    return new EngineError(`there is no restic repository at ${loc}; initialise it first (restic init, or qubes-dedup repo add) or fix the location.`);
+  if (/already locked|unable to create lock/i.test(stderr))
+    return new EngineError(`the restic repository ${loc} is locked by another process; run \`restic -r ${loc} unlock\` if no other backup is running.`);
+  if (/ciphertext verification failed|invalid data returned|pack .* (not found|does not exist)|blob .* not found|load\(<data|Load\(<|unexpected EOF|damaged|corrupt|errors were found|is not a valid/i.test(stderr))
+    return new EngineError(`the restic repository ${loc} is damaged (${lastLine(stderr)}); run \`restic -r ${loc} check\` and repair it before the next backup.`);
+  return new EngineError(`restic ${what} failed on ${loc} (${lastLine(stderr)}); check the repository and try again.`);
+}
+
+type Sub = ResultPromise<{ reject: false; buffer: false; stdin: "pipe" | "ignore"; stdout: "pipe"; stderr: "pipe" }>;
+
+class Restic implements Engine {
+  readonly kind = "restic" as const;
+  constructor(readonly repo: RepositoryRef, private readonly bin: string) {}
+
+  private base(): string[] {
+    return ["-r", this.repo.location, "--password-file", this.repo.passwordFile, "--no-cache"];
+  }
+
+  private async run(what: string, args: string[]): Promise<string> {
+    checkPasswordFile(this.repo);
+    let r;
+    try {
+      r = await execa(this.bin, [...this.base(), ...args], { reject: false, env: engineEnv(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
+    } catch (e) {
+      if (isEnoent(e)) throw notInstalled("restic", "restic");
+      throw e;
+    }
+    if (isEnoent(r)) throw notInstalled("restic", "restic");
+    if (r.exitCode !== 0) throw resticError(this.repo, what, String(r.stderr));
+    return String(r.stdout);
+  }
+
+  async isInitialised(): Promise<boolean> {
+    try {
+      await this.run("cat config", ["cat", "config"]);
+      return true;
+    } catch (e) {
+      if (e instanceof EngineError && e.message.startsWith("there is no restic repository")) return false;
+      throw e;
+    }
+  }
+
+  async init(): Promise<void> {
+    await this.run("init", ["init"]);
+  }
+
+  async snapshots(opts: { tag?: string } = {}): Promise<EngineSnapshot[]> {
+    const out = await this.run("snapshots", ["snapshots", "--json", ...(opts.tag ? ["--tag", opts.tag] : [])]);
+    const list = JSON.parse(out || "[]") as { id: string; time: string; tags?: string[]; paths?: string[] }[];
+    return (list ?? []).map((s) => ({ id: s.id, time: new Date(s.time), tags: s.tags ?? [], paths: s.paths ?? [] }));
+  }
+
+  async repositoryBytes(): Promise<number> {
+    const out = await this.run("stats", ["stats", "--mode", "raw-data", "--json"]);
+    return Number((JSON.parse(out) as { total_size: number }).total_size);
+  }
+
+  async check(opts: { readDataSubset?: string } = {}): Promise<void> {
+    await this.run("check", ["check", ...(opts.readDataSubset ? [`--read-data-subset=${opts.readDataSubset}`] : [])]);
+  }
+
+  async forget(ids: string[]): Promise<void> {
+    if (ids.length) await this.run("forget", ["forget", "--prune", ...ids]);
+  }
+
+  private spawn(args: string[], stdin: "pipe" | "ignore"): Sub {
+    checkPasswordFile(this.repo);
+    return execa(this.bin, [...this.base(), ...args], {
+      reject: false, buffer: false, stdin, stdout: "pipe", stderr: "pipe", env: engineEnv({ RESTIC_PROGRESS_FPS: "0.5" }), extendEnv: false,
+    }) as Sub;
+  }
+
+  backupStdin(opts: { filename: string; tags: string[]; hostname?: string }): StdinBackup {
+    const args = ["backup", "--stdin", "--stdin-filename", opts.filename, "--json"];
+    for (const t of opts.tags) args.push("--tag", t);
+    if (opts.hostname) args.push("--host", opts.hostname);
+    const sub = this.spawn(args, "pipe");
+    let stderr = "";
+    let summary: { snapshot_id?: string; data_added?: number } | undefined;
+    let pending = "";
+    sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
+    sub.stdout.on("data", (d: Buffer) => {
+      const lines = (pending + d.toString()).split("\n");
+      pending = lines.pop() ?? "";
+      for (const l of lines) if (l.includes('"summary"')) summary = JSON.parse(l);
+    });
+    sub.stdin!.on("error", () => {}); // EPIPE when restic exits early; its exit status tells why
+    const done = (async () => {
+      const r = await sub;
+      if (pending.includes('"summary"')) summary = JSON.parse(pending);
+      if (isEnoent(r)) throw notInstalled("restic", "restic");
+      if (r.exitCode !== 0 || !summary?.snapshot_id) throw resticError(this.repo, "backup", stderr);
+      return { snapshotId: summary.snapshot_id, addedBytes: Number(summary.data_added ?? 0) };
+    })();
+    done.catch(() => {});
+    return { stdin: sub.stdin!, done, interrupt: () => interrupt(sub) };
+  }
+
+  dumpFile(snapshotId: string, filename: string): StdoutDump {
+    const sub = this.spawn(["dump", snapshotId, `/${filename}`], "ignore");
+    let stderr = "";
+    sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
+    let killed = false;
+    const done = (async () => {
+      const r = await sub;
+      if (killed) return;
+      if (isEnoent(r)) throw notInstalled("restic", "restic");
+      if (r.exitCode !== 0) throw resticError(this.repo, "dump", stderr);
+    })();
+    done.catch(() => {});
+    return { stdout: sub.stdout, done, kill: () => ((killed = true), sub.kill("SIGTERM")) };
+  }
+}
+
+/** SIGINT (the engine cleans up its lock and writes no snapshot), SIGKILL if it lingers. */
+export async function interrupt(sub: { kill(s?: NodeJS.Signals): boolean; exitCode?: number | null; then: PromiseLike<unknown>["then"] }): Promise<void> {
+  sub.kill("SIGINT");
+  const timer = setTimeout(() => sub.kill("SIGKILL"), KILL_GRACE_S * 1000);
+  try {
+    await Promise.resolve(sub).catch(() => {});
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function openRestic(repo: RepositoryRef, binary = "restic"): Engine {
+  return new Restic(repo, binary);
+}

@@ -1,0 +1,54 @@
+import type { Readable, Writable } from "node:stream";
+
+export type EngineKind = "restic" | "borg";
+
+/** A repository: engine, location (path or URL) and a file holding its password. */
+export interface RepositoryRef {
+  engine: EngineKind;
+  location: string;
+  passwordFile: string;
+}
+
+export interface EngineSnapshot {
+  id: string;
+  time: Date;
+  tags: string[];
+  paths: string[];
+}
+
+/** A running `backup --stdin` / `create -`: write the stream to `stdin`. */
+export interface StdinBackup {
+  stdin: Writable;
+  /** resolves once the engine wrote the snapshot; rejects with EngineError */
+  done: Promise<{ snapshotId: string; addedBytes: number }>;
+  /** stops the engine without a snapshot (SIGINT, then SIGKILL); resolves on exit */
+  interrupt(): Promise<void>;
+}
+
+/** A running `dump` / `extract --stdout`. */
+export interface StdoutDump {
+  stdout: Readable;
+  /** resolves when the engine exits well; rejects with EngineError */
+  done: Promise<void>;
+  /** stops the engine (the reader went away) */
+  kill(): void;
+}
+
+/** One repository behind restic or borg. Every method throws EngineError. */
+export interface Engine {
+  readonly kind: EngineKind;
+  readonly repo: RepositoryRef;
+  /** true when the repository exists and opens with the password; false when absent (throws on a wrong password) */
+  isInitialised(): Promise<boolean>;
+  /** creates the repository (restic init / borg init -e repokey-blake2) */
+  init(): Promise<void>;
+  snapshots(opts?: { tag?: string }): Promise<EngineSnapshot[]>;
+  /** total bytes the repository occupies (restic stats --mode raw-data / borg info) */
+  repositoryBytes(): Promise<number>;
+  check(opts?: { readDataSubset?: string }): Promise<void>;
+  forget(ids: string[]): Promise<void>;
+  /** starts storing stdin as one file `filename` in a new snapshot with these tags */
+  backupStdin(opts: { filename: string; tags: string[]; hostname?: string }): StdinBackup;
+  /** streams file `filename` of a snapshot to stdout */
+  dumpFile(snapshotId: string, filename: string): StdoutDump;
+}

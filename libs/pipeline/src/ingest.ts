@@ -1,0 +1,114 @@
+import { createHash, randomUUID } from "node:crypto";
+import { once } from "node:events";
+import type { Readable } from "node:stream";
+import { StreamAnalyzer } from "./analyzer.ts";
+import { EngineError, IngestError } from "./errors.ts";
+import type { BackupHeader } from "./header.ts";
+import type { Engine, StdinBackup } from "./engine/types.ts";
+import { NO_TRAILER, type TrailerFormat } from "./trailer.ts";
+
+/** File name of the stream inside a snapshot. */
+export const STREAM_FILE = "qubes-backup.bin";
+/** Tag on every snapshot this project writes. */
+export const PROJECT_TAG = "qubes-dedup";
+
+export interface IngestProgress { bytesRead: number; bytesExpected?: number; currentFile?: string }
+export interface FileSummary { name: string; streamBytes: number; chunks: number }
+export interface QubeSummary { qid: number; name: string; backupPath: string; backupSizeBytes: number; files: FileSummary[] }
+export interface IngestResult {
+  snapshotId: string; backupId: string; header: BackupHeader; qubes: QubeSummary[];
+  logicalBytes: number; addedBytes: number; streamSha256: string; compressed: boolean;
+  durationSeconds: number; warnings: string[];
+}
+export interface IngestOptions {
+  onProgress?: (p: IngestProgress) => void;
+  signal?: AbortSignal;
+  hostname?: string;
+  /** recogniser of the shim's MAC trailer (default: none) */
+  trailer?: TrailerFormat;
+}
+
+/**
+ * Stores one Qubes backup stream (read once, constant memory) as a snapshot,
+ * only if the stream is complete and well-formed; otherwise interrupts the
+ * engine so that no snapshot remains, and throws.
+ * @param input the stream `qubes.Backup` hands over (format v4)
+ * @returns sizes in bytes, the stream's SHA-256 (hex), qubes and duration (seconds)
+ * @throws IngestError (malformed, truncated, cancelled) or EngineError
+ */
+export async function ingest(input: NodeJS.ReadableStream | Readable, engine: Engine, opts: IngestOptions = {}): Promise<IngestResult> {
+  const started = performance.now();
+  const runTag = `qd-run:${new Date().toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`;
+  const progress: IngestProgress = { bytesRead: 0 };
+  const analyzer = new StreamAnalyzer(undefined, opts.trailer ?? NO_TRAILER, (path) => (progress.currentFile = path));
+  const hash = createHash("sha256");
+  const backup = engine.backupStdin({ filename: STREAM_FILE, tags: [PROJECT_TAG, runTag], hostname: opts.hostname });
+  let engineFailure: unknown;
+  backup.done.catch((e) => (engineFailure = e));
+  const onAbort = () => (input as Readable).destroy?.();
+  opts.signal?.addEventListener("abort", onAbort);
+  try {
+    if (opts.signal?.aborted) throw new Error("aborted");
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      if (opts.signal?.aborted) break;
+      analyzer.write(chunk);
+      hash.update(chunk);
+      progress.bytesRead += chunk.length;
+      progress.bytesExpected ??= analyzer.expectedBytes();
+      if (!backup.stdin.write(chunk)) await drainOrExit(backup);
+      opts.onProgress?.({ ...progress });
+    }
+    if (opts.signal?.aborted) throw new Error("aborted");
+    analyzer.end();
+  } catch (e) {
+    const failedFirst = engineFailure;
+    await abandon(engine, backup, runTag);
+    if (e instanceof EngineError) throw e;
+    if (failedFirst instanceof EngineError) throw failedFirst;
+    if (e instanceof IngestError) throw e;
+    if (opts.signal?.aborted) throw new IngestError(`the backup was cancelled after ${progress.bytesRead} bytes; nothing was stored.`);
+    throw new IngestError(`reading the backup stream failed after ${progress.bytesRead} bytes (${(e as Error).message}); nothing was stored, run the backup again.`);
+  } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
+  }
+  backup.stdin.end();
+  const { snapshotId: shortId, addedBytes } = await backup.done;
+  // the summary may carry a short id; the run tag finds the full one
+  const snapshotId = (await engine.snapshots({ tag: runTag })).find((s) => s.id.startsWith(shortId))?.id ?? shortId;
+  const header = analyzer.header!;
+  return {
+    snapshotId, backupId: header.backupId, header, qubes: summarise(analyzer),
+    logicalBytes: progress.bytesRead, addedBytes, streamSha256: hash.digest("hex"),
+    compressed: header.compressed, durationSeconds: (performance.now() - started) / 1000, warnings: analyzer.warnings,
+  };
+}
+
+async function drainOrExit(backup: StdinBackup): Promise<void> {
+  const exited = backup.done.then(
+    () => { throw new EngineError("the engine finished before the stream ended; check the repository and try again."); },
+    (e) => { throw e; },
+  );
+  await Promise.race([once(backup.stdin, "drain"), exited]);
+}
+
+/** Interrupts the engine and removes any snapshot this run may still have written. */
+async function abandon(engine: Engine, backup: StdinBackup, runTag: string): Promise<void> {
+  await backup.interrupt();
+  const left = await engine.snapshots({ tag: runTag });
+  if (left.length) await engine.forget(left.map((s) => s.id));
+}
+
+function summarise(a: StreamAnalyzer): QubeSummary[] {
+  const out: QubeSummary[] = [];
+  for (const q of a.qubes?.filter((x) => x.backupContent && x.backupPath) ?? []) {
+    const p = q.backupPath!;
+    const dir = p.endsWith("/") ? p : `${p}/`;
+    const files: FileSummary[] = [];
+    for (const f of a.files.values()) {
+      if (a.ownerOf(f.path) !== q) continue;
+      files.push({ name: f.path === p ? p.split("/").pop()! : f.path.slice(dir.length), streamBytes: f.streamBytes, chunks: f.chunks });
+    }
+    out.push({ qid: q.qid, name: q.name, backupPath: p, backupSizeBytes: q.backupSize ?? 0, files });
+  }
+  return out;
+}

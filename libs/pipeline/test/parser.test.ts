@@ -1,0 +1,137 @@
+import fs from "node:fs";
+import { describe, expect, it } from "vitest";
+import { IngestError, StreamAnalyzer, parseBackupHeader, parseQubesXml } from "../src/index.ts";
+import { classifyName } from "../src/names.ts";
+import { archive, ustarHeader } from "./helpers/craft.ts";
+import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
+
+const HEADER = Buffer.from("version=4\nhmac-algorithm=scrypt\nencrypted=True\ncompressed=False\nbackup-id=20250101T000000-1\n");
+
+function analyze(bytes: Buffer, step = 1000): StreamAnalyzer {
+  const a = new StreamAnalyzer();
+  for (let i = 0; i < bytes.length; i += step) a.write(bytes.subarray(i, i + step));
+  a.end();
+  return a;
+}
+const fails = (bytes: Buffer) => {
+  try {
+    analyze(bytes);
+  } catch (e) {
+    expect(e).toBeInstanceOf(IngestError);
+    return (e as Error).message;
+  }
+  throw new Error("accepted");
+};
+
+describe("qubes.xml", () => {
+  it("parses the fixture: 20 domains, 9 in the backup, dom0 included", () => {
+    const q = parseQubesXml(fs.readFileSync("/work/shared/fixtures/qubes.xml", "utf8"));
+    expect(q).toHaveLength(20);
+    const inBackup = q.filter((x) => x.backupContent);
+    expect(inBackup).toHaveLength(9);
+    expect(inBackup.find((x) => x.qid === 0)).toMatchObject({ name: "dom0", backupPath: "dom0-home/user", backupSize: 20971520 });
+    const work = q.find((x) => x.name === "test-work")!;
+    expect(work).toMatchObject({ qid: 3, klass: "AppVM", backupPath: "appvms/test-work", backupSize: 2097152000 });
+    expect(work.volumes.filter((v) => v.saveOnStop).map((v) => v.name)).toEqual(["private"]);
+  });
+  it("refuses malformed XML", () => {
+    expect(() => parseQubesXml("<qubes><domains>")).toThrow(IngestError);
+    expect(() => parseQubesXml("<other/>")).toThrow(/has no <qubes><domains> element/);
+  });
+});
+
+describe("backup-header", () => {
+  it("parses the v4 keys", () => {
+    const h = parseBackupHeader(Buffer.from("version=4\nhmac-algorithm=scrypt\ncrypto-algorithm=scrypt\nencrypted=True\ncompressed=True\ncompression-filter=gzip\nbackup-id=20161020T123455-1234\n"));
+    expect(h).toMatchObject({ version: 4, encrypted: true, compressed: true, compressionFilter: "gzip", hmacAlgorithm: "scrypt", backupId: "20161020T123455-1234" });
+    expect(h.raw["crypto-algorithm"]).toBe("scrypt");
+  });
+  it("refuses other versions, junk and oversize", () => {
+    expect(() => parseBackupHeader(Buffer.from("version=3\nbackup-id=x\n"))).toThrow(/version=3 is not the supported format version 4/);
+    expect(() => parseBackupHeader(Buffer.from("hello world\n"))).toThrow(/is not key=value/);
+    expect(() => parseBackupHeader(Buffer.alloc(5000, 0x61))).toThrow(/over 4096/);
+    expect(() => parseBackupHeader(Buffer.from("version=4\n"))).toThrow(/backup-id is missing/);
+  });
+});
+
+describe("member names", () => {
+  it("accepts the v4 shapes", () => {
+    expect(classifyName("backup-header")).toEqual({ kind: "header" });
+    expect(classifyName("backup-header.hmac")).toEqual({ kind: "hmac" });
+    expect(classifyName("qubes.xml.000.enc")).toEqual({ kind: "chunk", file: "qubes.xml", index: 0 });
+    expect(classifyName("vm12/private.img.1000.enc")).toEqual({ kind: "chunk", file: "vm12/private.img", index: 1000 });
+    expect(classifyName("dom0-home/user.002.enc")).toEqual({ kind: "chunk", file: "dom0-home/user", index: 2 });
+  });
+  it("refuses absolute, .., control characters and odd shapes", () => {
+    expect(classifyName("/etc/passwd.000.enc")).toBe("it is an absolute path");
+    expect(classifyName("vm1/../x.000.enc")).toMatch(/`\.\.` component/);
+    expect(classifyName("vm1/a\nb.000.enc")).toBe("it contains control characters");
+    expect(classifyName("vm1/private.img")).toMatch(/is not `backup-header`/);
+    expect(classifyName("private.img.000.enc")).toMatch(/must be qubes.xml/);
+  });
+});
+
+describe("stream analyzer", () => {
+  const dir = tmpDir();
+  const good = fs.readFileSync(makeStream(dir, { qubes: smallSystem(), chunkSize: 4096, dom0Home: { user: "user", files: { a: Buffer.from("x") } } }));
+  const head = Buffer.concat([archive("backup-header", HEADER), archive("backup-header.hmac", HEADER)]);
+
+  it("accepts a complete stream split at any size", () => {
+    for (const step of [1, 7, 512, 10240, 65536]) {
+      const a = new StreamAnalyzer();
+      for (let i = 0; i < good.length; i += step) a.write(good.subarray(i, i + step));
+      a.end();
+      expect([...a.files.keys()]).toEqual(["qubes.xml", "vm3/private.img", "vm5/private.img", "vm5/firewall.xml", "dom0-home/user"]);
+      if (step !== 1) continue;
+      expect(a.files.get("vm3/private.img")!.chunks).toBeGreaterThan(10);
+    }
+  });
+  it("refuses a bad checksum", () => {
+    const bad = Buffer.from(good);
+    bad[20480 + 5] = bad[20480 + 5]! ^ 1; // inside qubes.xml.000.enc's first header
+    expect(fails(bad)).toMatch(/^the backup stream is malformed after \d+ bytes in backup-header\.hmac: bad tar header checksum;/);
+  });
+  it("refuses an .hmac over 4096 bytes", () => {
+    const s = Buffer.concat([archive("backup-header", HEADER), archive("backup-header.hmac", Buffer.alloc(5000, 1))]);
+    expect(fails(s)).toMatch(/backup-header\.hmac is 5000 bytes, over the 4096-byte limit/);
+  });
+  it("refuses names outside the shape", () => {
+    expect(fails(Buffer.concat([head, archive("/abs.000.enc", Buffer.alloc(10))]))).toMatch(/is refused: it is an absolute path/);
+    expect(fails(Buffer.concat([head, archive("vm1/../../x.000.enc", Buffer.alloc(10))]))).toMatch(/`\.\.` component/);
+    expect(fails(Buffer.concat([head, archive("vm1/a\x01.000.enc", Buffer.alloc(10))]))).toMatch(/control characters/);
+    expect(fails(Buffer.concat([head, archive("vm1/x.000.enc", Buffer.alloc(10))]))).toMatch(/qubes\.xml\.000\.enc must follow the header files/);
+  });
+  it("refuses a wrong order and a non-backup", () => {
+    expect(fails(archive("backup-header.hmac", HEADER))).toMatch(/not backup-header, so it is not a Qubes backup/);
+    expect(fails(Buffer.alloc(20480))).toMatch(/starts with zero blocks, so it is not a Qubes backup/);
+    expect(fails(Buffer.from("hello\n".repeat(200)))).toMatch(/does not start with a tar header, so it is not a Qubes backup/);
+  });
+  it("refuses a member larger than its archive holds (declared size beyond the data)", () => {
+    const a = archive("backup-header", HEADER);
+    ustarHeader("backup-header", 2000).copy(a, 0);
+    expect(fails(Buffer.concat([a, archive("backup-header.hmac", HEADER)]))).toMatch(/is not a Qubes backup header|malformed|ended/);
+  });
+  it("refuses an inner stream that stops early although its archives are whole", () => {
+    // drop the last three chunk archives of vm3/private.img (past the record padding): no end blocks
+    const text = good.toString("latin1");
+    let last = text.lastIndexOf("vm3/private.img.");
+    for (let i = 0; i < 2; i++) last = text.lastIndexOf("vm3/private.img.", Math.floor(last / 10240) * 10240);
+    const start = Math.floor(last / 10240) * 10240;
+    const firstOfNext = text.indexOf("vm5/PaxHeaders");
+    const cut = Buffer.concat([good.subarray(0, start), good.subarray(Math.floor(firstOfNext / 10240) * 10240)]);
+    expect(fails(cut)).toMatch(/the inner stream of vm3\/private\.img did not reach its end-of-archive blocks/);
+  });
+  it("flags compressed and scrypt-encrypted backups", () => {
+    const c = analyze(fs.readFileSync(makeStream(tmpDir(), { qubes: smallSystem(), compressed: true })));
+    expect(c.header!.compressed).toBe(true);
+    expect(c.qubes!.filter((q) => q.backupContent)).toHaveLength(2);
+    expect(c.warnings.join()).toMatch(/compressed \(gzip\), so it will deduplicate poorly/);
+  });
+  it("requires every qube's save_on_stop volumes", () => {
+    const text = good.toString("latin1");
+    const from = Math.floor(text.indexOf("vm5/PaxHeaders") / 10240) * 10240;
+    const to = Math.floor(text.indexOf("dom0-home/PaxHeaders") / 10240) * 10240;
+    const cut = Buffer.concat([good.subarray(0, from), good.subarray(to)]);
+    expect(fails(cut)).toMatch(/vm5\/private\.img of qube vault is missing/);
+  });
+});
