@@ -1,0 +1,10 @@
+/**
+ * The dom0 agent's building blocks (the CLI is src/cli.ts): command-line
+ * building for qvm-backup / qvm-backup-restore, name validation, config,
+ * shim install I/O and doctor.
+ */
+export { main, USAGE } from "./main.ts";
+export { backupArgs, restoreArgs, type BackupOptions, type RestoreOptions } from "./runs.ts";
+export { ValidationError, qubeName, repoName, snapshotId } from "./validate.ts";
+export { loadConfig, type AgentConfig } from "./config.ts";
+export { doctor, type Check } from "./doctor.ts";

@@ -1,0 +1,90 @@
+/** `shim install|uninstall|status`: the I/O side of libs/shim's install plan. */
+import fs from "node:fs";
+import path from "node:path";
+import { MANIFEST_FILE, describeOp, installStatus, planInstall, planUninstall, wantedFiles, type InstallOp, type PathState } from "@qubes-dedup/shim";
+import { builtShimPath } from "./shim-path.ts";
+
+/** Raised when the shim has not been built. */
+export class ShimNotBuiltError extends Error {
+  override name = "ShimNotBuiltError";
+}
+
+/** Observes system path `p` under `root` (symlinks are not followed). */
+export function observer(root: string): (p: string) => PathState {
+  return (p) => {
+    const full = path.join(root, p);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(full);
+    } catch {
+      return { kind: "missing" };
+    }
+    if (st.isDirectory()) return { kind: "dir" };
+    return { kind: "file", mode: st.mode, content: st.isFile() ? fs.readFileSync(full) : Buffer.alloc(0) };
+  };
+}
+
+/** The built shim's bytes. @throws ShimNotBuiltError */
+export function readBuiltShim(): Buffer {
+  const p = builtShimPath();
+  try {
+    return fs.readFileSync(p);
+  } catch {
+    throw new ShimNotBuiltError(`the shim is not built at ${p}; run \`npx nx build shim\` (or set QUBES_DEDUP_SHIM).`);
+  }
+}
+
+/** Applies `ops` under `root`; returns one line per change actually made. */
+export function applyOps(root: string, ops: InstallOp[]): string[] {
+  const done: string[] = [];
+  for (const op of ops) {
+    const full = path.join(root, op.path);
+    if (op.op === "mkdir") fs.mkdirSync(full, { mode: op.mode });
+    else if (op.op === "write") {
+      // Written beside the target and renamed, so qubesd never runs half a shim.
+      const tmp = `${full}.qubes-dedup-new`;
+      fs.writeFileSync(tmp, op.content, { mode: op.mode });
+      fs.chmodSync(tmp, op.mode);
+      fs.renameSync(tmp, full);
+    } else if (op.op === "chmod") fs.chmodSync(full, op.mode);
+    else if (op.op === "remove") fs.unlinkSync(full);
+    else {
+      try {
+        fs.rmdirSync(full);
+        done.push(`removed directory ${op.path}`);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOTEMPTY" || code === "EEXIST") done.push(`kept ${op.path}: it holds files qubes-dedup did not write`);
+        else if (code !== "ENOENT") throw e;
+      }
+      continue;
+    }
+    done.push(describeOp(op));
+  }
+  return done;
+}
+
+/** `shim install`: returns the lines to print. */
+export function install(root: string): string[] {
+  const ops = planInstall(wantedFiles(readBuiltShim()), observer(root));
+  if (ops.length === 0) return ["nothing to change: the shim is already installed and up to date"];
+  return [...applyOps(root, ops), "next: systemctl daemon-reload && systemctl restart qubesd (so that qubesd finds the shim first on its PATH)"];
+}
+
+/** `shim uninstall`: returns the lines to print. */
+export function uninstall(root: string): string[] {
+  const ops = planUninstall(observer(root));
+  if (ops.length === 0) return ["nothing to remove: the shim is not installed"];
+  return [...applyOps(root, ops), "next: systemctl daemon-reload && systemctl restart qubesd"];
+}
+
+/** `shim status`: lines to print and whether everything is installed and current. */
+export function status(root: string): { lines: string[]; ok: boolean } {
+  const observe = observer(root);
+  const lines = installStatus(wantedFiles(readBuiltShim()), observe).map((s) => `${s.state === "ok" ? "ok" : s.state}: ${s.path}`);
+  const manifest = observe(MANIFEST_FILE).kind === "file";
+  lines.push(`${manifest ? "ok" : "missing"}: ${MANIFEST_FILE}`);
+  const ok = manifest && lines.every((l) => l.startsWith("ok:"));
+  lines.push(ok ? "the shim is installed and up to date" : "the shim is not (fully) installed; run `qubes-dedup-agent shim install`");
+  return { lines, ok };
+}

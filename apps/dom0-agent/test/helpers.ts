@@ -1,0 +1,80 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const AGENT = path.resolve(HERE, "../dist/qubes-dedup-agent.mjs");
+export const SHIM = path.resolve(HERE, "../../../libs/shim/dist/scrypt");
+export const PASS = `qubes-dedup-v1-${"ab".repeat(32)}`;
+
+export function tmp(prefix = "qdd-agent-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface Result {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the bundled agent. */
+export function agent(args: string[], env: NodeJS.ProcessEnv = process.env): Result {
+  const r = spawnSync("node", [AGENT, ...args], { env, encoding: "utf8" });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * A directory with stand-ins for qvm-backup and qvm-backup-restore that
+ * record their argv (NUL-separated) and which `scrypt` PATH finds, print a
+ * progress line on stderr and exit with $STANDIN_EXIT (default 0).
+ */
+export function standIns(): { bin: string; recorded: (name: string) => { argv: string[]; scrypt: string } } {
+  const bin = tmp("qdd-standin-");
+  for (const name of ["qvm-backup", "qvm-backup-restore"]) {
+    fs.writeFileSync(
+      path.join(bin, name),
+      `#!/bin/sh
+printf '%s\\0' "$@" > "${bin}/${name}.argv"
+command -v scrypt > "${bin}/${name}.scrypt"
+printf '\\rMaking a backup... 50.00%%' >&2
+exit "\${STANDIN_EXIT:-0}"
+`,
+      { mode: 0o755 },
+    );
+  }
+  return {
+    bin,
+    recorded: (name) => ({
+      argv: fs.readFileSync(path.join(bin, `${name}.argv`), "utf8").split("\0").slice(0, -1),
+      scrypt: fs.readFileSync(path.join(bin, `${name}.scrypt`), "utf8").trim(),
+    }),
+  };
+}
+
+/** A scratch root with a passphrase file (0600) at the default place. */
+export function rootWithPassphrase(pass = PASS): string {
+  const root = tmp("qdd-root-");
+  fs.mkdirSync(path.join(root, "etc/qubes-dedup"), { recursive: true });
+  fs.writeFileSync(path.join(root, "etc/qubes-dedup/passphrase"), `${pass}\n`, { mode: 0o600 });
+  return root;
+}
+
+/** Every path under `dir` with its type, mode and content hash, sorted. */
+export function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of fs.readdirSync(d).sort()) {
+      const p = path.join(d, name);
+      const st = fs.lstatSync(p);
+      const rel = path.relative(dir, p);
+      if (st.isDirectory()) {
+        out.push(`${rel}/ ${(st.mode & 0o7777).toString(8)}`);
+        walk(p);
+      } else out.push(`${rel} ${(st.mode & 0o7777).toString(8)} ${st.isSymbolicLink() ? fs.readlinkSync(p) : fs.readFileSync(p).toString("base64").slice(0, 40)}`);
+    }
+  };
+  walk(dir);
+  return out;
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { ValidationError, backupArgs, qubeName, repoName, restoreArgs, snapshotId } from "../src/index.ts";
+
+const HOSTILE = ["a;rm -rf /", "a b", "a\nb", "$(id)", "`id`", "a|b", "a&b", "a>b", "-rf", "--repo", "", "a".repeat(32), "é", "a'b", 'a"b', "a\\b", "a/b", "*"];
+
+describe("names that reach a dom0 command line", () => {
+  it("accepts Qubes' qube names and rejects everything else", () => {
+    for (const ok of ["work", "sys-net", "a", "A1_b.c-d", "a".repeat(31), "dom0"]) expect(qubeName(ok)).toBe(ok);
+    for (const bad of [...HOSTILE, "1abc", "_a", "disp-dm", "none", "default"]) expect(() => qubeName(bad), bad).toThrow(ValidationError);
+    expect(() => qubeName("a;b")).toThrow('qube name "a;b" is not a valid qube name; use a letter followed by up to 30 letters, digits, "_", "." or "-" (not ending in "-dm", not "none" or "default").');
+  });
+
+  it("accepts repository names and snapshot ids, rejects hostile ones", () => {
+    for (const ok of ["main", "off-site.2", "0"]) expect(repoName(ok)).toBe(ok);
+    for (const bad of [...HOSTILE.filter((h) => h !== "a".repeat(32)), ".hidden", "a".repeat(65)]) expect(() => repoName(bad), bad).toThrow(ValidationError);
+    for (const ok of ["0a1b2c3d", "f".repeat(64), "qubes-2025-01-02T03:04:05", "a".repeat(100)]) expect(snapshotId(ok)).toBe(ok);
+    for (const bad of [...HOSTILE.filter((h) => h !== "a".repeat(32)), "a".repeat(101), ":x"]) expect(() => snapshotId(bad), bad).toThrow(ValidationError);
+  });
+
+  it("builds qvm-backup and qvm-backup-restore argv from fixed words and validated names", () => {
+    expect(backupArgs({ destVm: "backup", passphraseFile: "/etc/qubes-dedup/passphrase", repo: "main", exclude: ["sys-net", "sys-usb"], qubes: ["work", "vault"] })).toEqual([
+      "--yes", "--no-compress", "--passphrase-file", "/etc/qubes-dedup/passphrase", "--dest-vm", "backup",
+      "--exclude", "sys-net", "--exclude", "sys-usb", "qubes-dedup ingest --repo main", "work", "vault",
+    ]);
+    expect(backupArgs({ destVm: "backup", passphraseFile: "F", exclude: [], qubes: [] })).toEqual(["--yes", "--no-compress", "--passphrase-file", "F", "--dest-vm", "backup", "qubes-dedup ingest"]);
+    expect(restoreArgs({ snapshot: "0a1b2c3d", sourceVm: "backup", passphraseFile: "F", repo: "main", verifyOnly: true, conflicts: "rename", exclude: ["x"], qubes: ["work"] })).toEqual([
+      "-d", "backup", "-p", "F", "--verify-only", "--rename-conflicting", "-x", "x", "qubes-dedup dump --repo main 0a1b2c3d", "work",
+    ]);
+    expect(() => backupArgs({ destVm: "backup", passphraseFile: "F", repo: "m; reboot", exclude: [], qubes: [] })).toThrow(ValidationError);
+    expect(() => restoreArgs({ snapshot: "-x", sourceVm: "backup", passphraseFile: "F", verifyOnly: false, exclude: [], qubes: [] })).toThrow(ValidationError);
+  });
+});
