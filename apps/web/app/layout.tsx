@@ -1,6 +1,7 @@
 import type { ReactNode } from "react";
 import type { Metadata } from "next";
 import { Providers } from "./providers.tsx";
+import { TopBar } from "../src/client/TopBar.tsx";
 import "./globals.css";
 
 export const metadata: Metadata = {
@@ -12,11 +13,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
       <body>
-        <header className="top">
-          <a className="brand" href="/">
-            qubes-dedup
-          </a>
-        </header>
+        <TopBar />
         <main>
           <Providers>{children}</Providers>
         </main>

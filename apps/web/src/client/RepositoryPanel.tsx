@@ -1,12 +1,16 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import type { RepositoryView } from "../server/repositories.ts";
-import { formatRatio } from "../shared/format.ts";
+import { formatAge, formatRatio } from "../shared/format.ts";
 import { Bytes, StatusBadge, Time } from "./bits.tsx";
+import { SizeChart } from "./SizeChart.tsx";
 import { SnapshotTable } from "./SnapshotTable.tsx";
 import { useTRPC } from "./trpc.ts";
 
-/** One repository: its facts, last job, failed jobs and snapshots table. */
+/** Snapshots shown on the overview; the rest are on /snapshots. */
+const RECENT = 5;
+
+/** Overview of one repository: facts, cards, warnings, size chart, failed jobs, recent snapshots. */
 export function RepositoryPanel({ repo }: { repo: RepositoryView }) {
   const trpc = useTRPC();
   const snapshots = useQuery(trpc.snapshots.list.queryOptions({ repositoryId: repo.id }));
@@ -22,16 +26,6 @@ export function RepositoryPanel({ repo }: { repo: RepositoryView }) {
         <dd data-testid="repo-location">
           <code>{repo.location}</code>
         </dd>
-        <dt>Repository size</dt>
-        <dd>
-          <Bytes value={repo.repositoryBytes} testId="repo-size" />
-        </dd>
-        <dt>Logical size (all snapshots)</dt>
-        <dd>
-          <Bytes value={repo.logicalBytes} testId="repo-logical" />
-        </dd>
-        <dt>Dedup ratio</dt>
-        <dd data-testid="repo-ratio">{formatRatio(repo.dedupRatio)}</dd>
         <dt>Last job</dt>
         <dd data-testid="repo-last-job">
           {repo.lastJob ? (
@@ -43,6 +37,14 @@ export function RepositoryPanel({ repo }: { repo: RepositoryView }) {
           )}
         </dd>
       </dl>
+      <Cards repo={repo} />
+      {repo.warnings.length > 0 && (
+        <ul className="warnings" data-testid="warnings">
+          {repo.warnings.map((w) => (
+            <li key={w}>{w}</li>
+          ))}
+        </ul>
+      )}
       {repo.failedJobs.length > 0 && <FailedJobs jobs={repo.failedJobs} />}
       {snapshots.isPending ? (
         <p className="muted">Loading snapshots…</p>
@@ -51,9 +53,56 @@ export function RepositoryPanel({ repo }: { repo: RepositoryView }) {
       ) : snapshots.data.length === 0 ? (
         <EmptySnapshots repo={repo.name} />
       ) : (
-        <SnapshotTable rows={snapshots.data} />
+        <>
+          <h3>Size over time</h3>
+          <SizeChart rows={snapshots.data} />
+          <h3>
+            Recent snapshots{" "}
+            <a href={`/snapshots?repo=${repo.id}`} className="muted">
+              (all {snapshots.data.length})
+            </a>
+          </h3>
+          <SnapshotTable rows={snapshots.data.slice(0, RECENT)} />
+        </>
       )}
     </section>
+  );
+}
+
+function Cards({ repo }: { repo: RepositoryView }) {
+  return (
+    <div className="cards">
+      <div className="card">
+        <div className="label">Last backup</div>
+        <div className="value" data-testid="repo-last-backup">
+          {repo.lastBackupAt ? formatAge(repo.lastBackupAt) : "never"}
+        </div>
+      </div>
+      <div className="card">
+        <div className="label">Repository size</div>
+        <div className="value">
+          <Bytes value={repo.repositoryBytes} testId="repo-size" />
+        </div>
+      </div>
+      <div className="card">
+        <div className="label">Logical size ({repo.snapshotCount} snapshots)</div>
+        <div className="value">
+          <Bytes value={repo.logicalBytes} testId="repo-logical" />
+        </div>
+      </div>
+      <div className="card">
+        <div className="label" title="Logical bytes of all snapshots ÷ repository size">
+          Dedup ratio
+        </div>
+        <div className="value" data-testid="repo-ratio">
+          {formatRatio(repo.dedupRatio)}
+        </div>
+      </div>
+      <div className="card">
+        <div className="label">Next scheduled run</div>
+        <div className="value muted">not scheduled</div>
+      </div>
+    </div>
   );
 }
 
@@ -77,8 +126,8 @@ function EmptySnapshots({ repo }: { repo: string }) {
     <div className="empty" data-testid="no-snapshots">
       <p>No snapshots in this repository yet.</p>
       <p>
-        Run a backup from dom0, naming this backup qube and <code>qubes-dedup ingest --repo {repo}</code> as the
-        location, e.g. <code>qubes-dedup-agent backup</code>.
+        Run a backup from dom0 whose location is <code>qubes-dedup ingest --repo {repo}</code> in this backup qube, e.g.{" "}
+        <code>qubes-dedup-agent backup</code>.
       </p>
     </div>
   );

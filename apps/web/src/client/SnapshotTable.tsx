@@ -3,35 +3,77 @@ import type { SnapshotRow } from "../server/snapshots.ts";
 import { formatRatio } from "../shared/format.ts";
 import { Bytes, Time } from "./bits.tsx";
 
-/** The snapshots of a repository, newest first. */
-export function SnapshotTable({ rows }: { rows: SnapshotRow[] }) {
+/** Columns a snapshot list can be sorted by. */
+export type SortKey = "time" | "logical" | "added" | "repository" | "ratio";
+export interface Sort {
+  key: SortKey;
+  dir: "asc" | "desc";
+}
+
+const value: Record<SortKey, (s: SnapshotRow) => number | bigint> = {
+  time: (s) => s.createdAt.getTime(),
+  logical: (s) => s.logicalBytes,
+  added: (s) => s.addedBytes,
+  repository: (s) => s.repositoryBytes,
+  ratio: (s) => s.dedupRatio ?? -1,
+};
+
+/** `rows` ordered by `sort` (stable; ties keep their order). */
+export function sortRows(rows: SnapshotRow[], sort: Sort): SnapshotRow[] {
+  const f = value[sort.key];
+  const sign = sort.dir === "asc" ? 1 : -1;
+  return [...rows].sort((a, b) => {
+    const x = f(a);
+    const y = f(b);
+    return x < y ? -sign : x > y ? sign : 0;
+  });
+}
+
+const COLUMNS: { key: SortKey; label: string; title?: string; num: boolean }[] = [
+  { key: "time", label: "Time", num: false },
+  { key: "logical", label: "Logical size", num: true },
+  { key: "added", label: "Added", title: "Bytes this snapshot added to the repository", num: true },
+  { key: "repository", label: "Repository", title: "Repository size right after this snapshot", num: true },
+  { key: "ratio", label: "Dedup ratio", title: "Logical bytes of all snapshots up to this one ÷ repository size after it", num: true },
+];
+
+/**
+ * Snapshots of a repository, in the given order. With `sort` and `onSort`,
+ * clicking a column header sorts by it (again: reverses).
+ */
+export function SnapshotTable({ rows, sort, onSort }: { rows: SnapshotRow[]; sort?: Sort; onSort?: (s: Sort) => void }) {
+  const header = (c: (typeof COLUMNS)[number]) => {
+    const active = sort?.key === c.key;
+    const cls = `${c.num ? "num" : ""} ${onSort ? "sortable" : ""}`.trim() || undefined;
+    const click = onSort ? () => onSort({ key: c.key, dir: active && sort?.dir === "desc" ? "asc" : "desc" }) : undefined;
+    return (
+      <th key={c.key} className={cls} title={c.title} onClick={click} aria-sort={active ? (sort?.dir === "asc" ? "ascending" : "descending") : undefined} data-testid={`sort-${c.key}`}>
+        {c.label}
+        {active ? (sort?.dir === "asc" ? " ▲" : " ▼") : ""}
+      </th>
+    );
+  };
   return (
     <table className="snapshots" data-testid="snapshots">
       <thead>
         <tr>
-          <th>Time</th>
+          {header(COLUMNS[0]!)}
           <th>Qubes</th>
-          <th className="num">Logical size</th>
-          <th className="num" title="Bytes this snapshot added to the repository">
-            Added
-          </th>
-          <th className="num" title="Repository size right after this snapshot">
-            Repository
-          </th>
-          <th
-            className="num"
-            title="Logical bytes of all snapshots up to this one ÷ repository size after it"
-          >
-            Dedup ratio
-          </th>
+          {COLUMNS.slice(1).map(header)}
         </tr>
       </thead>
       <tbody>
         {rows.map((s) => (
           <tr key={s.id} data-testid="snapshot-row" data-snapshot={s.engineSnapshotId}>
             <td>
-              <Time value={s.createdAt} />
-              {s.compressed && <span className="badge badge-failed" title="Compressed backups do not deduplicate">compressed</span>}
+              <a href={`/snapshots/${s.id}`} data-testid="snapshot-link">
+                <Time value={s.createdAt} />
+              </a>
+              {s.compressed && (
+                <span className="badge badge-failed" title="Compressed backups do not deduplicate">
+                  compressed
+                </span>
+              )}
             </td>
             <td data-testid="snapshot-qubes">{s.qubes.join(", ")}</td>
             <td className="num">

@@ -23,18 +23,58 @@ export interface RepositoryView {
   lastJob: JobView | null;
   /** Newest first, at most {@link FAILED_JOBS_SHOWN}. */
   failedJobs: JobView[];
+  /** Time of the newest snapshot, null before the first. */
+  lastBackupAt: Date | null;
+  /** Things the user should act on, one sentence each (see {@link warningsFor}). */
+  warnings: string[];
+}
+
+/** A backup older than this many days raises a warning. */
+export const STALE_BACKUP_DAYS = 7;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The warnings of a repository: compressed snapshots (they do not
+ * deduplicate), failed backups since the newest snapshot, an interrupted last
+ * job, and a newest backup older than {@link STALE_BACKUP_DAYS} days at `now`.
+ */
+export function warningsFor(
+  v: Pick<RepositoryView, "lastJob" | "failedJobs" | "lastBackupAt" | "snapshotCount">,
+  compressedCount: number,
+  now: Date,
+): string[] {
+  const out: string[] = [];
+  if (compressedCount > 0) {
+    out.push(
+      `${compressedCount} snapshot${compressedCount === 1 ? " was" : "s were"} made from a compressed backup, which does not deduplicate: back up with qvm-backup --no-compress.`,
+    );
+  }
+  const failedSince = v.failedJobs.filter((j) => j.kind === "backup" && (!v.lastBackupAt || j.startedAt > v.lastBackupAt)).length;
+  if (failedSince > 0) {
+    out.push(`${failedSince} backup${failedSince === 1 ? "" : "s"} failed since the last good one: see the failed jobs for the reason.`);
+  }
+  if (v.lastJob?.status === "interrupted") {
+    out.push(`The last ${v.lastJob.kind} job stopped without finishing (its process is gone): run it again.`);
+  }
+  if (v.lastBackupAt && now.getTime() - v.lastBackupAt.getTime() > STALE_BACKUP_DAYS * DAY_MS) {
+    const days = Math.floor((now.getTime() - v.lastBackupAt.getTime()) / DAY_MS);
+    out.push(`The last backup is ${days} days old: run a backup from dom0.`);
+  }
+  if (v.snapshotCount === 0) out.push("There is no backup in this repository yet: run a backup from dom0.");
+  return out;
 }
 
 /** Every repository in the index with its totals and recent job outcomes, by name. */
-export async function listRepositories(db: Database): Promise<RepositoryView[]> {
+export async function listRepositories(db: Database, now: Date = new Date()): Promise<RepositoryView[]> {
   const repos = await db.prisma.repository.findMany({ orderBy: { name: "asc" } });
-  return Promise.all(repos.map((r) => repositoryView(db, r)));
+  return Promise.all(repos.map((r) => repositoryView(db, r, now)));
 }
 
 type RepoRow = Awaited<ReturnType<Database["prisma"]["repository"]["findMany"]>>[number];
 
-async function repositoryView(db: Database, r: RepoRow): Promise<RepositoryView> {
-  const [newest, totals, lastJob, failed] = await Promise.all([
+async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<RepositoryView> {
+  const [newest, totals, lastJob, failed, compressed] = await Promise.all([
     db.prisma.snapshot.findFirst({ where: { repositoryId: r.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
     db.prisma.snapshot.aggregate({ where: { repositoryId: r.id }, _sum: { logicalBytes: true }, _count: true }),
     db.prisma.job.findFirst({ where: { repositoryId: r.id }, orderBy: [{ startedAt: "desc" }, { id: "desc" }] }),
@@ -43,9 +83,10 @@ async function repositoryView(db: Database, r: RepoRow): Promise<RepositoryView>
       orderBy: [{ startedAt: "desc" }, { id: "desc" }],
       take: FAILED_JOBS_SHOWN,
     }),
+    db.prisma.snapshot.count({ where: { repositoryId: r.id, compressed: true } }),
   ]);
   const logicalBytes = totals._sum.logicalBytes ?? 0n;
-  return {
+  const view = {
     id: r.id,
     name: r.name,
     engine: r.engine,
@@ -57,5 +98,7 @@ async function repositoryView(db: Database, r: RepoRow): Promise<RepositoryView>
     dedupRatio: newest ? dedupRatio(logicalBytes, newest.repositoryBytes) : null,
     lastJob: lastJob ? jobView(lastJob) : null,
     failedJobs: failed.map(jobView),
+    lastBackupAt: newest?.createdAt ?? null,
   };
+  return { ...view, warnings: warningsFor(view, compressed, now) };
 }

@@ -31,11 +31,19 @@ export function dedupRatio(cumulativeLogicalBytes: bigint, repositoryBytes: bigi
   return Number(cumulativeLogicalBytes) / Number(repositoryBytes);
 }
 
+/** Optional narrowing of {@link listSnapshots}: a qube name, a time range (inclusive). */
+export interface SnapshotFilter {
+  qube?: string;
+  from?: Date;
+  to?: Date;
+}
+
 /**
  * The snapshots of one repository with cumulative sizes and dedup ratio,
- * newest first. Order of storage is `createdAt`, then id.
+ * newest first. Order of storage is `createdAt`, then id. The filter applies
+ * after the cumulative sums, so ratios stay those of the whole repository.
  */
-export async function listSnapshots(db: Database, repositoryId: number): Promise<SnapshotRow[]> {
+export async function listSnapshots(db: Database, repositoryId: number, filter: SnapshotFilter = {}): Promise<SnapshotRow[]> {
   const rows = await db.prisma.snapshot.findMany({
     where: { repositoryId },
     orderBy: [{ createdAt: "asc" }, { id: "asc" }],
@@ -60,5 +68,12 @@ export async function listSnapshots(db: Database, repositoryId: number): Promise
       streamSha256: s.streamSha256,
     };
   });
-  return out.reverse();
+  return out
+    .filter(
+      (r) =>
+        (filter.qube === undefined || r.qubes.includes(filter.qube)) &&
+        (filter.from === undefined || r.createdAt >= filter.from) &&
+        (filter.to === undefined || r.createdAt <= filter.to),
+    )
+    .reverse();
 }

@@ -1,0 +1,88 @@
+"use client";
+import { use } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { Bytes, Time } from "../../../src/client/bits.tsx";
+import { useTRPC } from "../../../src/client/trpc.ts";
+import { formatDuration, formatRatio } from "../../../src/shared/format.ts";
+
+/** One snapshot: identity, sizes, checksum, and its qubes with their volumes. */
+export default function SnapshotPage({ params }: { params: Promise<{ id: string }> }) {
+  const { id } = use(params);
+  const trpc = useTRPC();
+  const n = Number(id);
+  const snap = useQuery({ ...trpc.snapshots.get.queryOptions({ id: n }), enabled: Number.isInteger(n) && n > 0 });
+  if (!Number.isInteger(n) || n <= 0) return <p className="error">&quot;{id}&quot; is not a snapshot number: pick one from the snapshot list.</p>;
+  if (snap.isPending) return <p className="muted">Loading…</p>;
+  if (snap.isError) return <p className="error">{snap.error.message}</p>;
+  const s = snap.data;
+  return (
+    <section className="panel" data-testid="snapshot-detail">
+      <a className="backlink" href={`/snapshots?repo=${s.repository.id}`}>
+        ← snapshots of {s.repository.name}
+      </a>
+      <h1>
+        Snapshot <Time value={s.createdAt} />
+        {s.compressed && <span className="badge badge-failed">compressed</span>}
+      </h1>
+      <dl className="facts">
+        <dt>Repository</dt>
+        <dd>
+          {s.repository.name} ({s.repository.engine})
+        </dd>
+        <dt>Engine snapshot id</dt>
+        <dd className="mono" data-testid="detail-engine-id">{s.engineSnapshotId}</dd>
+        <dt>Qubes backup-id</dt>
+        <dd className="mono" data-testid="detail-backup-id">{s.backupId}</dd>
+        <dt>Stream SHA-256</dt>
+        <dd className="mono" data-testid="detail-sha256">{s.streamSha256}</dd>
+        <dt>Logical size</dt>
+        <dd>
+          <Bytes value={s.logicalBytes} testId="detail-logical" />
+        </dd>
+        <dt>Added to the repository</dt>
+        <dd>
+          <Bytes value={s.addedBytes} testId="detail-added" />
+        </dd>
+        <dt>Repository size after it</dt>
+        <dd>
+          <Bytes value={s.repositoryBytes} testId="detail-repository" />
+        </dd>
+        <dt>Dedup ratio</dt>
+        <dd title="Logical bytes of all snapshots up to this one ÷ repository size after it">{formatRatio(s.dedupRatio)}</dd>
+        <dt>Duration</dt>
+        <dd>{formatDuration(s.durationSeconds)}</dd>
+      </dl>
+      <h2>Qubes</h2>
+      <table data-testid="detail-qubes">
+        <thead>
+          <tr>
+            <th>qid</th>
+            <th>Qube</th>
+            <th>Backup path</th>
+            <th className="num">backup-size</th>
+            <th>Files</th>
+          </tr>
+        </thead>
+        <tbody>
+          {s.qubes.map((q) => (
+            <tr key={q.qid} data-testid="detail-qube" data-qube={q.name}>
+              <td>{q.qid}</td>
+              <td>{q.name}</td>
+              <td className="mono">{q.backupPath}</td>
+              <td className="num">
+                <Bytes value={q.backupSizeBytes} testId="detail-qube-size" />
+              </td>
+              <td>
+                {q.volumes.map((v) => (
+                  <div key={v.name} data-testid="detail-volume">
+                    <code>{v.name}</code> <Bytes value={v.streamBytes} /> in {v.chunks} chunk{v.chunks === 1 ? "" : "s"}
+                  </div>
+                ))}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

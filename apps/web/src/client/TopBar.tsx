@@ -1,0 +1,24 @@
+"use client";
+
+async function signOut() {
+  await fetch("/api/session", { method: "DELETE" });
+  window.location.href = "/";
+}
+
+/** Site header: brand, navigation, sign out. */
+export function TopBar() {
+  return (
+    <header className="top">
+      <a className="brand" href="/">
+        qubes-dedup
+      </a>
+      <nav>
+        <a href="/">Overview</a>
+        <a href="/snapshots">Snapshots</a>
+      </nav>
+      <button className="link" onClick={() => void signOut()}>
+        Sign out
+      </button>
+    </header>
+  );
+}
