@@ -22,6 +22,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     baseURL: server.baseURL,
     dbPath,
     tmp,
+    token: fs.readFileSync(path.join(tmp, "web-token"), "utf8").trim(),
     stream: { bytes: backup.streamBytes.toString(), sha256: backup.streamSha256 },
     expectedQubes: [...BACKED_UP_QUBES].sort(),
   };

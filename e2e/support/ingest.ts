@@ -61,7 +61,7 @@ export function realBackup(tmp: string, dbPath: string): BackupResult {
   fs.writeFileSync(pw, `${randomBytes(16).toString("hex")}\n`, { mode: 0o600 });
   run("qubes-dedup", ["repo", "add", "default", "--engine", "restic", "--location", path.join(tmp, "restic"), "--password-file", pw]);
 
-  run("qubes-sim-create", []);
+  run("qubes-sim-create", [env.QUBES_SIM_ROOT]);
   const passphrase = path.join(tmp, "backup.pass");
   fs.writeFileSync(passphrase, `qubes-dedup-v1-${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
   run("qvm-backup", ["--yes", "--no-compress", "--passphrase-file", passphrase, "--dest-vm", "backup", "e2e-tee-ingest", ...BACKED_UP_QUBES]);

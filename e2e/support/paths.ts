@@ -20,6 +20,8 @@ export interface E2eState {
   baseURL: string;
   dbPath: string;
   tmp: string;
+  /** The dashboard's session token (the server created it next to the db). */
+  token: string;
   /** Bytes and SHA-256 of the stream qvm-backup produced, measured by a tee. */
   stream: { bytes: string; sha256: string };
   /** Qube names in the simulated system's backup set (from its qubes.xml). */

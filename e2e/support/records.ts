@@ -20,8 +20,11 @@ export interface RecordedSnapshot {
   addedBytes: bigint;
   repositoryBytes: bigint;
   streamSha256: string;
+  backupId: string;
   /** Qube names in qid order. */
   qubes: string[];
+  /** Per qube (qid order): its files as [name, stream bytes, chunks]. */
+  volumes: [string, bigint, bigint][][];
 }
 
 /** Everything the index db at `dbPath` holds for repository `name`, read directly (not through the app). */
@@ -35,14 +38,22 @@ export function recorded(dbPath: string, name: string): { engine: string; locati
     if (!repo) throw new Error(`repository ${name} is not in ${dbPath}`);
     const snaps = db
       .prepare(
-        "SELECT id, engineSnapshotId, logicalBytes, addedBytes, repositoryBytes, streamSha256 FROM Snapshot WHERE repositoryId = ? ORDER BY createdAt DESC, id DESC",
+        "SELECT id, engineSnapshotId, logicalBytes, addedBytes, repositoryBytes, streamSha256, backupId FROM Snapshot WHERE repositoryId = ? ORDER BY createdAt DESC, id DESC",
       )
-      .all(repo.id) as (Omit<RecordedSnapshot, "qubes"> & { id: bigint })[];
-    const qubes = db.prepare("SELECT name FROM SnapshotQube WHERE snapshotId = ? ORDER BY qid");
+      .all(repo.id) as (Omit<RecordedSnapshot, "qubes" | "volumes"> & { id: bigint })[];
+    const qubes = db.prepare("SELECT id, name FROM SnapshotQube WHERE snapshotId = ? ORDER BY qid");
+    const vols = db.prepare("SELECT name, streamBytes, chunks FROM SnapshotVolume WHERE qubeId = ? ORDER BY id");
     return {
       engine: repo.engine,
       location: repo.location,
-      snapshots: snaps.map(({ id, ...s }) => ({ ...s, qubes: (qubes.all(id) as { name: string }[]).map((q) => q.name) })),
+      snapshots: snaps.map(({ id, ...s }) => {
+        const qs = qubes.all(id) as { id: bigint; name: string }[];
+        return {
+          ...s,
+          qubes: qs.map((q) => q.name),
+          volumes: qs.map((q) => (vols.all(q.id) as { name: string; streamBytes: bigint; chunks: bigint }[]).map((v) => [v.name, v.streamBytes, v.chunks] as [string, bigint, bigint])),
+        };
+      }),
     };
   } finally {
     db.close();
