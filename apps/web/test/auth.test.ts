@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { authenticate, presentedToken, sameOrigin, SESSION_COOKIE } from "../src/server/auth.ts";
+import { authedProcedure, createCallerFactory, router } from "../src/server/trpc.ts";
 import { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches } from "../src/server/token.ts";
 
 const T = "a".repeat(64);
@@ -64,5 +65,19 @@ describe("request authentication", () => {
     expect(sameOrigin(req({ host: "127.0.0.1:3000", "sec-fetch-site": "cross-site" }, "POST"))).toBe(false);
     // DNS rebinding: a foreign name resolving to 127.0.0.1 sends its own Host and Origin.
     expect(sameOrigin(req({ host: "evil.example:3000", origin: "http://evil.example:3000" }, "POST"))).toBe(false);
+  });
+});
+
+describe("authedProcedure", () => {
+  it("lets queries through with the token, and mutations only from the same origin", async () => {
+    const r = router({ q: authedProcedure.query(() => "read"), m: authedProcedure.mutation(() => "changed") });
+    const call = (auth: { authorized: boolean; sameOrigin: boolean }) => createCallerFactory(r)({ db: {} as never, auth });
+    expect(await call({ authorized: true, sameOrigin: false }).q()).toBe("read");
+    expect(await call({ authorized: true, sameOrigin: true }).m()).toBe("changed");
+    await expect(call({ authorized: true, sameOrigin: false }).m()).rejects.toMatchObject({
+      code: "FORBIDDEN",
+      message: "Changes are accepted only from the dashboard's own pages: open it at http://127.0.0.1 and try again.",
+    });
+    await expect(call({ authorized: false, sameOrigin: true }).m()).rejects.toMatchObject({ code: "UNAUTHORIZED" });
   });
 });
