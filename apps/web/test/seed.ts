@@ -3,10 +3,24 @@ import os from "node:os";
 import path from "node:path";
 import { openDatabase, type Database } from "@qubes-dedup/db";
 
-/** A fresh, migrated index db in a temp directory. */
+// Migrating costs a Prisma CLI start (~1 s); do it once per test file and
+// give each test a copy of the migrated, empty file.
+let template: Promise<string> | undefined;
+function migratedTemplate(): Promise<string> {
+  template ??= (async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "qdd-web-template-")), "index.db");
+    await (await openDatabase(`file:${file}`)).close();
+    return file;
+  })();
+  return template;
+}
+
+/** A fresh, migrated index db in a temp directory (`dir`, removed by the caller). */
 export async function tempDatabase(): Promise<Database & { dir: string }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-web-"));
-  const db = await openDatabase(`file:${path.join(dir, "index.db")}`);
+  const file = path.join(dir, "index.db");
+  fs.copyFileSync(await migratedTemplate(), file);
+  const db = await openDatabase(`file:${file}`);
   return Object.assign(db, { dir });
 }
 
