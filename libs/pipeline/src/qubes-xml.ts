@@ -55,7 +55,7 @@ function domain(d: Node): QubeInfo {
     if (v["@size"] !== undefined) vol.size = Number(v["@size"]);
     return vol;
   });
-  const q: QubeInfo = { qid, name, klass: String(d["@class"] ?? ""), backupContent: feats.get("backup-content") === "True", volumes };
+  const q: QubeInfo = { qid, name, klass: String(d["@class"] ?? ""), backupContent: isTrueFeature(feats.get("backup-content")), volumes };
   const path = feats.get("backup-path");
   if (path) q.backupPath = path;
   const size = feats.get("backup-size");
@@ -78,4 +78,14 @@ export function parseQubesXml(xml: string): QubeInfo[] {
   const domains = ((doc.qubes as Node | undefined)?.domains as Node | undefined)?.domain;
   if (!Array.isArray(domains)) throw new IngestError("qubes.xml in the backup has no <qubes><domains> element; check that the backup was made by qvm-backup.");
   return asNodes(domains).map(domain);
+}
+
+/**
+ * Qubes stores boolean features as "1" / "" (qubesd's Features coerces
+ * True to "1"); older qubes.xml files, like the stock restore tests' fixture,
+ * carry "True". Qubes' restore reads the feature as truthy, so any non-empty
+ * value other than an explicit false counts.
+ */
+function isTrueFeature(value: string | undefined): boolean {
+  return value !== undefined && value !== "" && value !== "False" && value !== "0";
 }

@@ -1,0 +1,45 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+/** SHA-256 of a file, streamed (volumes can be large). */
+export async function fileSha256(file: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+/** One restored volume compared with its source. */
+export interface VolumeVerdict {
+  qube: string;
+  volume: string;
+  bytes: number;
+  identical: boolean;
+  why?: string;
+}
+
+/**
+ * Compares every `volumes/<qube>/<volume>.img` of the source system with the
+ * restored one: same size and same SHA-256. A volume missing from the restore
+ * counts as different.
+ */
+export async function compareVolumes(sourceRoot: string, restoredRoot: string): Promise<VolumeVerdict[]> {
+  const out: VolumeVerdict[] = [];
+  const volumes = path.join(sourceRoot, "volumes");
+  for (const qube of fs.readdirSync(volumes).sort()) {
+    for (const img of fs.readdirSync(path.join(volumes, qube)).sort()) {
+      const src = path.join(volumes, qube, img);
+      const dst = path.join(restoredRoot, "volumes", qube, img);
+      const bytes = fs.statSync(src).size;
+      const volume = img.replace(/\.img$/, "");
+      if (!fs.existsSync(dst)) {
+        out.push({ qube, volume, bytes, identical: false, why: "not restored" });
+        continue;
+      }
+      const [a, b] = await Promise.all([fileSha256(src), fileSha256(dst)]);
+      const sizeOk = fs.statSync(dst).size === bytes;
+      out.push({ qube, volume, bytes, identical: sizeOk && a === b, ...(sizeOk && a === b ? {} : { why: sizeOk ? "content differs" : "size differs" }) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,164 @@
+/**
+ * `npm run demo`: the main job end to end on one machine. A simulated dom0
+ * (libs/qubes-sim) backs its qubes up with qvm-backup through the scrypt
+ * shim into `qubes-dedup ingest` (a real restic repository, the SQLite
+ * index), changes some blocks, backs up again, then restores both snapshots
+ * into empty systems through `qubes-dedup dump` and qvm-backup-restore and
+ * checks every volume byte for byte. Exit 0 only when every restore is
+ * identical. `--json`: the last stdout line is one JSON object.
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { createSystem, mutateVolume, type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { formatBytes } from "../cli/format.ts";
+import { builtTools, run, workspaceRoot, StepError } from "./env.ts";
+import { compareVolumes, fileSha256, type VolumeVerdict } from "./compare.ts";
+
+const MiB = 1024 * 1024;
+const USAGE = "usage: qubes-dedup-demo [--json] [--workdir DIR] [--small]\n";
+
+/** Qubes of the demo system; `small` keeps test runs quick. */
+function demoQubes(small: boolean): QubeSpec[] {
+  const k = small ? 1 / 8 : 1;
+  const m = (n: number) => Math.max(1, Math.round(n * k)) * MiB;
+  return [
+    { name: "fedora-41", klass: "TemplateVM", label: "black", rootSize: m(128), privateSize: m(4) },
+    { name: "work", klass: "AppVM", template: "fedora-41", label: "blue", privateSize: m(48), firewall: true },
+    { name: "personal", klass: "AppVM", template: "fedora-41", label: "yellow", privateSize: m(32) },
+    { name: "vault", klass: "AppVM", template: "fedora-41", label: "black", privateSize: m(8) },
+  ];
+}
+
+function log(json: boolean, line: string) {
+  (json ? process.stderr : process.stdout).write(`${line}\n`);
+}
+
+interface SnapshotJson {
+  id: string;
+  logicalBytes: number;
+  addedBytes: number;
+  repositoryBytes: number;
+  dedupRatio: number;
+  qubes: string[];
+}
+
+async function restoreAndCompare(
+  tools: ReturnType<typeof builtTools>,
+  env: NodeJS.ProcessEnv,
+  agentRoot: string,
+  snapshot: string,
+  target: string,
+): Promise<void> {
+  createSystem(target, { qubes: [] });
+  await run(`restore of snapshot ${snapshot}`, process.execPath, [tools.agent, "restore", snapshot, "--root", agentRoot, "--dest-vm", "backup"], { ...env, QUBES_SIM_ROOT: target });
+}
+
+async function hashVolumes(root: string): Promise<Map<string, string>> {
+  const m = new Map<string, string>();
+  const dir = path.join(root, "volumes");
+  for (const q of fs.readdirSync(dir)) for (const v of fs.readdirSync(path.join(dir, q))) m.set(`${q}/${v}`, await fileSha256(path.join(dir, q, v)));
+  return m;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { json: { type: "boolean", default: false }, workdir: { type: "string" }, small: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const json = values.json === true;
+  const started = Date.now();
+  const root = workspaceRoot();
+  const tools = builtTools(root);
+  const work = path.resolve(values.workdir ?? path.join(root, "var", "demo"));
+  fs.rmSync(work, { recursive: true, force: true });
+  const dom0 = path.join(work, "dom0");
+  const agentRoot = path.join(work, "dom0-fs");
+  const bq = path.join(work, "backup-qube");
+  fs.mkdirSync(bq, { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    QUBES_SIM_ROOT: dom0,
+    QUBES_DEDUP_DB: path.join(bq, "index.db"),
+    QUBES_DEDUP_REAL_SCRYPT: "/usr/bin/scrypt",
+    PATH: [tools.simBin, tools.backupQubeBin, process.env.PATH ?? "/usr/bin:/bin"].join(":"),
+  };
+
+  log(json, `qubes-dedup demo in ${work}`);
+  createSystem(dom0, { seed: "demo", qubes: demoQubes(values.small === true) });
+  log(json, "dom0: created 4 simulated qubes (a template and three AppVMs) and dom0 home");
+  await run("secret new", process.execPath, [tools.agent, "secret", "new", "--out", path.join(agentRoot, "etc/qubes-dedup/passphrase")], env);
+  await run("shim install", process.execPath, [tools.agent, "shim", "install", "--root", agentRoot], env);
+  log(json, "dom0: generated the backup passphrase and installed the scrypt shim (scratch root)");
+  fs.writeFileSync(path.join(bq, "restic.pass"), `${crypto.randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
+  await run("repo add", tools.cli, ["repo", "add", "default", "--engine", "restic", "--location", path.join(bq, "repo"), "--password-file", path.join(bq, "restic.pass")], env);
+  log(json, "backup qube: initialised a restic repository");
+
+  const backup = (n: number) =>
+    run(`backup ${n}`, process.execPath, [tools.agent, "backup", "--root", agentRoot, "--dest-vm", "backup"], env, { relay: !json });
+  await backup(1);
+  log(json, "\ndom0: backup 1 done");
+  const before = await hashVolumes(dom0);
+  const changed = mutateVolume(path.join(dom0, "volumes", "work", "private.img"), { fraction: 0.02, seed: "demo-change" });
+  log(json, `dom0: rewrote ${changed.extents} extents of 64 KiB in work's private volume`);
+  await backup(2);
+  log(json, "\ndom0: backup 2 done");
+
+  const snaps = JSON.parse(await run("snapshots", tools.cli, ["snapshots", "--json"], env)) as SnapshotJson[];
+  if (snaps.length !== 2) throw new StepError(`expected 2 snapshots, the index lists ${snaps.length}`);
+  const [first, second] = snaps as [SnapshotJson, SnapshotJson];
+
+  await restoreAndCompare(tools, env, agentRoot, second.id, path.join(work, "restored-latest"));
+  const latest = await compareVolumes(dom0, path.join(work, "restored-latest"));
+  await restoreAndCompare(tools, env, agentRoot, first.id, path.join(work, "restored-first"));
+  const old = await hashVolumes(path.join(work, "restored-first"));
+  const firstVerdicts: VolumeVerdict[] = [...before].map(([k, sha]) => {
+    const [qube = "", img = ""] = k.split("/");
+    return { qube, volume: img.replace(/\.img$/, ""), bytes: 0, identical: old.get(k) === sha, ...(old.get(k) === sha ? {} : { why: old.has(k) ? "content differs" : "not restored" }) };
+  });
+  const verdicts = [...latest, ...firstVerdicts];
+  const restoredIdentical = verdicts.every((v) => v.identical);
+
+  const logicalBytes = snaps.reduce((a, s) => a + s.logicalBytes, 0);
+  const repositoryBytes = second.repositoryBytes;
+  const summary = {
+    snapshots: snaps.length,
+    qubes: second.qubes,
+    logicalBytes,
+    logicalBytesPerSnapshot: snaps.map((s) => s.logicalBytes),
+    addedBytes: snaps.map((s) => s.addedBytes),
+    secondAddedPct: Number(((second.addedBytes / second.logicalBytes) * 100).toFixed(3)),
+    repositoryBytes,
+    dedupRatio: Number((logicalBytes / repositoryBytes).toFixed(3)),
+    restoredIdentical,
+    volumesChecked: verdicts.length,
+    mismatches: verdicts.filter((v) => !v.identical).map((v) => `${v.qube}/${v.volume}: ${v.why}`),
+    seconds: Number(((Date.now() - started) / 1000).toFixed(1)),
+  };
+  log(json, "");
+  log(json, `qubes:            ${summary.qubes.join(", ")}`);
+  snaps.forEach((s, i) => log(json, `snapshot ${i + 1}:       ${s.id.slice(0, 8)}  ${formatBytes(s.logicalBytes)} logical, ${formatBytes(s.addedBytes)} added`));
+  log(json, `second backup added ${summary.secondAddedPct}% of its logical size`);
+  log(json, `repository:       ${formatBytes(repositoryBytes)} for ${formatBytes(logicalBytes)} backed up (dedup ratio ${summary.dedupRatio}x)`);
+  log(json, `restore:          ${restoredIdentical ? "IDENTICAL" : "DIFFERENT"} (${verdicts.length} volumes of both snapshots compared byte for byte)`);
+  for (const m of summary.mismatches) log(json, `  mismatch: ${m}`);
+  if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  return restoredIdentical ? 0 : 1;
+}
+
+try {
+  process.exitCode = await main();
+} catch (e) {
+  if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    process.stderr.write(`qubes-dedup-demo: ${(e as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`qubes-dedup-demo: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

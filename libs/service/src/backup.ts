@@ -1,0 +1,95 @@
+import type { Readable } from "node:stream";
+import { ingest, type IngestProgress, type IngestResult } from "@qubes-dedup/pipeline";
+import type { Database } from "@qubes-dedup/db";
+import { engineFor, getRepository } from "./repositories.ts";
+import { finishJob, progressRecorder, startJob } from "./jobs.ts";
+import { ServiceError } from "./errors.ts";
+import { SHIM_TRAILER } from "./trailer.ts";
+
+/** Options of {@link runBackup}. */
+export interface RunBackupOptions {
+  /** Registered repository name. */
+  repository: string;
+  /** The qvm-backup stream (Qubes backup format v4), e.g. process.stdin. */
+  input: Readable;
+  onProgress?: (p: IngestProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** What a successful backup recorded. */
+export interface RunBackupResult {
+  jobId: number;
+  snapshotDbId: number;
+  ingest: IngestResult;
+  /** Repository size in bytes after the snapshot was stored. */
+  repositoryBytes: number;
+}
+
+/**
+ * Ingests one backup stream into a registered repository and records the job
+ * and the snapshot (with its qubes and their files) in the index db. On any
+ * failure the job is recorded as failed with the error's sentence, no
+ * snapshot row is written, and the error is rethrown.
+ * @throws ServiceError, IngestError, EngineError.
+ */
+export async function runBackup(db: Database, opts: RunBackupOptions): Promise<RunBackupResult> {
+  const repo = await getRepository(db, opts.repository);
+  const engine = engineFor(repo);
+  const jobId = await startJob(db, repo.id, "backup");
+  const progress = progressRecorder(db, jobId);
+  let bytesRead = 0;
+  try {
+    const result = await ingest(opts.input, engine, {
+      trailer: SHIM_TRAILER,
+      signal: opts.signal,
+      onProgress: (p) => {
+        bytesRead = p.bytesRead;
+        progress.update(p.bytesRead, p.bytesExpected);
+        opts.onProgress?.(p);
+      },
+    });
+    await progress.flush();
+    const repositoryBytes = await engine.repositoryBytes();
+    const snap = await recordSnapshot(db, repo.id, jobId, result, repositoryBytes);
+    await finishJob(db, jobId, { bytesDone: result.logicalBytes, snapshotRef: result.snapshotId });
+    return { jobId, snapshotDbId: snap, ingest: result, repositoryBytes };
+  } catch (e) {
+    await progress.flush();
+    await finishJob(db, jobId, { error: (e as Error).message, bytesDone: bytesRead }).catch(() => {});
+    throw e;
+  }
+}
+
+async function recordSnapshot(db: Database, repositoryId: number, jobId: number, r: IngestResult, repositoryBytes: number): Promise<number> {
+  try {
+    const snap = await db.prisma.snapshot.create({
+      data: {
+        repositoryId,
+        jobId,
+        engineSnapshotId: r.snapshotId,
+        backupId: r.backupId,
+        createdAt: new Date(),
+        logicalBytes: BigInt(r.logicalBytes),
+        addedBytes: BigInt(r.addedBytes),
+        repositoryBytes: BigInt(repositoryBytes),
+        streamSha256: r.streamSha256,
+        compressed: r.compressed,
+        durationSeconds: r.durationSeconds,
+        qubes: {
+          create: r.qubes.map((q) => ({
+            qid: q.qid,
+            name: q.name,
+            backupPath: q.backupPath,
+            backupSizeBytes: BigInt(q.backupSizeBytes),
+            volumes: { create: q.files.map((f) => ({ name: f.name, streamBytes: BigInt(f.streamBytes), chunks: f.chunks })) },
+          })),
+        },
+      },
+    });
+    return snap.id;
+  } catch (e) {
+    throw new ServiceError(
+      `snapshot ${r.snapshotId} is stored in the repository but could not be recorded in the index db (${(e as Error).message.split("\n")[0]}): run "qubes-dedup reindex" to rebuild the index from the repository.`,
+    );
+  }
+}

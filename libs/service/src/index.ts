@@ -1,0 +1,11 @@
+/**
+ * Operations shared by the `qubes-dedup` CLI and the web dashboard: manage
+ * repositories, run a backup (ingest) or a dump, list snapshots, each
+ * recorded as a job in the index db.
+ */
+export { ServiceError } from "./errors.ts";
+export { addRepository, getRepository, engineFor, repositoryNameSchema, type NewRepository, type RepositoryRow } from "./repositories.ts";
+export { runBackup, type RunBackupOptions, type RunBackupResult } from "./backup.ts";
+export { runDump, findSnapshot, type RunDumpOptions } from "./restore.ts";
+export { listSnapshots, type SnapshotView } from "./snapshots.ts";
+export { failAbandonedJobs } from "./jobs.ts";

@@ -1,0 +1,72 @@
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { openEngine, type Engine, type EngineKind } from "@qubes-dedup/pipeline";
+import type { Database } from "@qubes-dedup/db";
+import { ServiceError } from "./errors.ts";
+
+/** Repository names are short identifiers: they end up in dom0's fixed command words. */
+export const repositoryNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, "use 1-32 characters: lowercase letters, digits, - and _, starting with a letter");
+
+/** What `addRepository` needs. `location` is a local path or a remote URL. */
+export interface NewRepository {
+  name: string;
+  engine: EngineKind;
+  location: string;
+  passwordFile: string;
+}
+
+/** A repository row as stored in the index db. */
+export type RepositoryRow = Awaited<ReturnType<Database["prisma"]["repository"]["findFirstOrThrow"]>>;
+
+function isRemote(location: string): boolean {
+  return /^(rest|sftp|s3|rclone|b2|azure|gs|swift):/.test(location) || location.startsWith("ssh://");
+}
+
+/**
+ * Registers a repository in the index db and initialises it with the engine
+ * when it does not exist yet (an existing one is opened to check the password).
+ * @throws ServiceError for a bad name, a taken name, an unreadable password
+ *   file; EngineError (from the pipeline) when the engine cannot open/init it.
+ */
+export async function addRepository(db: Database, input: NewRepository): Promise<RepositoryRow> {
+  const name = repositoryNameSchema.safeParse(input.name);
+  if (!name.success) throw new ServiceError(`invalid repository name "${input.name}": ${name.error.issues[0]?.message}.`);
+  if (input.engine !== "restic" && input.engine !== "borg")
+    throw new ServiceError(`unknown engine "${input.engine}": use restic or borg.`);
+  const passwordFile = path.resolve(input.passwordFile);
+  try {
+    fs.accessSync(passwordFile, fs.constants.R_OK);
+  } catch {
+    throw new ServiceError(`cannot read the password file ${passwordFile}: create it (one line, the repository password) and make it readable by this user.`);
+  }
+  const location = isRemote(input.location) ? input.location : path.resolve(input.location);
+  if (await db.prisma.repository.findUnique({ where: { name: input.name } }))
+    throw new ServiceError(`a repository named "${input.name}" already exists: choose another name or remove it first.`);
+  const engine = openEngine({ engine: input.engine, location, passwordFile });
+  if (!(await engine.isInitialised())) await engine.init();
+  return db.prisma.repository.create({ data: { name: input.name, engine: input.engine, location, passwordFile } });
+}
+
+/**
+ * Looks a repository up by name.
+ * @throws ServiceError naming `qubes-dedup repo add` when it is not registered.
+ */
+export async function getRepository(db: Database, name: string): Promise<RepositoryRow> {
+  const repo = await db.prisma.repository.findUnique({ where: { name } });
+  if (!repo) {
+    const known = (await db.prisma.repository.findMany({ select: { name: true } })).map((r) => r.name);
+    const hint = known.length ? `known: ${known.join(", ")}` : "none is registered yet";
+    throw new ServiceError(
+      `no repository named "${name}" (${hint}): register it with "qubes-dedup repo add ${name} --engine restic --location PATH --password-file FILE".`,
+    );
+  }
+  return repo;
+}
+
+/** Opens the engine of a registered repository (no I/O until a method is called). */
+export function engineFor(repo: RepositoryRow): Engine {
+  return openEngine({ engine: repo.engine as EngineKind, location: repo.location, passwordFile: repo.passwordFile });
+}
