@@ -8,7 +8,9 @@ import { openDatabase, type Database } from "@qubes-dedup/db";
 let template: Promise<string> | undefined;
 function migratedTemplate(): Promise<string> {
   template ??= (async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "qdd-web-template-")), "index.db");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-web-template-"));
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, "index.db");
     await (await openDatabase(`file:${file}`)).close();
     return file;
   })();
