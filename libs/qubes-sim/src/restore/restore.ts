@@ -130,6 +130,9 @@ function targets(o: RestoreOptions, plan: RestorePlanItem[], staging: string): (
 async function restoreData(o: RestoreOptions, env: NodeJS.ProcessEnv, tmp: string, h: BackupHeader, plan: RestorePlanItem[], staging: string): Promise<Set<string>> {
   const dirs = plan.map((p) => (p.isDom0 ? "dom0-home" : p.path));
   const seen = new Set<string>();
+  if (dirs.length === 0) return seen;
+  const bad = plan.find((p) => !/^(vm\d+\/|dom0-home\/[^/]+)$/.test(p.path));
+  if (bad) throw new SimError(`Qube "${bad.name}" has an invalid backup-path "${bad.path}" in the backup's qubes.xml; the backup is damaged.`);
   fs.mkdirSync(path.join(staging, "dom0-home"), { recursive: true });
   const inner = new InnerExtractor(env, h.compressed, targets(o, plan, staging));
   try {
@@ -174,7 +177,7 @@ export async function runRestore(o: RestoreOptions): Promise<RestoreResult> {
       const missing = p.isDom0 ? (seen.has(p.path) ? [] : [p.path]) : p.volumes.map((v) => `${p.path}${v}.img`).filter((f) => !seen.has(f));
       if (missing.length) throw new SimError(`Premature end of the backup: ${missing.join(", ")} never arrived; the backup is truncated.`);
     }
-    const result: RestoreResult = { backupId: h.backupId, qubes: [], skipped, retrievals: 3 };
+    const result: RestoreResult = { backupId: h.backupId, qubes: [], skipped, retrievals: plan.length ? 3 : 2 };
     for (const p of plan) {
       const vols: Record<string, number> = {};
       for (const v of p.volumes) {

@@ -40,6 +40,20 @@ function safeName(name: string): boolean {
   return name !== "" && !path.isAbsolute(name) && !name.split("/").some((p) => p === ".." || p === "");
 }
 
+/**
+ * The filter a name falls under: an exact name, or a directory (`vm3/`,
+ * `dom0-home`) containing it. Real `tar2qfile` compares plain prefixes, so
+ * there `backup-header` also claims `backup-header.hmac` and the header
+ * retrieval never sees its second filter match; the simulator stops as the
+ * restore tool intends (DESIGN.md: each run is cut off once its files passed).
+ */
+export function matchFilter(filters: string[], name: string): string | undefined {
+  return (
+    filters.find((f) => f === name) ??
+    filters.find((f) => f !== "" && (f.endsWith("/") ? name.startsWith(f) : name.startsWith(`${f}/`)))
+  );
+}
+
 async function writeEntry(reader: OuterTarReader, file: string): Promise<void> {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   // "wx": an existing file is never overwritten by the backup qube's data.
@@ -61,7 +75,7 @@ async function readStream(input: Readable, opts: RetrieveOptions): Promise<Retri
   for (;;) {
     const e = await reader.next();
     if (!e) return { files, cutOff: false };
-    const hit = opts.filters.length === 0 ? "" : opts.filters.find((f) => e.name.startsWith(f));
+    const hit = opts.filters.length === 0 ? "" : matchFilter(opts.filters, e.name);
     if (hit === undefined) {
       if (opts.filters.length > 0 && matched.size === opts.filters.length) return { files, cutOff: true };
       await reader.skip();
