@@ -50,6 +50,7 @@ export class StreamAnalyzer implements OuterSink {
   private rawXml: Buffer[] | undefined;
   private small: Buffer[] = [];
   private member: OuterMember | undefined;
+  private memberLeft = 0;
   private dataLeft = 0;
   private tail: Uint8Array | undefined;
   private tailFill = 0;
@@ -94,6 +95,7 @@ export class StreamAnalyzer implements OuterSink {
 
   memberStart(m: OuterMember): void {
     this.member = m;
+    this.memberLeft = m.size;
     const n = this.outer.members;
     const k = m.kind;
     if (n === 1 && k.kind !== "header") this.fail("the first member must be backup-header, so this is not a Qubes backup");
@@ -104,9 +106,8 @@ export class StreamAnalyzer implements OuterSink {
     if (k.kind !== "chunk") {
       if (m.size > MAX_HEADER_BYTES) this.fail(`${m.name} is ${m.size} bytes, over the ${MAX_HEADER_BYTES}-byte limit`);
       this.small = [];
-      return;
-    }
-    this.startChunk(k.file, k.index, m.size);
+    } else this.startChunk(k.file, k.index, m.size);
+    if (m.size === 0) this.dataComplete(m);
   }
 
   private startChunk(path: string, index: number, size: number): void {
@@ -143,6 +144,12 @@ export class StreamAnalyzer implements OuterSink {
   }
 
   memberData(bytes: Uint8Array): void {
+    this.chunkData(bytes);
+    this.memberLeft -= bytes.length;
+    if (this.memberLeft === 0) this.dataComplete(this.member!);
+  }
+
+  private chunkData(bytes: Uint8Array): void {
     const k = this.member!.kind;
     if (k.kind !== "chunk") {
       this.small.push(Buffer.from(bytes));
@@ -186,6 +193,11 @@ export class StreamAnalyzer implements OuterSink {
   }
 
   memberEnd(m: OuterMember): void {
+    this.layout?.memberEnd(m);
+  }
+
+  /** The member's last data byte has passed (its block padding has not yet). */
+  private dataComplete(m: OuterMember): void {
     const k = m.kind;
     if (k.kind === "header") {
       const content = Buffer.concat(this.small);
@@ -197,12 +209,16 @@ export class StreamAnalyzer implements OuterSink {
       this.layout?.small(Buffer.concat(this.small));
       this.hmacSeen = true;
     } else if (this.tail) {
-      if (this.trailerFormat.matches(this.tail)) this.layout?.trailer(this.tail);
-      else this.payload(this.tail);
+      if (this.trailerFormat.matches(this.tail, m.size)) {
+        this.layout?.trailer(this.tail);
+        this.trailers++;
+      } else this.payload(this.tail);
       this.tail = undefined;
     }
-    this.layout?.memberEnd(m);
   }
+
+  /** chunks that ended with a shim MAC trailer */
+  trailers = 0;
 
   private closeFile(ended = false): void {
     const f = this.cur;

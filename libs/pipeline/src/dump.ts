@@ -1,51 +1,114 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
+import { parseSideRecord, type Op } from "./canonical.ts";
 import { DumpError, EngineError } from "./errors.ts";
-import type { Engine } from "./engine/types.ts";
-import { STREAM_FILE } from "./ingest.ts";
+import type { Engine, StdoutDump } from "./engine/types.ts";
+import { DATA_FILE, DATA_TAG, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "./ingest.ts";
 
 export interface DumpResult { bytes: number; streamSha256: string }
 
-/** True once the output can take no more bytes (reader gone, destroyed, ended). */
-function closed(out: NodeJS.WritableStream): boolean {
-  const w = out as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
-  return Boolean(w.destroyed || w.writableEnded);
+/** Largest side record read into memory (bytes). */
+const MAX_SIDE = 256 << 20;
+const ZEROS = Buffer.alloc(65536);
+
+class Gone extends Error {}
+
+/** Writes to the output with back-pressure; throws Gone once the reader left. */
+class Out {
+  gone = false;
+  bytes = 0;
+  readonly hash = createHash("sha256");
+  constructor(private readonly out: NodeJS.WritableStream, private readonly onGone: () => void) {
+    const mark = () => ((this.gone = true), this.onGone());
+    out.on("error", mark);
+    out.on("close", mark);
+  }
+  async write(b: Uint8Array): Promise<void> {
+    const w = this.out as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
+    if (this.gone || w.destroyed || w.writableEnded) throw new Gone();
+    this.hash.update(b);
+    this.bytes += b.length;
+    if (!this.out.write(b)) await Promise.race([once(this.out, "drain"), once(this.out, "close"), once(this.out, "error")]).catch(() => {});
+  }
 }
 
 /**
- * Writes a snapshot's original backup stream to `output`, streaming at once.
+ * Writes a snapshot's original backup stream to `output`, starting at once.
+ * Canonical snapshots are rebuilt from the data file and the side record and
+ * checked against the SHA-256 recorded at ingest; raw (v1) ones are copied.
  * A closed output (EPIPE, destroyed) is a normal end: qvm-backup-restore cuts
  * the pipe once it has what it needs.
  * @returns bytes written and the SHA-256 (hex) of those bytes
- * @throws DumpError when the full stream's SHA-256 differs from `expectedSha256`; EngineError
+ * @throws DumpError on a digest mismatch or an unreadable side record; EngineError
  */
 export async function dump(engine: Engine, snapshotId: string, output: NodeJS.WritableStream, opts: { expectedSha256?: string; signal?: AbortSignal } = {}): Promise<DumpResult> {
-  const d = engine.dumpFile(snapshotId, STREAM_FILE);
-  const hash = createHash("sha256");
-  let bytes = 0;
-  let gone = false;
-  const onGone = () => ((gone = true), d.kill());
-  output.on("error", onGone);
-  output.on("close", onGone);
-  opts.signal?.addEventListener("abort", onGone);
+  const all = await engine.snapshots();
+  const snap = all.find((s) => s.id === snapshotId || s.id.startsWith(snapshotId));
+  if (!snap) throw new DumpError(`there is no snapshot ${snapshotId} in ${engine.repo.location}; list them with qubes-dedup snapshots.`);
+  let running: StdoutDump | undefined;
+  const out = new Out(output, () => running?.kill());
+  const onAbort = () => ((out.gone = true), running?.kill());
+  opts.signal?.addEventListener("abort", onAbort);
+  let expected = opts.expectedSha256;
   try {
-    for await (const chunk of d.stdout as AsyncIterable<Buffer>) {
-      if (gone || closed(output)) return onGone(), { bytes, streamSha256: hash.digest("hex") };
-      hash.update(chunk);
-      bytes += chunk.length;
-      if (!output.write(chunk)) await Promise.race([once(output, "drain"), once(output, "close"), once(output, "error")]).catch(() => {});
+    if (snap.tags.includes(DATA_TAG)) {
+      const run = snap.tags.find((t) => t.startsWith("qd-run:"));
+      const side = all.find((s) => s.tags.includes(SIDE_TAG) && run && s.tags.includes(run));
+      if (!side) throw new DumpError(`the side record of snapshot ${snapshotId} is missing, so the stream cannot be rebuilt; the repository may be damaged, run a check.`);
+      const { meta, ops } = parseSideRecord(await readAll(engine.dumpFile(side.id, SIDE_FILE)));
+      if (expected && expected !== meta.streamSha256) throw new DumpError(`snapshot ${snapshotId} records SHA-256 ${meta.streamSha256}, not the expected ${expected}; pick the right snapshot.`);
+      expected = meta.streamSha256;
+      running = engine.dumpFile(snap.id, DATA_FILE);
+      await rebuild(ops, running, out);
+    } else {
+      running = engine.dumpFile(snap.id, STREAM_FILE);
+      for await (const chunk of running.stdout as AsyncIterable<Buffer>) await out.write(chunk);
     }
+    await running.done;
   } catch (e) {
-    if (!gone) throw e instanceof EngineError ? e : new DumpError(`reading snapshot ${snapshotId} failed (${(e as Error).message}); check the repository.`);
+    if (!(e instanceof Gone) && !out.gone) throw e instanceof DumpError || e instanceof EngineError ? e : new DumpError(`reading snapshot ${snapshotId} failed (${(e as Error).message}); check the repository.`);
   } finally {
-    output.off("error", onGone);
-    output.off("close", onGone);
-    opts.signal?.removeEventListener("abort", onGone);
+    opts.signal?.removeEventListener("abort", onAbort);
   }
-  if (gone) return { bytes, streamSha256: hash.digest("hex") };
-  await d.done;
-  const sha = hash.digest("hex");
-  if (opts.expectedSha256 && sha !== opts.expectedSha256)
+  const sha = out.hash.digest("hex");
+  if (!out.gone && expected && sha !== expected)
     throw new DumpError(`snapshot ${snapshotId} does not match the SHA-256 recorded at backup time (got ${sha}); the repository may be damaged, run a check.`);
-  return { bytes, streamSha256: sha };
+  return { bytes: out.bytes, streamSha256: sha };
+}
+
+async function readAll(d: StdoutDump): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of d.stdout as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > MAX_SIDE) throw new DumpError(`a side record over ${MAX_SIDE} bytes is refused; the repository may be damaged, run a check.`);
+    parts.push(c);
+  }
+  await d.done;
+  return Buffer.concat(parts);
+}
+
+/** Interleaves side-record literals and zero runs with the data file, in order. */
+async function rebuild(ops: Op[], data: StdoutDump, out: Out): Promise<void> {
+  const it = (data.stdout as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  let left: Buffer = Buffer.alloc(0);
+  for (const op of ops) {
+    if (op.kind === "lit") await out.write(op.bytes);
+    else if (op.kind === "zero") for (let n = op.n; n > 0; n -= ZEROS.length) await out.write(ZEROS.subarray(0, Math.min(n, ZEROS.length)));
+    else {
+      let n = op.n;
+      while (n > 0) {
+        if (left.length === 0) {
+          const r = await it.next();
+          if (r.done) throw new DumpError("the data file of the snapshot is shorter than its side record says; the repository may be damaged, run a check.");
+          left = r.value;
+        }
+        const take = left.subarray(0, Math.min(n, left.length));
+        left = left.subarray(take.length);
+        n -= take.length;
+        await out.write(take);
+      }
+    }
+  }
+  if (left.length > 0 || !(await it.next()).done) throw new DumpError("the data file of the snapshot is longer than its side record says; the repository may be damaged, run a check.");
 }

@@ -11,4 +11,4 @@ export { IngestError, EngineError, DumpError } from "./errors.ts";
 export { parseBackupHeader, type BackupHeader } from "./header.ts";
 export { parseQubesXml, type QubeInfo, type VolumeInfo } from "./qubes-xml.ts";
 export { StreamAnalyzer } from "./analyzer.ts";
-export { NO_TRAILER, type TrailerFormat } from "./trailer.ts";
+export { NO_TRAILER, SHIM_TRAILER, type TrailerFormat } from "./trailer.ts";

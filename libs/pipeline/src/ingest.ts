@@ -5,10 +5,16 @@ import { StreamAnalyzer } from "./analyzer.ts";
 import { EngineError, IngestError } from "./errors.ts";
 import type { BackupHeader } from "./header.ts";
 import type { Engine, StdinBackup } from "./engine/types.ts";
-import { NO_TRAILER, type TrailerFormat } from "./trailer.ts";
+import { SHIM_TRAILER, type TrailerFormat } from "./trailer.ts";
+import { SideRecordBuilder } from "./canonical.ts";
 
-/** File name of the stream inside a snapshot. */
+/** File name of the whole stream in a raw (v1) snapshot. */
 export const STREAM_FILE = "qubes-backup.bin";
+/** File names of the canonical layout: inner streams, and the side record. */
+export const DATA_FILE = "qubes-backup.data";
+export const SIDE_FILE = "qubes-backup.side";
+export const DATA_TAG = "qd-data";
+export const SIDE_TAG = "qd-side";
 /** Tag on every snapshot this project writes. */
 export const PROJECT_TAG = "qubes-dedup";
 
@@ -24,7 +30,7 @@ export interface IngestOptions {
   onProgress?: (p: IngestProgress) => void;
   signal?: AbortSignal;
   hostname?: string;
-  /** recogniser of the shim's MAC trailer (default: none) */
+  /** recogniser of MAC trailers (default: the shim's) */
   trailer?: TrailerFormat;
 }
 
@@ -40,9 +46,11 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   const started = performance.now();
   const runTag = `qd-run:${new Date().toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`;
   const progress: IngestProgress = { bytesRead: 0 };
-  const analyzer = new StreamAnalyzer(undefined, opts.trailer ?? NO_TRAILER, (path) => (progress.currentFile = path));
+  let pending: Uint8Array[] = [];
+  const side = new SideRecordBuilder((b) => pending.push(b));
+  const analyzer = new StreamAnalyzer(side, opts.trailer ?? SHIM_TRAILER, (path) => (progress.currentFile = path));
   const hash = createHash("sha256");
-  const backup = engine.backupStdin({ filename: STREAM_FILE, tags: [PROJECT_TAG, runTag], hostname: opts.hostname });
+  const backup = engine.backupStdin({ filename: DATA_FILE, tags: [PROJECT_TAG, runTag, DATA_TAG], hostname: opts.hostname });
   let engineFailure: unknown;
   backup.done.catch((e) => (engineFailure = e));
   const onAbort = () => (input as Readable).destroy?.();
@@ -55,7 +63,9 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
       hash.update(chunk);
       progress.bytesRead += chunk.length;
       progress.bytesExpected ??= analyzer.expectedBytes();
-      if (!backup.stdin.write(chunk)) await drainOrExit(backup);
+      const out = pending;
+      pending = [];
+      for (const b of out) if (!backup.stdin.write(b)) await drainOrExit(backup);
       opts.onProgress?.({ ...progress });
     }
     if (opts.signal?.aborted) throw new Error("aborted");
@@ -72,15 +82,31 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
     opts.signal?.removeEventListener("abort", onAbort);
   }
   backup.stdin.end();
-  const { snapshotId: shortId, addedBytes } = await backup.done;
-  // the summary may carry a short id; the run tag finds the full one
-  const snapshotId = (await engine.snapshots({ tag: runTag })).find((s) => s.id.startsWith(shortId))?.id ?? shortId;
   const header = analyzer.header!;
+  const streamSha256 = hash.digest("hex");
+  const data = await backup.done;
+  const record = side.finish({ format: 1, backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes });
+  let sideAdded: number;
+  try {
+    sideAdded = await storeSmall(engine, record, [PROJECT_TAG, runTag, SIDE_TAG], opts.hostname);
+  } catch (e) {
+    await engine.forget((await engine.snapshots({ tag: runTag })).map((s) => s.id)).catch(() => {});
+    throw e;
+  }
+  // the summary may carry a short id; the run tag finds the full one
+  const snapshotId = (await engine.snapshots({ tag: runTag })).find((s) => s.id.startsWith(data.snapshotId))?.id ?? data.snapshotId;
+  const addedBytes = data.addedBytes + sideAdded;
   return {
     snapshotId, backupId: header.backupId, header, qubes: summarise(analyzer),
-    logicalBytes: progress.bytesRead, addedBytes, streamSha256: hash.digest("hex"),
+    logicalBytes: progress.bytesRead, addedBytes, streamSha256,
     compressed: header.compressed, durationSeconds: (performance.now() - started) / 1000, warnings: analyzer.warnings,
   };
+}
+
+async function storeSmall(engine: Engine, bytes: Buffer, tags: string[], hostname?: string): Promise<number> {
+  const b = engine.backupStdin({ filename: SIDE_FILE, tags, hostname });
+  b.stdin.end(bytes);
+  return (await b.done).addedBytes;
 }
 
 async function drainOrExit(backup: StdinBackup): Promise<void> {

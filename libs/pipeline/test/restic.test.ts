@@ -39,6 +39,24 @@ describe("restic engine", () => {
     await engine.check();
   }, 60_000);
 
+  it("stores a re-backup of unchanged qubes almost for free (canonical layout), shim trailers included", async () => {
+    const { makeTrailer, macKey } = await import("@qubes-dedup/shim");
+    const trailer = (id: string) => (p: string, c: Buffer) => makeTrailer(macKey(`${id}!${p}!pass`), c);
+    const qubes = smallSystem("dedup", 768 * 1024);
+    const s1 = makeStream(tmpDir(), { qubes, chunkSize: 16384, backupId: "20250101T000000-1", trailer: trailer("20250101T000000-1") });
+    const s2 = makeStream(tmpDir(), { qubes, chunkSize: 16384, backupId: "20250102T000000-2", trailer: trailer("20250102T000000-2") });
+    const { engine: e } = await freshRepo("restic");
+    const r1 = await ingest(fileStream(s1), e);
+    const r2 = await ingest(fileStream(s2), e);
+    expect(r2.streamSha256).not.toBe(r1.streamSha256);
+    expect(r2.addedBytes).toBeLessThan(r2.logicalBytes * 0.02);
+    for (const [r, f] of [[r1, s1], [r2, s2]] as const) {
+      const out = new Sink();
+      await dump(e, r.snapshotId, out);
+      expect(out.bytes().equals(fs.readFileSync(f))).toBe(true);
+    }
+  }, 60_000);
+
   it("refuses truncated streams and leaves no snapshot", async () => {
     const before = (await engine.snapshots()).length;
     const cuts = [1, 511, 512, 10240, 20480, 30000, Math.floor(bytes.length / 2), bytes.length - 10240 - 512, bytes.length - 20480, bytes.length - 1];
@@ -74,8 +92,9 @@ describe("restic engine", () => {
         cb();
       },
     });
-    const d = await dump(engine, r.snapshotId, out, { expectedSha256: "0".repeat(64) });
+    const d = await dump(engine, r.snapshotId, out, { expectedSha256: r.streamSha256 });
     expect(d.bytes).toBeLessThan(bytes.length);
+    await expect(dump(engine, r.snapshotId, new Sink(), { expectedSha256: "0".repeat(64) })).rejects.toThrow(/records SHA-256 [0-9a-f]{64}, not the expected 0{64}; pick the right snapshot\./);
   }, 30_000);
 });
 
@@ -107,16 +126,17 @@ describe("restic failures", () => {
   it("reports a locked repository with the unlock hint and stores nothing", async () => {
     const { engine } = await freshRepo("restic");
     const stream = makeStream(tmpDir(), { qubes: smallSystem(), chunkSize: 65536 });
-    // a live `restic check` holds an exclusive lock; freeze it while it does
+    // `restic check` takes an exclusive lock, then blocks reading an index file that is a FIFO
     const { execa } = await import("execa");
+    const fifo = path.join(engine.repo.location, "index", "a".repeat(64));
+    execFileSync("mkfifo", [fifo]);
     const check = execa("restic", ["-r", engine.repo.location, "--password-file", engine.repo.passwordFile, "--no-cache", "check"], { reject: false });
     const lockDir = path.join(engine.repo.location, "locks");
     while (fs.readdirSync(lockDir).length === 0) await new Promise((r) => setTimeout(r, 10));
-    check.kill("SIGSTOP");
     const err = await ingest(fileStream(stream), engine).catch((e) => e);
     check.kill("SIGKILL");
-    check.kill("SIGCONT");
     await check;
+    fs.unlinkSync(fifo);
     await execa("restic", ["-r", engine.repo.location, "--password-file", engine.repo.passwordFile, "unlock"]);
     expect(err).toBeInstanceOf(EngineError);
     expect(err.message).toMatch(/is locked by another process; run `restic -r .* unlock` if no other backup is running\.$/);

@@ -101,6 +101,7 @@ export function makeStream(dir: string, opts: StreamOptions): string {
     fs.mkdirSync(qdir, { recursive: true });
     for (const v of [...q.volumes.map((x) => ({ ...x, name: `${x.name}.img` })), ...(q.extraFiles ?? [])]) {
       fs.writeFileSync(path.join(qdir, v.name), v.content);
+      fs.utimesSync(path.join(qdir, v.name), 1700000000, 1700000000); // unchanged file, unchanged inner tar header
       addFile(qdir, v.name, `vm${q.qid}/`);
     }
   }
