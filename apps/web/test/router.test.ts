@@ -1,7 +1,7 @@
 import fs from "node:fs";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCaller } from "../src/server/router.ts";
-import { seedTwoSnapshots, tempDatabase } from "./seed.ts";
+import { removeTemplate, seedTwoSnapshots, tempDatabase } from "./seed.ts";
 
 const GiB = 1024n ** 3n;
 const MiB = 1024n ** 2n;
@@ -12,6 +12,7 @@ const caller = (auth = signedIn) => createCaller({ db, auth });
 beforeEach(async () => {
   db = await tempDatabase();
 });
+afterAll(removeTemplate);
 afterEach(async () => {
   await db.close();
   fs.rmSync(db.dir, { recursive: true, force: true });

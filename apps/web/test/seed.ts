@@ -9,12 +9,17 @@ let template: Promise<string> | undefined;
 function migratedTemplate(): Promise<string> {
   template ??= (async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-web-template-"));
-    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, "index.db");
     await (await openDatabase(`file:${file}`)).close();
     return file;
   })();
   return template;
+}
+
+/** Removes the template made by {@link tempDatabase}; call in afterAll. */
+export async function removeTemplate(): Promise<void> {
+  if (template) fs.rmSync(path.dirname(await template), { recursive: true, force: true });
+  template = undefined;
 }
 
 /** A fresh, migrated index db in a temp directory (`dir`, removed by the caller). */
