@@ -30,7 +30,7 @@ export function readBuiltShim(): Buffer {
   try {
     return fs.readFileSync(p);
   } catch {
-    throw new ShimNotBuiltError(`the shim is not built at ${p}; run \`npx nx build shim\` (or set QUBES_DEDUP_SHIM).`);
+    throw new ShimNotBuiltError(`the shim is not built at ${p}; run \`npx nx build @qubes-dedup/shim\` (or set QUBES_DEDUP_SHIM).`);
   }
 }
 

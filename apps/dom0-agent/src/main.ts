@@ -110,7 +110,7 @@ async function shim(args: string[]): Promise<number> {
     const p = builtShimPath();
     print([p]);
     if (fs.existsSync(p)) return 0;
-    process.stderr.write(`qubes-dedup: the shim is not built at ${p}; run \`npx nx build shim\`.\n`);
+    process.stderr.write(`qubes-dedup: the shim is not built at ${p}; run \`npx nx build @qubes-dedup/shim\`.\n`);
     return 1;
   }
   const { values, positionals } = parse(rest, ROOT);

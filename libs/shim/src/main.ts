@@ -40,8 +40,29 @@ function isProject(line: Buffer): boolean {
   return Buffer.from(text, "utf8").equals(line) && isProjectPassphraseLine(text);
 }
 
+/** True when a file input is one of our chunks (its trailer is well formed). */
+function looksAuthenticated(input: string): boolean {
+  if (input === "-") return false;
+  try {
+    const fd = fs.openSync(input, "r");
+    try {
+      const st = fs.fstatSync(fd);
+      return st.isFile() && classifyInput(fd, st.size).kind === "authenticated";
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false; // the real scrypt reports unreadable inputs itself
+  }
+}
+
 async function dec(call: ScryptCall, line: Buffer): Promise<number> {
-  if (!isProject(line)) return fallback(call, line);
+  if (!isProject(line)) {
+    if (looksAuthenticated(call.input)) {
+      throw new ShimError(`${call.input} is a qubes-dedup chunk but the passphrase is not a qubes-dedup passphrase; restore with the passphrase file the backup was made with.`);
+    }
+    return fallback(call, line);
+  }
   let fd: number;
   let size: number;
   let spooled = false;

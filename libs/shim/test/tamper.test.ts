@@ -49,6 +49,10 @@ describe("dec fails closed on tampering", () => {
       expect(r.stderr, what).toBe(`scrypt (qubes-dedup): ${good} ${AUTH_FAIL}\n`);
       expect(fs.existsSync(out), what).toBe(false);
     }
+    const plainOut = path.join(dir, "out-plain");
+    const plain = await run(env, ["dec", "-f", good, plainOut], "20250102T030405-1234!vm3/private.img.000!hunter2");
+    expect(plain).toMatchObject({ exitCode: 1, stderr: `scrypt (qubes-dedup): ${good} is a qubes-dedup chunk but the passphrase is not a qubes-dedup passphrase; restore with the passphrase file the backup was made with.\n` });
+    expect(fs.existsSync(plainOut)).toBe(false);
     // From stdin to stdout: not one byte reaches stdout, the spool is removed.
     const r = await run(env, ["dec", "-", "-"], CHUNK_LINE, flipped);
     expect(r.exitCode).toBe(1);
