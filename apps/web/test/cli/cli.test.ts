@@ -1,0 +1,158 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cli, makeStream, resticSnapshots, scratch, type Scratch } from "./harness.ts";
+
+function addRepo(s: Scratch) {
+  const r = cli(s, ["repo", "add", "default", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile]);
+  expect(r.stderr).toContain('repository "default" (restic)');
+  expect(r.status).toBe(0);
+}
+
+function jobs(s: Scratch): { kind: string; status: string; error: string | null }[] {
+  const db = new BetterSqlite3(s.db, { readonly: true });
+  try {
+    return db.prepare("SELECT kind, status, error FROM Job ORDER BY id").all() as { kind: string; status: string; error: string | null }[];
+  } finally {
+    db.close();
+  }
+}
+
+describe("qubes-dedup usage errors exit 2 with the usage text", () => {
+  const s = scratch();
+  it.each([
+    [[], "usage: qubes-dedup"],
+    [["frobnicate"], 'unknown command "frobnicate"'],
+    [["snapshots", "--bogus"], "Unknown option '--bogus'"],
+    [["dump"], "dump takes exactly one <snapshot>"],
+    [["dump", "a", "b"], "dump takes exactly one <snapshot>"],
+    [["repo"], "repo needs a command"],
+    [["repo", "add", "x"], "repo add needs --engine, --location and --password-file"],
+    [["ingest", "extra"], "ingest takes no arguments"],
+  ])("%j", (args, text) => {
+    const r = cli(s, args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(text);
+    expect(r.stderr).toContain("usage: qubes-dedup <command>");
+  });
+
+  it("--help prints the usage on stdout and exits 0", () => {
+    const r = cli(s, ["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toContain("ingest [--repo NAME]");
+  });
+});
+
+describe("qubes-dedup with a real restic repository", () => {
+  let stream: { file: string; sha256: string };
+  let s: Scratch;
+  beforeAll(() => {
+    s = scratch();
+    stream = makeStream(s.dir);
+    addRepo(s);
+  }, 120_000);
+
+  it("ingests a stream made by qvm-backup through the shim and dumps it back byte for byte", () => {
+    const r = cli(s, ["ingest"], { inputFile: stream.file });
+    expect(r.stderr).toMatch(/stored snapshot [0-9a-f]{64}: 3 qubes/);
+    expect(r.status).toBe(0);
+    const list = cli(s, ["snapshots", "--json"]);
+    const snaps = JSON.parse(list.stdout.toString()) as { id: string; logicalBytes: number; streamSha256: string; qubes: string[] }[];
+    expect(snaps).toHaveLength(1);
+    expect(snaps[0]!.logicalBytes).toBe(fs.statSync(stream.file).size);
+    expect(snaps[0]!.streamSha256).toBe(stream.sha256);
+    expect(snaps[0]!.qubes).toEqual(["dom0", "fedora-41", "work"]);
+    expect(resticSnapshots(s)).toContain(snaps[0]!.id);
+    const dump = cli(s, ["dump", snaps[0]!.id.slice(0, 8)]);
+    expect(dump.stderr).toBe("");
+    expect(dump.status).toBe(0);
+    expect(crypto.createHash("sha256").update(dump.stdout).digest("hex")).toBe(stream.sha256);
+    expect(jobs(s).map((j) => `${j.kind}:${j.status}`)).toEqual(["backup:succeeded", "dump:succeeded"]);
+  }, 120_000);
+
+  it("refuses a truncated stream: exit 1, no snapshot in restic, the job recorded as failed", () => {
+    const before = resticSnapshots(s);
+    const whole = fs.readFileSync(stream.file);
+    const cut = path.join(s.dir, "cut");
+    fs.writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    const r = cli(s, ["ingest"], { inputFile: cut });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^qubes-dedup: the backup stream (ended|is malformed)/);
+    expect(resticSnapshots(s)).toEqual(before);
+    const last = jobs(s).at(-1)!;
+    expect(last.status).toBe("failed");
+    expect(r.stderr).toContain(last.error!);
+  }, 120_000);
+
+  it("refuses input that is not a Qubes backup", () => {
+    const before = resticSnapshots(s);
+    const r = cli(s, ["ingest"], { input: Buffer.from("hello, this is not a tar stream\n".repeat(100)) });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^qubes-dedup: .*(not a Qubes backup|malformed)/);
+    expect(resticSnapshots(s)).toEqual(before);
+  }, 60_000);
+
+  it("names an unregistered repository and how to add it", () => {
+    const r = cli(s, ["ingest", "--repo", "offsite"], { input: Buffer.alloc(0) });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(
+      'qubes-dedup: no repository named "offsite" (known: default): register it with "qubes-dedup repo add offsite --engine restic --location PATH --password-file FILE".\n',
+    );
+  });
+
+  it("reports a repository locked by another restic process with the fix, and records the failed job", async () => {
+    const holder = await holdExclusiveLock(s);
+    try {
+      const r = cli(s, ["ingest"], { inputFile: stream.file });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^qubes-dedup: the restic repository .* is locked by another process; run `restic -r .* unlock` if no other backup is running/);
+      expect(jobs(s).at(-1)!.status).toBe("failed");
+    } finally {
+      holder.kill("SIGKILL");
+      process.kill(holder.pid!, "SIGCONT");
+    }
+  }, 120_000);
+
+  it("says so when the password is wrong, and when restic is missing", () => {
+    fs.writeFileSync(s.passwordFile, "wrong\n");
+    try {
+      const r = cli(s, ["ingest"], { inputFile: stream.file });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^qubes-dedup: .*password/);
+    } finally {
+      fs.writeFileSync(s.passwordFile, "correct horse battery staple\n");
+    }
+    const r = cli(s, ["ingest"], { inputFile: stream.file, env: { ...s.env, PATH: "/nonexistent" } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^qubes-dedup: .*restic.*(not installed|apt-get install restic)/);
+    expect(jobs(s).slice(-2).map((j) => j.status)).toEqual(["failed", "failed"]);
+  }, 120_000);
+});
+
+/**
+ * Starts `restic prune` (which takes an exclusive lock) and freezes it with
+ * SIGSTOP as soon as its lock file appears, so the repository stays locked
+ * by a live process. Retries when prune finishes before the lock is seen.
+ */
+async function holdExclusiveLock(s: Scratch): Promise<ChildProcess> {
+  const locks = path.join(s.repo, "locks");
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const child = spawn("restic", ["-r", s.repo, "--password-file", s.passwordFile, "prune"], { stdio: "ignore" });
+    for (let i = 0; i < 400; i++) {
+      // restic uploads to "<id>-tmp-…" first; only the renamed file is a lock.
+      const done = () => fs.existsSync(locks) && fs.readdirSync(locks).some((f) => !f.includes("-tmp"));
+      if (done()) {
+        process.kill(child.pid!, "SIGSTOP");
+        if (done()) return child;
+        process.kill(child.pid!, "SIGCONT");
+      }
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await new Promise((r) => child.exitCode !== null ? r(null) : child.once("exit", r));
+  }
+  throw new Error("could not catch restic prune holding its lock");
+}
