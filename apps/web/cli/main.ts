@@ -2,9 +2,11 @@
  * `qubes-dedup`: the backup qube's command line. Thin: parses arguments and
  * calls @qubes-dedup/service, like the web app does.
  */
+import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { openDatabase, defaultDatabaseUrl, type Database } from "@qubes-dedup/db";
 import { addRepository, listSnapshots, runBackup, runDump } from "@qubes-dedup/service";
+import { readOrCreateToken, rotateToken, tokenFile } from "../src/server/token.ts";
 import { formatBytes } from "./format.ts";
 import { USAGE, UsageError } from "./usage.ts";
 
@@ -23,8 +25,12 @@ function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[]
   }
 }
 
+function dbUrl(dbPath: string | undefined): string {
+  return dbPath ? `file:${path.resolve(dbPath.startsWith("file:") ? dbPath.slice(5) : dbPath)}` : defaultDatabaseUrl();
+}
+
 async function withDb<T>(dbPath: string | undefined, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase(dbPath ? `file:${dbPath.startsWith("file:") ? dbPath.slice(5) : dbPath}` : defaultDatabaseUrl());
+  const db = await openDatabase(dbUrl(dbPath));
   try {
     return await fn(db);
   } finally {
@@ -116,11 +122,21 @@ async function cmdSnapshots(args: string[]): Promise<void> {
   });
 }
 
+async function cmdWebToken(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { rotate: { type: "boolean", default: false } } as const);
+  if (positionals.length) throw new UsageError("web-token takes no arguments");
+  const file = tokenFile(dbUrl(values.db as string | undefined));
+  const token = values.rotate ? rotateToken(file) : readOrCreateToken(file);
+  process.stdout.write(`${token}\n`);
+  if (values.rotate) process.stderr.write("qubes-dedup: the dashboard token was replaced; open browsers must sign in again\n");
+}
+
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   repo: cmdRepo,
   ingest: cmdIngest,
   dump: cmdDump,
   snapshots: cmdSnapshots,
+  "web-token": cmdWebToken,
 };
 
 async function main(argv: string[]): Promise<number> {

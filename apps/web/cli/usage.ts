@@ -12,6 +12,7 @@ commands (backup qube side of qubes-dedup):
                           (<snapshot>: an id or unique prefix from "snapshots", or latest)
   snapshots [--repo NAME] [--json]
                           list snapshots with sizes and dedup ratio
+  web-token [--rotate]    print the dashboard's session token (--rotate: replace it)
 
 options:
   --repo NAME             repository name (default: default)

@@ -46,6 +46,25 @@ describe("qubes-dedup usage errors exit 2 with the usage text", () => {
   });
 });
 
+describe("qubes-dedup web-token", () => {
+  it("creates the token once (0600 next to the db), prints the same one again, and --rotate replaces it", () => {
+    const s = scratch();
+    const a = cli(s, ["web-token"]);
+    expect(a.status).toBe(0);
+    const token = a.stdout.toString().trim();
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    const file = path.join(s.dir, "web-token");
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(cli(s, ["web-token"]).stdout.toString().trim()).toBe(token);
+    const r = cli(s, ["web-token", "--rotate"]);
+    expect(r.status).toBe(0);
+    const rotated = r.stdout.toString().trim();
+    expect(rotated).toMatch(/^[0-9a-f]{64}$/);
+    expect(rotated).not.toBe(token);
+    expect(fs.readFileSync(file, "utf8").trim()).toBe(rotated);
+  });
+});
+
 describe("qubes-dedup with a real restic repository", () => {
   let stream: { file: string; sha256: string };
   let s: Scratch;
