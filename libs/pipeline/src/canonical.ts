@@ -1,5 +1,6 @@
 import zlib from "node:zlib";
 import type { LayoutSink } from "./analyzer.ts";
+import type { OuterMember } from "./outer.ts";
 import { DumpError } from "./errors.ts";
 import { isZeroBlock } from "./tar.ts";
 
@@ -7,7 +8,8 @@ import { isZeroBlock } from "./tar.ts";
  * Canonical layout: the engine stores only the files' inner streams, back to
  * back ("data"); everything that changes per run — outer tar headers, pax
  * records, padding, MAC trailers, header files, chunk boundaries — goes to a
- * small side record stored as its own snapshot with the same run tag.
+ * small side record stored as its own snapshot with the same run tag. The
+ * qubes.xml chunks, rewritten by qubesd on every run, go to the side record too.
  * Side record bytes: gzip( "QDSIDE1\n" ‖ u32be metaLen ‖ meta JSON ‖ ops ),
  * op = 1 ‖ u32be n ‖ n literal bytes | 2 ‖ u64be n (n data bytes) | 3 ‖ u64be n (n zero bytes).
  */
@@ -52,12 +54,17 @@ export class SideRecordBuilder implements LayoutSink {
     if (isZeroBlock(bytes)) this.run("zero", bytes.length);
     else this.lit(bytes);
   }
-  memberStart(): void {}
+  /** qubes.xml changes on every run (backup features, timestamps): keep it out of the data */
+  private perRun = false;
+  memberStart(m: OuterMember): void {
+    this.perRun = m.kind.kind === "chunk" && m.kind.file === "qubes.xml";
+  }
   memberEnd(): void {}
   small(bytes: Uint8Array): void {
     this.lit(bytes);
   }
   payload(bytes: Uint8Array): void {
+    if (this.perRun) return this.lit(bytes);
     this.run("data", bytes.length);
     this.dataBytes += bytes.length;
     this.onData(bytes);

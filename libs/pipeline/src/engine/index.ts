@@ -1,3 +1,4 @@
+import { openBorg } from "./borg.ts";
 import { openRestic } from "./restic.ts";
 import type { Engine, RepositoryRef } from "./types.ts";
 import { EngineError } from "../errors.ts";
@@ -8,5 +9,6 @@ import { EngineError } from "../errors.ts";
  */
 export function openEngine(repo: RepositoryRef, opts: { binary?: string } = {}): Engine {
   if (repo.engine === "restic") return openRestic(repo, opts.binary);
+  if (repo.engine === "borg") return openBorg(repo, opts.binary);
   throw new EngineError(`the engine ${String(repo.engine)} is not supported; use restic or borg.`);
 }

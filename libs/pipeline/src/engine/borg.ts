@@ -1,0 +1,126 @@
+import fs from "node:fs";
+import { execa } from "execa";
+import { EngineError } from "../errors.ts";
+import { checkPasswordFile, engineEnv, isEnoent, lastLine, notInstalled } from "./common.ts";
+import { interrupt } from "./restic.ts";
+import type { Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
+
+const STDERR_KEEP = 64 * 1024;
+
+/**
+ * Maps borg 1.2's stderr to one sentence naming cause and fix ("passphrase
+ * supplied in BORG_PASSPHRASE … is incorrect", "Repository … does not exist",
+ * "Failed to create/acquire the lock", integrity errors).
+ */
+export function borgError(repo: RepositoryRef, what: string, stderr: string): EngineError {
+  const loc = repo.location;
+  if (/passphrase supplied in BORG_PASSPHRASE.*is incorrect/is.test(stderr))
+    return new EngineError(`borg cannot open the repository ${loc}: the password in ${repo.passwordFile} is wrong; put the repository's passphrase in that file.`);
+  if (/does not exist|is not a valid repository/i.test(stderr))
+    return new EngineError(`there is no borg repository at ${loc}; initialise it first (borg init, or qubes-dedup repo add) or fix the location.`);
+  if (/Failed to create\/acquire the lock|LockTimeout|lock.*timeout/i.test(stderr))
+    return new EngineError(`the borg repository ${loc} is locked by another process; run \`borg break-lock ${loc}\` if no other backup is running.`);
+  if (/IntegrityError|integrity|corrupt|Data integrity error|segment .* (missing|damaged)|ObjectNotFound/i.test(stderr))
+    return new EngineError(`the borg repository ${loc} is damaged (${lastLine(stderr)}); run \`borg check --repair ${loc}\` before the next backup.`);
+  return new EngineError(`borg ${what} failed on ${loc} (${lastLine(stderr)}); check the repository and try again.`);
+}
+
+/** Archive names carry the tags (borg has none): `tag1,tag2,…`. */
+const archiveName = (tags: string[]) => tags.join(",");
+
+class Borg implements Engine {
+  readonly kind = "borg" as const;
+  constructor(readonly repo: RepositoryRef, private readonly bin: string) {}
+
+  private env(): Record<string, string> {
+    checkPasswordFile(this.repo);
+    const pass = fs.readFileSync(this.repo.passwordFile, "utf8").split("\n")[0] ?? "";
+    return engineEnv({ BORG_PASSPHRASE: pass, BORG_RELOCATED_REPO_ACCESS_IS_OK: "yes", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: "no", BORG_DISPLAY_PASSPHRASE: "no" });
+  }
+
+  private async run(what: string, args: string[]): Promise<string> {
+    const r = await execa(this.bin, args, { reject: false, env: this.env(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 }).catch((e) => {
+      if (isEnoent(e)) throw notInstalled("borg", "borgbackup");
+      throw e;
+    });
+    if (isEnoent(r)) throw notInstalled("borg", "borgbackup");
+    if (r.exitCode !== 0 && r.exitCode !== 1) throw borgError(this.repo, what, String(r.stderr));
+    return String(r.stdout);
+  }
+
+  async isInitialised(): Promise<boolean> {
+    try {
+      await this.run("info", ["info", "--json", this.repo.location]);
+      return true;
+    } catch (e) {
+      if (e instanceof EngineError && e.message.startsWith("there is no borg repository")) return false;
+      throw e;
+    }
+  }
+
+  async init(): Promise<void> {
+    await this.run("init", ["init", "-e", "repokey-blake2", this.repo.location]);
+  }
+
+  async snapshots(opts: { tag?: string } = {}): Promise<EngineSnapshot[]> {
+    const out = JSON.parse(await this.run("list", ["list", "--json", this.repo.location])) as { archives: { name: string; time: string }[] };
+    return out.archives
+      .map((a) => ({ id: a.name, time: new Date(a.time), tags: a.name.split(","), paths: [] as string[] }))
+      .filter((s) => !opts.tag || s.tags.some((t) => t === opts.tag || t.startsWith(`${opts.tag}.`)));
+  }
+
+  async repositoryBytes(): Promise<number> {
+    const out = JSON.parse(await this.run("info", ["info", "--json", this.repo.location])) as { cache: { stats: { unique_csize: number } } };
+    return Number(out.cache.stats.unique_csize);
+  }
+
+  async check(opts: { readDataSubset?: string } = {}): Promise<void> {
+    await this.run("check", ["check", ...(opts.readDataSubset ? ["--verify-data"] : []), this.repo.location]);
+  }
+
+  async forget(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    await this.run("delete", ["delete", this.repo.location, ...ids]);
+    await this.run("compact", ["compact", this.repo.location]);
+  }
+
+  backupStdin(opts: { filename: string; tags: string[]; hostname?: string }): StdinBackup {
+    const name = archiveName(opts.tags);
+    const sub = execa(this.bin, ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"], {
+      reject: false, buffer: { stdout: true, stderr: false }, stdin: "pipe", env: this.env(), extendEnv: false,
+    });
+    let stderr = "";
+    sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
+    sub.stdin!.on("error", () => {});
+    const done = (async () => {
+      const r = await sub;
+      if (isEnoent(r)) throw notInstalled("borg", "borgbackup");
+      if (r.exitCode !== 0 && r.exitCode !== 1) throw borgError(this.repo, "create", stderr);
+      const j = JSON.parse(String(r.stdout)) as { archive: { stats: { deduplicated_size: number } } };
+      return { snapshotId: name, addedBytes: Number(j.archive.stats.deduplicated_size) };
+    })();
+    done.catch(() => {});
+    return { stdin: sub.stdin!, done, interrupt: () => interrupt(sub) };
+  }
+
+  dumpFile(snapshotId: string, filename: string): StdoutDump {
+    const sub = execa(this.bin, ["extract", "--stdout", `${this.repo.location}::${snapshotId}`, filename], {
+      reject: false, buffer: false, stdin: "ignore", env: this.env(), extendEnv: false,
+    });
+    let stderr = "";
+    sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
+    let killed = false;
+    const done = (async () => {
+      const r = await sub;
+      if (killed) return;
+      if (isEnoent(r)) throw notInstalled("borg", "borgbackup");
+      if (r.exitCode !== 0) throw borgError(this.repo, "extract", stderr);
+    })();
+    done.catch(() => {});
+    return { stdout: sub.stdout!, done, kill: () => ((killed = true), sub.kill("SIGTERM")) };
+  }
+}
+
+export function openBorg(repo: RepositoryRef, binary = "borg"): Engine {
+  return new Borg(repo, binary);
+}
