@@ -15,6 +15,8 @@ export function TopBar() {
       <nav>
         <a href="/">Overview</a>
         <a href="/snapshots">Snapshots</a>
+        <a href="/backup">Back up now</a>
+        <a href="/restore">Restore</a>
       </nav>
       <button className="link" onClick={() => void signOut()}>
         Sign out

@@ -4,6 +4,18 @@ import { listRepositories } from "./repositories.ts";
 import { getSnapshot, qubeNames } from "./snapshot-detail.ts";
 import { listSnapshots } from "./snapshots.ts";
 import { authedProcedure, router, createCallerFactory } from "./trpc.ts";
+import { backupRequestInput, restoreRequestInput } from "./requests.ts";
+import { cancelTask, getTask, listTasks, startBackup, startRestore } from "./tasks.ts";
+import { requestHistory } from "./history.ts";
+
+/** Turns a failure to start a request into a 400 carrying its one-sentence message. */
+async function starting<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw new TRPCError({ code: "BAD_REQUEST", message: (e as Error).message });
+  }
+}
 
 const repositoryId = z.number().int().positive();
 
@@ -26,6 +38,28 @@ export const appRouter = router({
     }),
     /** Qube names found in a repository's snapshots (for the filter). */
     qubeNames: authedProcedure.input(z.object({ repositoryId })).query(({ ctx, input }) => qubeNames(ctx.db, input.repositoryId)),
+  }),
+  requests: router({
+    /** Asks dom0 for a backup (qubes.DedupBackup) in the background; returns the task at once. */
+    backup: authedProcedure.input(backupRequestInput).mutation(({ ctx, input }) => starting(() => startBackup(ctx.db, input))),
+    /** Asks dom0 for a restore (qubes.DedupRestore) in the background; returns the task at once. */
+    restore: authedProcedure.input(restoreRequestInput).mutation(({ ctx, input }) => starting(() => startRestore(ctx.db, input))),
+    /** Stops a running request; false when it already ended. */
+    cancel: authedProcedure.input(z.object({ id: z.number().int().positive() })).mutation(({ input }) => cancelTask(input.id)),
+    /** One request with live progress; NOT_FOUND after a server restart. */
+    get: authedProcedure.input(z.object({ id: z.number().int().positive() })).query(async ({ ctx, input }) => {
+      const t = await getTask(ctx.db, input.id);
+      if (!t) throw new TRPCError({ code: "NOT_FOUND", message: `There is no request ${input.id} in this server (it was restarted?): see the history below.` });
+      return t;
+    }),
+    /** Requests this server process started, newest first. */
+    list: authedProcedure
+      .input(z.object({ kind: z.enum(["backup", "restore"]).optional() }))
+      .query(({ ctx, input }) => listTasks(ctx.db, input.kind)),
+    /** Recorded requests of one kind from the index db, newest first. */
+    history: authedProcedure
+      .input(z.object({ kind: z.enum(["restore", "backup-request"]) }))
+      .query(({ ctx, input }) => requestHistory(ctx.db, input.kind)),
   }),
 });
 
