@@ -1,4 +1,6 @@
 /** Entry point of the bundled `qubes-dedup-agent`. */
 import { main } from "./main.ts";
+import { policyCommand, rpcCommand } from "./rpc/cli.ts";
 
-process.exitCode = await main(process.argv.slice(2));
+const [cmd, ...rest] = process.argv.slice(2);
+process.exitCode = cmd === "rpc" ? await rpcCommand(rest) : cmd === "policy" ? await policyCommand(rest) : await main(process.argv.slice(2));

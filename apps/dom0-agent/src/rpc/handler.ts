@@ -1,0 +1,124 @@
+/**
+ * `qubes-dedup-agent rpc backup|restore`: what /etc/qubes-rpc/qubes.DedupBackup
+ * and qubes.DedupRestore run in dom0. The caller is `$QREXEC_REMOTE_DOMAIN`
+ * and must be the configured backup qube; its one-line request is checked
+ * (request.ts), then qvm-backup / qvm-backup-restore run exactly as the
+ * `backup` / `restore` commands run them (runs.ts: fixed words, validated
+ * names, the shim first on PATH).
+ *
+ * Protocol on stdout, one line each:
+ * - `error: <reason>`: refused before anything ran (exit 2);
+ * - `progress <percent>`: the run started (0.00) and advances (qvm-backup);
+ * - `ok <summary>` (exit 0) or `error <reason>` (exit = the tool's status, or 1).
+ */
+import type { Readable, Writable } from "node:stream";
+import { loadConfig, underRoot } from "../config.ts";
+import { backupArgs, checkPassphraseFile, restoreArgs } from "../runs.ts";
+import { shimDirForRuns } from "../shim-path.ts";
+import { ValidationError, qubeName } from "../validate.ts";
+import { parseBackupRequest, parseRestoreRequest, RequestError } from "./request.ts";
+import { readRequestBytes } from "./read.ts";
+import { oneLine, restoreOutcome } from "./progress.ts";
+import { runTool, type ToolRun } from "./run-tool.ts";
+
+/** The streams and environment of one handler run (process.* by default). */
+export interface RpcIo {
+  stdin: Readable;
+  stdout: Writable;
+  env: NodeJS.ProcessEnv;
+}
+
+/** What a prepared run needs: program, argv and how to summarise success. */
+interface Plan {
+  program: "qvm-backup" | "qvm-backup-restore";
+  args: string[];
+  passphraseFile: string;
+  summary: (stdoutLines: string[]) => string;
+}
+
+/** Refusal before anything ran: `error: <reason>`, exit 2. */
+class Refusal extends Error {}
+/** dom0-side failure before anything ran: `error <reason>`, exit 1. */
+class Dom0Failure extends Error {}
+
+function callerOf(env: NodeJS.ProcessEnv, destVm: string): string {
+  const caller = env.QREXEC_REMOTE_DOMAIN;
+  if (!caller) throw new Refusal("this handler runs only as a qrexec service (QREXEC_REMOTE_DOMAIN is not set); call qubes.DedupBackup or qubes.DedupRestore from the backup qube.");
+  if (caller !== destVm) throw new Refusal(`qube "${oneLine(caller).slice(0, 40)}" is not the backup qube "${destVm}"; only the configured backup qube may request backups and restores.`);
+  if (env.QREXEC_SERVICE_ARGUMENT) throw new Refusal("these services take no argument; call qubes.DedupBackup or qubes.DedupRestore without \"+...\".");
+  return caller;
+}
+
+function backupPlan(bytes: Buffer, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
+  const req = parseBackupRequest(bytes);
+  const repo = req.repo ?? defaultRepo;
+  const args = backupArgs({ destVm, passphraseFile, repo, exclude: req.exclude, qubes: req.qubes });
+  const what = req.qubes.length ? req.qubes.join(", ") : "the qubes selected for backup";
+  return { program: "qvm-backup", args, passphraseFile, summary: () => `backup of ${what} sent to ${destVm} (repository ${repo ?? "default"})` };
+}
+
+function restorePlan(bytes: Buffer, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
+  const req = parseRestoreRequest(bytes);
+  const repo = req.repo ?? defaultRepo;
+  const args = restoreArgs({ snapshot: req.snapshot, sourceVm: destVm, passphraseFile, repo, verifyOnly: req.verifyOnly, conflicts: req.conflicts, exclude: [], qubes: req.qubes });
+  const summary = (lines: string[]) => {
+    const { done, skipped } = restoreOutcome(lines);
+    const verb = req.verifyOnly ? "verified" : "restored";
+    const list = done.length ? `${done.length} qube(s): ${done.join(", ")}` : "no qubes";
+    return `${verb} ${list} from snapshot ${req.snapshot}${skipped.length ? `; skipped existing ${skipped.join(", ")}` : ""}`;
+  };
+  return { program: "qvm-backup-restore", args, passphraseFile, summary };
+}
+
+async function prepare(kind: "backup" | "restore", root: string, io: RpcIo): Promise<{ plan: Plan; shimDir: string }> {
+  let cfg;
+  try {
+    cfg = loadConfig(root);
+  } catch (e) {
+    throw new Dom0Failure((e as Error).message);
+  }
+  callerOf(io.env, cfg.destVm);
+  const bytes = await readRequestBytes(io.stdin);
+  const passphraseFile = underRoot(root, cfg.passphraseFile);
+  let plan: Plan;
+  try {
+    qubeName(cfg.destVm, "backup qube");
+    plan = (kind === "backup" ? backupPlan : restorePlan)(bytes, cfg.destVm, passphraseFile, cfg.repo);
+  } catch (e) {
+    if (e instanceof RequestError || e instanceof ValidationError) throw new Refusal(e.message);
+    throw e;
+  }
+  try {
+    checkPassphraseFile(passphraseFile);
+    return { plan, shimDir: shimDirForRuns(root) };
+  } catch (e) {
+    throw new Dom0Failure((e as Error).message);
+  }
+}
+
+/**
+ * Handles one qrexec call of kind `kind` with the agent's files under `root`.
+ * Never throws: every outcome is a protocol line on `io.stdout`.
+ * @returns the exit status (0 ok, 2 refused, else the tool's status or 1).
+ */
+export async function handleRpc(kind: "backup" | "restore", root: string, io: RpcIo): Promise<number> {
+  const write = (line: string) => {
+    if (!io.stdout.destroyed && io.stdout.writable) io.stdout.write(`${line}\n`);
+  };
+  let prepared;
+  try {
+    prepared = await prepare(kind, root, io);
+  } catch (e) {
+    if (e instanceof Refusal) return write(`error: ${oneLine(e.message)}`), 2;
+    return write(`error ${oneLine((e as Error).message)}`), 1;
+  }
+  const { plan, shimDir } = prepared;
+  const run: ToolRun = await runTool(plan.program, plan.args, shimDir, io.env, io.stdout);
+  if (run.callerGone) return 1;
+  if (run.exitCode === 0) {
+    write(`ok ${oneLine(plan.summary(run.stdoutLines))}`);
+    return 0;
+  }
+  write(`error ${oneLine(run.reason)}`);
+  return run.exitCode || 1;
+}

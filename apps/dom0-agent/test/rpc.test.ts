@@ -1,0 +1,144 @@
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { AGENT, rootWithPassphrase, standIns } from "./helpers.ts";
+
+interface Call {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `rpc <kind>` as qrexec would: request on stdin, caller in QREXEC_REMOTE_DOMAIN. */
+function rpc(kind: string, request: string | Buffer, env: NodeJS.ProcessEnv, extra: string[] = []): Call {
+  const r = spawnSync("node", [AGENT, "rpc", kind, ...extra], { env, input: request, encoding: "utf8" });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function dom0(caller = "backup") {
+  const root = rootWithPassphrase();
+  const s = standIns();
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${s.bin}:${process.env.PATH}`, QUBES_DEDUP_AGENT_ROOT: root, QREXEC_REMOTE_DOMAIN: caller };
+  delete env.QREXEC_SERVICE_ARGUMENT;
+  const ran = (name: string) => fs.existsSync(path.join(s.bin, `${name}.argv`));
+  return { root, s, env, ran };
+}
+
+describe("rpc backup", () => {
+  it("runs qvm-backup from fixed words for the backup qube and streams progress, then ok", () => {
+    const d = dom0();
+    const r = rpc("backup", '{"repo":"main","qubes":["work","vault"],"exclude":["sys-net"]}\n', d.env);
+    expect(r).toEqual({ status: 0, stderr: "", stdout: "progress 0.00\nprogress 50.00\nprogress 100.00\nok backup of work, vault sent to backup (repository main)\n" });
+    expect(d.s.recorded("qvm-backup").argv).toEqual([
+      "--yes", "--no-compress", "--passphrase-file", path.join(d.root, "etc/qubes-dedup/passphrase"), "--dest-vm", "backup",
+      "--exclude", "sys-net", "qubes-dedup ingest --repo main", "work", "vault",
+    ]);
+  });
+
+  it("mirrors a failing qvm-backup's exit status with one error line", () => {
+    const d = dom0();
+    const r = rpc("backup", "{}", { ...d.env, STANDIN_EXIT: "4" });
+    expect(r.status).toBe(4);
+    expect(r.stdout.split("\n").slice(-2)).toEqual(["error qvm-backup failed (exit 4)", ""]);
+  });
+
+  it.each([
+    ['{"qubes":["work; reboot"]}', 'error: qube "work; reboot" is not a valid qube name'],
+    ['{"qubes":["work"]}\n{"qubes":["vault"]}\n', "error: the request has more than one line; send exactly one JSON line."],
+    ['{"location":"sh -c id"}', 'error: the request has unknown key(s) "location"'],
+    [`{"repo":"main"${" ".repeat(5000)}}`, "error: the request is longer than 4096 bytes"],
+    ["", "error: the request is empty"],
+  ])("refuses %j with one line, exit 2, nothing run", (req, text) => {
+    const d = dom0();
+    const r = rpc("backup", req, d.env);
+    expect(r.status).toBe(2);
+    expect(r.stdout.startsWith(text)).toBe(true);
+    expect(r.stdout.split("\n")).toHaveLength(2);
+    expect(d.ran("qvm-backup")).toBe(false);
+  });
+
+  it("refuses callers other than the configured backup qube, calls outside qrexec and service arguments", () => {
+    const d = dom0("work");
+    expect(rpc("backup", "{}", d.env).stdout).toBe('error: qube "work" is not the backup qube "backup"; only the configured backup qube may request backups and restores.\n');
+    const none = { ...d.env };
+    delete none.QREXEC_REMOTE_DOMAIN;
+    expect(rpc("backup", "{}", none).stdout).toMatch(/^error: this handler runs only as a qrexec service/);
+    expect(rpc("backup", "{}", { ...d.env, QREXEC_REMOTE_DOMAIN: "backup", QREXEC_SERVICE_ARGUMENT: "x" }).stdout).toMatch(/^error: these services take no argument/);
+    fs.writeFileSync(path.join(d.root, "etc/qubes-dedup/agent.json"), JSON.stringify({ destVm: "work" }));
+    expect(rpc("backup", "{}", d.env).status).toBe(0);
+    expect(d.s.recorded("qvm-backup").argv).toContain("work");
+  });
+
+  it("reports a dom0-side problem as a failure before running anything", () => {
+    const d = dom0();
+    fs.writeFileSync(path.join(d.root, "etc/qubes-dedup/passphrase"), "hunter2\n");
+    const r = rpc("backup", "{}", d.env);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^error the passphrase file .* does not hold a qubes-dedup passphrase/);
+    expect(d.ran("qvm-backup")).toBe(false);
+  });
+
+  it("stops qvm-backup when the caller goes away", async () => {
+    const d = dom0();
+    const pidFile = path.join(d.s.bin, "sleeper.pid");
+    fs.writeFileSync(path.join(d.s.bin, "qvm-backup"), `#!/bin/sh\necho $$ > "${pidFile}"\nexec sleep 600\n`, { mode: 0o755 });
+    const child = spawn("node", [AGENT, "rpc", "backup"], { env: d.env, stdio: ["pipe", "pipe", "inherit"] });
+    child.stdin.end("{}\n");
+    const first = await new Promise<string>((resolve) => child.stdout.once("data", (b: Buffer) => resolve(b.toString())));
+    expect(first).toBe("progress 0.00\n");
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+    expect(code).toBe(1);
+    const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
+describe("rpc restore", () => {
+  it("runs qvm-backup-restore with -d the backup qube and the requested options", () => {
+    const d = dom0();
+    fs.writeFileSync(path.join(d.s.bin, "qvm-backup-restore"), `#!/bin/sh\nprintf '%s\\0' "$@" > "${d.s.bin}/qvm-backup-restore.argv"\necho '-> Restored work: private.img (4096 bytes)'\necho '-> Skipping vault: a qube with that name already exists.'\necho '-> Done.'\n`, { mode: 0o755 });
+    const r = rpc("restore", '{"snapshot":"0a1b2c3d","qubes":["work","vault"],"verifyOnly":false,"conflicts":"skip","repo":"main"}', d.env);
+    expect(r).toEqual({ status: 0, stderr: "", stdout: "progress 0.00\nprogress 100.00\nok restored 1 qube(s): work from snapshot 0a1b2c3d; skipped existing vault\n" });
+    expect(fs.readFileSync(path.join(d.s.bin, "qvm-backup-restore.argv"), "utf8").split("\0").slice(0, -1)).toEqual([
+      "-d", "backup", "-p", path.join(d.root, "etc/qubes-dedup/passphrase"), "--skip-conflicting", "qubes-dedup dump --repo main 0a1b2c3d", "work", "vault",
+    ]);
+  });
+
+  it("refuses path traversal and option injection in the snapshot id", () => {
+    const d = dom0();
+    for (const snap of ["../../etc/shadow", "--verify-only", "0a1b2c3d dump"]) {
+      const r = rpc("restore", JSON.stringify({ snapshot: snap }), d.env);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toMatch(/^error: snapshot .* is not valid/);
+    }
+    expect(d.ran("qvm-backup-restore")).toBe(false);
+  });
+});
+
+describe("rpc and policy command lines", () => {
+  it("usage errors exit 2 with the usage text", () => {
+    for (const args of [["rpc"], ["rpc", "frob"], ["rpc", "backup", "extra"], ["rpc", "backup", "--frob"], ["policy"], ["policy", "frob"]]) {
+      const r = spawnSync("node", [AGENT, ...args], { encoding: "utf8", input: "" });
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr).toContain("usage: qubes-dedup-agent rpc backup|restore");
+    }
+  });
+
+  it("policy install writes the policy for the configured backup qube; doctor sees it; uninstall removes it", () => {
+    const root = rootWithPassphrase();
+    fs.writeFileSync(path.join(root, "etc/qubes-dedup/agent.json"), JSON.stringify({ destVm: "vault-backup" }));
+    const run = (args: string[]) => spawnSync("node", [AGENT, ...args, "--root", root], { encoding: "utf8" });
+    expect(run(["policy", "status"]).status).toBe(1);
+    expect(run(["policy", "install"]).stdout).toBe("wrote /etc/qubes/policy.d/30-qubes-dedup.policy\n");
+    const file = path.join(root, "etc/qubes/policy.d/30-qubes-dedup.policy");
+    expect(fs.statSync(file).mode & 0o777).toBe(0o644);
+    expect(fs.readFileSync(file, "utf8")).toContain("qubes.DedupRestore   *         vault-backup   dom0      ask\n");
+    expect(run(["policy", "install"]).stdout).toBe("nothing to change: /etc/qubes/policy.d/30-qubes-dedup.policy is up to date\n");
+    expect(run(["policy", "status"])).toMatchObject({ status: 0, stdout: "ok: /etc/qubes/policy.d/30-qubes-dedup.policy\n" });
+    expect(run(["doctor"]).stdout).toMatch(/ok    qrexec policy: \/etc\/qubes\/policy.d\/30-qubes-dedup.policy/);
+    expect(run(["policy", "uninstall"]).stdout).toBe("removed /etc/qubes/policy.d/30-qubes-dedup.policy\n");
+    expect(fs.existsSync(file)).toBe(false);
+  });
+});
