@@ -11,3 +11,4 @@ export { simPaths, loadQubesXml, rootFromEnv } from "./system/layout.ts";
 export { parseQubesXml, serializeQubesXml, domainName, domainQid, type QubesXml, type Domain } from "./system/qubes-xml.ts";
 export { runBackup, backupHeaderText, makeBackupId, DEFAULT_CHUNK_SIZE, type BackupOptions, type BackupResult } from "./backup/backup.ts";
 export { sparseMemberHeader, SparseMapBuilder, volumeInnerStream, type SparseEntry } from "./backup/tarwriter.ts";
+export { makeBackupStreamFile, type StreamFileOptions } from "./testing.ts";

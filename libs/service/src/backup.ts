@@ -4,7 +4,6 @@ import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
 import { finishJob, progressRecorder, startJob } from "./jobs.ts";
 import { ServiceError } from "./errors.ts";
-import { SHIM_TRAILER } from "./trailer.ts";
 
 /** Options of {@link runBackup}. */
 export interface RunBackupOptions {
@@ -40,7 +39,6 @@ export async function runBackup(db: Database, opts: RunBackupOptions): Promise<R
   let bytesRead = 0;
   try {
     const result = await ingest(opts.input, engine, {
-      trailer: SHIM_TRAILER,
       signal: opts.signal,
       onProgress: (p) => {
         bytesRead = p.bytesRead;
