@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 NX_NO_CLOUD=true NX_DAEMON=false
-npx nx run-many -t build --outputStyle=stream
-npx nx run-many -t test --outputStyle=stream
+npx nx run-many -t build --outputStyle=stream --skip-nx-cache
+npx nx run-many -t test --outputStyle=stream --skip-nx-cache
