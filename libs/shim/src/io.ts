@@ -5,8 +5,13 @@
  */
 import fs from "node:fs";
 
-/** Bytes per read; memory use of a copy is this plus a small constant. */
-export const BLOCK = 1 << 20;
+/**
+ * Bytes per read; memory use of a copy is this plus a small constant.
+ * 128 KiB (cat's own buffer size) measured 2x faster than 1 MiB for enc on
+ * 1 GiB (1.3 s vs 3.0 s, `node bench/shim.mjs`): the block stays in cache
+ * between hashing it and writing it.
+ */
+export const BLOCK = 1 << 17;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 function retryable(e: unknown): boolean {
