@@ -112,7 +112,7 @@ function RestoreHistory() {
             <th>Repository</th>
             <th>Snapshot</th>
             <th>Outcome</th>
-            <th>Reason</th>
+            <th>Message</th>
           </tr>
         </thead>
         <tbody>
@@ -126,7 +126,7 @@ function RestoreHistory() {
               <td>
                 <StatusBadge status={h.status} />
               </td>
-              <td>{h.error ?? ""}</td>
+              <td>{h.error ?? h.summary ?? ""}</td>
             </tr>
           ))}
         </tbody>

@@ -14,6 +14,10 @@ export interface RequestRecord {
   snapshotRef: string | null;
   /** One sentence naming the cause and the fix, for failed and refused requests. */
   error: string | null;
+  /** dom0's one-line summary of a successful request. */
+  summary: string | null;
+  /** Last progress dom0 reported, 0-100. */
+  percent: number | null;
 }
 
 /** Most rows a history shows. */
@@ -36,5 +40,7 @@ export async function requestHistory(db: Database, kind: "restore" | "backup-req
     finishedAt: j.finishedAt,
     snapshotRef: j.snapshotRef,
     error: j.error,
+    summary: j.summary,
+    percent: j.percent,
   }));
 }

@@ -7,6 +7,7 @@ import { authedProcedure, router, createCallerFactory } from "./trpc.ts";
 import { backupRequestInput, restoreRequestInput } from "./requests.ts";
 import { cancelTask, getTask, listTasks, startBackup, startRestore } from "./tasks.ts";
 import { requestHistory } from "./history.ts";
+import { addRepositoryFromDashboard, repositoryInput, testConnection, testRegistered } from "./repo-admin.ts";
 
 /** Turns a failure to start a request into a 400 carrying its one-sentence message. */
 async function starting<T>(f: () => Promise<T>): Promise<T> {
@@ -24,6 +25,12 @@ export const appRouter = router({
   repositories: router({
     /** Every repository with totals, last job, failed jobs and warnings. */
     list: authedProcedure.query(({ ctx }) => listRepositories(ctx.db)),
+    /** Stores the password (0600) and registers the repository, initialising it when empty. */
+    add: authedProcedure.input(repositoryInput).mutation(({ ctx, input }) => starting(() => addRepositoryFromDashboard(ctx.db, input))),
+    /** Tries a location and password without registering anything (a mutation: it carries a secret). */
+    test: authedProcedure.input(repositoryInput).mutation(({ input }) => testConnection(input)),
+    /** Tries a registered repository with its stored password. */
+    check: authedProcedure.input(z.object({ id: repositoryId })).mutation(({ ctx, input }) => starting(() => testRegistered(ctx.db, input.id))),
   }),
   snapshots: router({
     /** One repository's snapshots, newest first, with dedup ratio; optionally only those holding a qube or in a time range. */

@@ -10,7 +10,19 @@ export interface Context {
 }
 
 // superjson carries bigint sizes and Date times to the browser intact.
-const t = initTRPC.context<Context>().create({ transformer: superjson });
+// Input validation failures carry zod's issue list as message; the pages show
+// messages as they are, so give them the first issue as one sentence instead.
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const issues = (error.cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)?.issues;
+    if (error.code !== "BAD_REQUEST" || !Array.isArray(issues) || issues.length === 0) return shape;
+    const first = issues[0]!;
+    const field = first.path.map(String).join(".");
+    const msg = first.message.replace(/[.:]?$/, "");
+    return { ...shape, message: `Invalid ${field || "input"}: ${msg}.` };
+  },
+});
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
