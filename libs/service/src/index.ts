@@ -9,3 +9,13 @@ export { runBackup, type RunBackupOptions, type RunBackupResult } from "./backup
 export { runDump, findSnapshot, type RunDumpOptions } from "./restore.ts";
 export { listSnapshots, type SnapshotView } from "./snapshots.ts";
 export { failAbandonedJobs } from "./jobs.ts";
+export {
+  requestBackup,
+  requestRestore,
+  type BackupRequestInput,
+  type RestoreRequestInput,
+  type RequestEvents,
+  type RequestOutcome,
+  type RequestResult,
+  type RequestState,
+} from "./qrexec.ts";

@@ -1,0 +1,241 @@
+/**
+ * The backup qube's side of qubes.DedupBackup / qubes.DedupRestore: asks
+ * dom0 over qrexec (`qrexec-client-vm dom0 <service>`, found on PATH or at
+ * `$QUBES_DEDUP_QREXEC_CLIENT`) to run a backup or a restore, and records
+ * the request as a job: "waiting" (for dom0's confirmation), "running"
+ * from the first `progress` line, then "succeeded", "failed" or "refused".
+ * dom0 builds the command it runs itself; the request only carries names
+ * and options (apps/dom0-agent/src/rpc/request.ts has the grammar).
+ *
+ * dom0's answer, one line each: `progress <percent>`, then `ok <summary>`,
+ * `error <reason>` (the run failed) or `error: <reason>` (refused before
+ * anything ran). A call refused by the qrexec policy or the dom0 user ends
+ * with exit status 126 and `Request refused` on stderr.
+ */
+import { createInterface } from "node:readline";
+import { execa } from "execa";
+import type { Database } from "@qubes-dedup/db";
+import { getRepository } from "./repositories.ts";
+
+/** How a request ended. */
+export type RequestOutcome = "succeeded" | "failed" | "refused";
+/** The states a request job goes through. */
+export type RequestState = "waiting" | "running" | RequestOutcome;
+
+/** Callbacks while a request runs; `percent` is 0..100. */
+export interface RequestEvents {
+  onState?(state: RequestState): void;
+  onProgress?(percent: number): void;
+}
+
+/** What {@link requestBackup} asks for; no qubes means qvm-backup's default selection. */
+export interface BackupRequestInput {
+  /** Registered repository name (the `--repo` of `qubes-dedup ingest` in dom0's location). */
+  repository: string;
+  qubes?: string[];
+  exclude?: string[];
+}
+
+/** What {@link requestRestore} asks for. */
+export interface RestoreRequestInput {
+  repository: string;
+  /** The engine's snapshot id (restic hex id or borg archive name). */
+  snapshot: string;
+  /** Qubes to restore; none means every qube in the snapshot. */
+  qubes?: string[];
+  /** Only verify the backup (qvm-backup-restore --verify-only). */
+  verifyOnly?: boolean;
+  /** What to do with qubes that already exist: rename the restored one or skip it. */
+  conflicts?: "rename" | "skip";
+}
+
+/** The end of a request: its job row, outcome and one-sentence message. */
+export interface RequestResult {
+  jobId: number;
+  outcome: RequestOutcome;
+  message: string;
+}
+
+/** Exit status of qrexec-client-vm when the call was refused. */
+const REFUSED_EXIT = 126;
+
+/**
+ * Asks dom0 for a backup of `input.qubes` (or its default selection) into
+ * `input.repository`, waits for the end and records it as a "backup-request"
+ * job. The snapshot itself is recorded by `qubes-dedup ingest`, which dom0's
+ * qvm-backup runs in this qube; the job's snapshotRef names it on success.
+ * Aborting `signal` kills the client; dom0 stops when it sees the channel closed.
+ * @throws ServiceError when the repository is not registered (no job is recorded).
+ */
+export async function requestBackup(db: Database, input: BackupRequestInput, events: RequestEvents = {}, signal?: AbortSignal): Promise<RequestResult> {
+  const request = { repo: input.repository, ...(input.qubes?.length ? { qubes: input.qubes } : {}), ...(input.exclude?.length ? { exclude: input.exclude } : {}) };
+  return runRequest(db, { service: "qubes.DedupBackup", kind: "backup-request", repository: input.repository, request }, events, signal);
+}
+
+/**
+ * Asks dom0 to restore `input.snapshot` (qvm-backup-restore through
+ * `qubes-dedup dump`); dom0 asks its user to confirm first, during which the
+ * job is "waiting". Records a "restore" job with snapshotRef = the snapshot.
+ * @throws ServiceError when the repository is not registered (no job is recorded).
+ */
+export async function requestRestore(db: Database, input: RestoreRequestInput, events: RequestEvents = {}, signal?: AbortSignal): Promise<RequestResult> {
+  const request = {
+    repo: input.repository,
+    snapshot: input.snapshot,
+    ...(input.qubes?.length ? { qubes: input.qubes } : {}),
+    ...(input.verifyOnly ? { verifyOnly: true } : {}),
+    ...(input.conflicts ? { conflicts: input.conflicts } : {}),
+  };
+  return runRequest(db, { service: "qubes.DedupRestore", kind: "restore", repository: input.repository, request, snapshotRef: input.snapshot }, events, signal);
+}
+
+interface Call {
+  service: "qubes.DedupBackup" | "qubes.DedupRestore";
+  kind: "backup-request" | "restore";
+  repository: string;
+  request: Record<string, unknown>;
+  snapshotRef?: string;
+}
+
+/** What dom0 said, as parsed from its lines. */
+interface Answer {
+  final?: { outcome: RequestOutcome; message: string };
+  running: boolean;
+  percent?: number;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Fails "waiting" request jobs whose process is gone (failAbandonedJobs covers "running" ones). */
+async function failAbandonedRequests(db: Database): Promise<void> {
+  for (const job of await db.prisma.job.findMany({ where: { status: "waiting" } })) {
+    if (job.pid != null && (job.pid === process.pid || processAlive(job.pid))) continue;
+    await db.prisma.job.update({
+      where: { id: job.id },
+      data: { status: "failed", finishedAt: new Date(), error: "the process waiting for dom0's answer stopped (killed or power loss); send the request again." },
+    });
+  }
+}
+
+function clientCommand(): string {
+  return process.env.QUBES_DEDUP_QREXEC_CLIENT || "qrexec-client-vm";
+}
+
+async function runRequest(db: Database, call: Call, events: RequestEvents, signal?: AbortSignal): Promise<RequestResult> {
+  const repo = await getRepository(db, call.repository);
+  await failAbandonedRequests(db);
+  const line = JSON.stringify(call.request);
+  const job = await db.prisma.job.create({
+    data: { repositoryId: repo.id, kind: call.kind, status: "waiting", pid: process.pid, request: line, ...(call.snapshotRef ? { snapshotRef: call.snapshotRef } : {}) },
+  });
+  events.onState?.("waiting");
+  const recorder = percentRecorder(db, job.id);
+  const answer: Answer = { running: false };
+  const client = execa(clientCommand(), ["dom0", call.service], { stdin: "pipe", stdout: "pipe", stderr: "pipe", reject: false, buffer: false, cancelSignal: signal, forceKillAfterDelay: 5000 });
+  let stderr = "";
+  client.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-2000)));
+  client.stdin?.on("error", () => {});
+  client.stdin?.end(`${line}\n`);
+  const lines = client.stdout ? createInterface({ input: client.stdout, crlfDelay: Infinity }) : undefined;
+  lines?.on("line", (l) => onLine(l, answer, db, job.id, events, recorder));
+  const r = await client;
+  lines?.close();
+  await recorder.flush();
+  const final = conclude(r, answer, stderr, signal);
+  await recordEnd(db, job.id, repo.id, call.kind, job.startedAt, final, answer.percent);
+  events.onState?.(final.outcome);
+  return { jobId: job.id, ...final };
+}
+
+function onLine(l: string, answer: Answer, db: Database, jobId: number, events: RequestEvents, recorder: ReturnType<typeof percentRecorder>): void {
+  const p = /^progress (\d{1,3}(?:\.\d+)?)$/.exec(l);
+  if (p) {
+    const percent = Math.min(100, Number(p[1]));
+    if (!answer.running) {
+      answer.running = true;
+      recorder.status("running");
+      events.onState?.("running");
+    }
+    if (percent !== answer.percent) {
+      answer.percent = percent;
+      recorder.percent(percent);
+      events.onProgress?.(percent);
+    }
+    return;
+  }
+  const m = /^(ok|error:|error) (.*)$/.exec(l);
+  if (!m || answer.final) return;
+  const outcome = m[1] === "ok" ? "succeeded" : m[1] === "error:" ? "refused" : "failed";
+  answer.final = { outcome, message: m[2]!.slice(0, 1000) };
+}
+
+type ClientResult = Awaited<ReturnType<typeof execa>>;
+
+function conclude(r: ClientResult, answer: Answer, stderr: string, signal?: AbortSignal): { outcome: RequestOutcome; message: string } {
+  if (signal?.aborted || r.isCanceled) {
+    return { outcome: "failed", message: "the request was cancelled before dom0 answered it; dom0 stops its run when it sees the channel closed, send the request again if needed." };
+  }
+  if (r.exitCode === undefined && !r.isTerminated) {
+    return { outcome: "failed", message: `cannot run ${clientCommand()} (${r.originalMessage ?? r.shortMessage}); run this in the backup qube, where qrexec-client-vm exists, or set QUBES_DEDUP_QREXEC_CLIENT.` };
+  }
+  if (answer.final?.outcome === "succeeded" && r.exitCode === 0) return answer.final;
+  if (answer.final && answer.final.outcome !== "succeeded") return answer.final;
+  if (r.exitCode === REFUSED_EXIT) {
+    return { outcome: "refused", message: "dom0 refused the request (its qrexec policy denies it or the confirmation was declined); confirm it in dom0, or allow qubes.DedupBackup / qubes.DedupRestore for this qube in /etc/qubes/policy.d/30-qubes-dedup.policy." };
+  }
+  const tail = stderr.trim().split("\n").at(-1);
+  return { outcome: "failed", message: `dom0's handler ended without an outcome (exit ${r.exitCode ?? r.signal})${tail ? `: ${tail}` : ""}; check dom0's journal for qubes.DedupBackup / qubes.DedupRestore.` };
+}
+
+async function recordEnd(db: Database, jobId: number, repositoryId: number, kind: Call["kind"], startedAt: Date, end: { outcome: RequestOutcome; message: string }, percent?: number): Promise<void> {
+  let snapshotRef: string | undefined;
+  if (kind === "backup-request" && end.outcome === "succeeded") {
+    // The ingest that dom0's qvm-backup ran in this qube recorded the snapshot.
+    const ingest = await db.prisma.job.findFirst({ where: { repositoryId, kind: "backup", status: "succeeded", startedAt: { gte: startedAt } }, orderBy: { id: "desc" } });
+    snapshotRef = ingest?.snapshotRef ?? undefined;
+  }
+  await db.prisma.job.update({
+    where: { id: jobId },
+    data: {
+      status: end.outcome,
+      finishedAt: new Date(),
+      ...(end.outcome === "succeeded" ? { summary: end.message, error: null } : { error: end.message }),
+      ...(percent !== undefined ? { percent } : {}),
+      ...(snapshotRef ? { snapshotRef } : {}),
+    },
+  });
+}
+
+/** Writes status and percent to the job, one write at a time, percent at most once a second. */
+function percentRecorder(db: Database, jobId: number) {
+  let chain: Promise<unknown> = Promise.resolve();
+  let last = 0;
+  let pending: number | undefined;
+  const enqueue = (data: { status?: string; percent?: number }) => {
+    chain = chain.then(() => db.prisma.job.update({ where: { id: jobId }, data })).catch(() => {});
+  };
+  return {
+    status(status: string) {
+      enqueue({ status });
+    },
+    percent(p: number) {
+      pending = p;
+      if (Date.now() - last < 1000) return;
+      last = Date.now();
+      enqueue({ percent: p });
+      pending = undefined;
+    },
+    async flush() {
+      if (pending !== undefined) enqueue({ percent: pending });
+      pending = undefined;
+      await chain;
+    },
+  };
+}

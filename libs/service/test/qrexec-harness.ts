@@ -1,0 +1,113 @@
+/**
+ * A whole simulated machine for the qrexec tests: dom0 (libs/qubes-sim with
+ * its qrexec-client-vm, qvm-backup, qvm-backup-restore), the dom0 agent and
+ * the shim, and the backup qube (`qubes-dedup` CLI, a real restic
+ * repository, the index db). Every executable is bundled into this
+ * project's dist/qrexec-test, so other projects' dist directories are not touched.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createSystem, type QubeSpec } from "@qubes-dedup/qubes-sim";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const WORKSPACE = path.resolve(HERE, "../../..");
+const OUT = path.resolve(HERE, "../dist/qrexec-test");
+export const PASS = `qubes-dedup-v1-${"5e".repeat(32)}`;
+
+export const BUILT = {
+  dom0Bin: path.join(OUT, "dom0-bin"),
+  backupQubeBin: path.join(OUT, "backup-qube-bin"),
+  agent: path.join(OUT, "qubes-dedup-agent.mjs"),
+  shim: path.join(OUT, "shim", "scrypt"),
+  client: path.join(OUT, "dom0-bin", "qrexec-client-vm"),
+};
+
+function bundle(entry: string, out: string, external: string[] = []): void {
+  execFileSync(process.execPath, [path.join(WORKSPACE, "tools/bundle.mjs"), path.join(WORKSPACE, entry), out, ...external.flatMap((e) => ["--external", e])], { stdio: "ignore" });
+}
+
+/** Bundles every executable the chain needs (a few seconds). */
+export function buildAll(): void {
+  fs.mkdirSync(BUILT.dom0Bin, { recursive: true });
+  fs.mkdirSync(BUILT.backupQubeBin, { recursive: true });
+  fs.mkdirSync(path.dirname(BUILT.shim), { recursive: true });
+  bundle("libs/shim/src/main.ts", BUILT.shim);
+  bundle("apps/dom0-agent/src/cli.ts", BUILT.agent);
+  bundle("libs/qubes-sim/src/cli/qvm-backup.ts", path.join(BUILT.dom0Bin, "qvm-backup"));
+  bundle("libs/qubes-sim/src/cli/qvm-backup-restore.ts", path.join(BUILT.dom0Bin, "qvm-backup-restore"));
+  bundle("libs/qubes-sim/src/qrexec/cli-client.ts", BUILT.client);
+  fs.copyFileSync(path.join(WORKSPACE, "libs/qubes-sim/src/tty/with-tty.py"), path.join(BUILT.dom0Bin, "with-tty.py"));
+  const cli = path.join(OUT, "qubes-dedup.mjs");
+  bundle("apps/web/cli/main.ts", cli, ["better-sqlite3"]);
+  fs.writeFileSync(path.join(BUILT.backupQubeBin, "qubes-dedup"), `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`, { mode: 0o755 });
+}
+
+const KiB = 1024;
+export const QUBES: QubeSpec[] = [
+  { name: "fedora-41", klass: "TemplateVM", label: "black", privateSize: 64 * KiB, rootSize: 512 * KiB },
+  { name: "work", klass: "AppVM", template: "fedora-41", label: "blue", privateSize: 384 * KiB, firewall: true },
+  { name: "vault", klass: "AppVM", template: "fedora-41", label: "black", privateSize: 128 * KiB },
+];
+
+export function tmpDir(tag: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `qdd-qrexec-${tag}-`));
+}
+
+/** Writes the shipped policy into a simulated dom0, with backups set to `backup`. */
+export function installPolicy(dom0Root: string, backup: "ask" | "allow" | "deny"): void {
+  execFileSync(process.execPath, [BUILT.agent, "policy", "install", "--root", dom0Root], { stdio: "ignore" });
+  const file = path.join(dom0Root, "etc/qubes/policy.d/30-qubes-dedup.policy");
+  const text = fs.readFileSync(file, "utf8").replace(/^(qubes\.DedupBackup +\* +backup +dom0 +)ask$/m, `$1${backup}`);
+  fs.writeFileSync(file, text);
+}
+
+/** A simulated dom0 with three small qubes, and the agent's scratch root (passphrase, agent.json). */
+export function machine(): { work: string; dom0: string; agentRoot: string; restic: string; resticPass: string; db: string } {
+  const work = tmpDir("machine");
+  const dom0 = path.join(work, "dom0");
+  createSystem(dom0, { seed: "qrexec", qubes: QUBES });
+  const agentRoot = path.join(work, "dom0-fs");
+  fs.mkdirSync(path.join(agentRoot, "etc/qubes-dedup"), { recursive: true });
+  fs.writeFileSync(path.join(agentRoot, "etc/qubes-dedup/passphrase"), `${PASS}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(agentRoot, "etc/qubes-dedup/agent.json"), JSON.stringify({ destVm: "backup" }));
+  const resticPass = path.join(work, "restic.pass");
+  fs.writeFileSync(resticPass, "restic-test-password\n", { mode: 0o600 });
+  return { work, dom0, agentRoot, restic: path.join(work, "repo"), resticPass, db: path.join(work, "index.db") };
+}
+
+/** The environment of the whole simulated machine (dom0 and the backup qube share it here). */
+export function machineEnv(m: ReturnType<typeof machine>, dom0Root = m.dom0): NodeJS.ProcessEnv {
+  return {
+    QUBES_SIM_ROOT: dom0Root,
+    QUBES_SIM_AGENT: BUILT.agent,
+    QUBES_SIM_CHUNK_SIZE: String(128 * KiB),
+    QUBES_SIM_VM_NAME: "backup",
+    QUBES_DEDUP_AGENT_ROOT: m.agentRoot,
+    QUBES_DEDUP_SHIM: BUILT.shim,
+    QUBES_DEDUP_REAL_SCRYPT: "/usr/bin/scrypt",
+    QUBES_DEDUP_DB: m.db,
+    QUBES_DEDUP_QREXEC_CLIENT: BUILT.client,
+    PATH: `${BUILT.dom0Bin}:${BUILT.backupQubeBin}:${process.env.PATH}`,
+  };
+}
+
+/** SHA-256 of every volume image under a simulated root, by "qube/volume.img". */
+export function volumeHashes(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const dir = path.join(root, "volumes");
+  if (!fs.existsSync(dir)) return out;
+  for (const q of fs.readdirSync(dir).sort()) {
+    for (const v of fs.readdirSync(path.join(dir, q)).sort()) out[`${q}/${v}`] = createHash("sha256").update(fs.readFileSync(path.join(dir, q, v))).digest("hex");
+  }
+  return out;
+}
+
+/** Snapshot ids in the restic repository. */
+export function resticSnapshots(m: ReturnType<typeof machine>): string[] {
+  const out = execFileSync("restic", ["-r", m.restic, "--password-file", m.resticPass, "snapshots", "--json", "--no-lock"], { encoding: "utf8" });
+  return (JSON.parse(out) as { id: string }[]).map((s) => s.id);
+}
