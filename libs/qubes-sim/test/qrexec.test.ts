@@ -138,6 +138,24 @@ describe("qrexec-client-vm", () => {
     expect(listPending(d.root)).toEqual([]);
   });
 
+  it("a killed client hangs up on the handler, which sees its next write fail; the client waits for it and exits 143", async () => {
+    const d = dom0("qubes.DedupBackup * backup dom0 allow\n");
+    const seen = path.join(d.root, "hangup.txt");
+    fs.writeFileSync(
+      path.join(d.root, "agent.mjs"),
+      `import fs from "node:fs";
+process.stdout.on("error", (e) => { fs.writeFileSync(${JSON.stringify(seen)}, e.code); process.exit(7); });
+setInterval(() => process.stdout.write("progress 1.00\\n"), 50);
+`,
+    );
+    const child = spawn(path.join(BIN, "qrexec-client-vm"), ["dom0", "qubes.DedupBackup"], { env: d.env, stdio: ["pipe", "pipe", "inherit"] });
+    await new Promise((resolve) => child.stdout.once("data", resolve));
+    child.kill("SIGTERM");
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    expect(code).toBe(143);
+    expect(fs.readFileSync(seen, "utf8")).toBe("EPIPE");
+  });
+
   it("usage errors exit 2; unknown services and other targets exit 1 with a sentence", () => {
     const d = dom0("* * backup @anyvm allow\n* * backup dom0 allow\n");
     for (const args of [[], ["dom0"], ["dom0", "qubes.DedupBackup", "/bin/prog"], ["--frob", "dom0", "x"]]) {
