@@ -126,19 +126,34 @@ describe("rpc and policy command lines", () => {
     }
   });
 
-  it("policy install writes the policy for the configured backup qube; doctor sees it; uninstall removes it", () => {
+  it("policy install writes the policy for the configured backup qube and the service files; doctor sees it; uninstall removes all", () => {
     const root = rootWithPassphrase();
     fs.writeFileSync(path.join(root, "etc/qubes-dedup/agent.json"), JSON.stringify({ destVm: "vault-backup" }));
     const run = (args: string[]) => spawnSync("node", [AGENT, ...args, "--root", root], { encoding: "utf8" });
     expect(run(["policy", "status"]).status).toBe(1);
-    expect(run(["policy", "install"]).stdout).toBe("wrote /etc/qubes/policy.d/30-qubes-dedup.policy\n");
+    expect(run(["policy", "install"]).stdout).toBe(
+      "wrote /etc/qubes/policy.d/30-qubes-dedup.policy\nwrote /etc/qubes-rpc/qubes.DedupBackup\nwrote /etc/qubes-rpc/qubes.DedupRestore\n",
+    );
     const file = path.join(root, "etc/qubes/policy.d/30-qubes-dedup.policy");
     expect(fs.statSync(file).mode & 0o777).toBe(0o644);
     expect(fs.readFileSync(file, "utf8")).toContain("qubes.DedupRestore   *         vault-backup   dom0      ask\n");
-    expect(run(["policy", "install"]).stdout).toBe("nothing to change: /etc/qubes/policy.d/30-qubes-dedup.policy is up to date\n");
-    expect(run(["policy", "status"])).toMatchObject({ status: 0, stdout: "ok: /etc/qubes/policy.d/30-qubes-dedup.policy\n" });
+    const service = path.join(root, "etc/qubes-rpc/qubes.DedupRestore");
+    expect(fs.statSync(service).mode & 0o777).toBe(0o755);
+    expect(fs.readFileSync(service, "utf8")).toBe(`#!/bin/sh\n# qubes.DedupRestore: installed by \`qubes-dedup-agent policy install\`.\nexec '${process.execPath}' '${AGENT}' rpc restore\n`);
+    // The installed service file is what qrexec runs: it answers as the handler.
+    const viaService = spawnSync(service, [], { input: "{}", encoding: "utf8", env: { ...process.env, QUBES_DEDUP_AGENT_ROOT: root, QREXEC_REMOTE_DOMAIN: "work" } });
+    expect(viaService.stdout).toBe('error: qube "work" is not the backup qube "vault-backup"; only the configured backup qube may request backups and restores.\n');
+    expect(run(["policy", "install"]).stdout).toBe("nothing to change: the qrexec policy and services are up to date\n");
+    expect(run(["policy", "status"])).toMatchObject({ status: 0 });
+    fs.appendFileSync(file, "# backups set to allow by the user\n");
+    const st = run(["policy", "status"]);
+    expect(st.status).toBe(0);
+    expect(st.stdout).toContain("changed: /etc/qubes/policy.d/30-qubes-dedup.policy (edited by hand");
     expect(run(["doctor"]).stdout).toMatch(/ok    qrexec policy: \/etc\/qubes\/policy.d\/30-qubes-dedup.policy/);
-    expect(run(["policy", "uninstall"]).stdout).toBe("removed /etc/qubes/policy.d/30-qubes-dedup.policy\n");
+    expect(run(["policy", "uninstall"]).stdout).toBe(
+      "removed /etc/qubes/policy.d/30-qubes-dedup.policy\nremoved /etc/qubes-rpc/qubes.DedupBackup\nremoved /etc/qubes-rpc/qubes.DedupRestore\n",
+    );
     expect(fs.existsSync(file)).toBe(false);
+    expect(run(["policy", "uninstall"]).stdout).toBe("nothing to remove: the qrexec policy and services are not installed\n");
   });
 });

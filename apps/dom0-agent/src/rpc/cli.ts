@@ -1,10 +1,13 @@
 /**
- * The `rpc` and `policy` commands of qubes-dedup-agent:
+ * The `rpc` and `policy` commands of qubes-dedup-agent (policy install also
+ * writes /etc/qubes-rpc/qubes.DedupBackup and qubes.DedupRestore, which run
+ * this agent):
  *   rpc backup|restore [--root DIR]      qrexec handlers (see handler.ts)
  *   policy install|uninstall|status [--root DIR]
  * `--root` defaults to `$QUBES_DEDUP_AGENT_ROOT`, else "/" (the simulator
  * and tests point it at a scratch root; qrexec callers cannot set it).
  */
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { handleRpc } from "./handler.ts";
 import { installPolicy, policyStatus, uninstallPolicy } from "./policy.ts";
@@ -49,11 +52,13 @@ export async function policyCommand(args: string[]): Promise<number> {
   if (typeof p === "string") return usage(p);
   const [sub, ...extra] = p.positionals;
   if (extra.length) return usage(`unexpected argument ${extra[0]}`);
+  // The service files run this very agent bundle.
+  const agent = path.resolve(process.argv[1] ?? "");
   try {
-    if (sub === "install") return print(installPolicy(p.root)), 0;
+    if (sub === "install") return print(installPolicy(p.root, agent)), 0;
     if (sub === "uninstall") return print(uninstallPolicy(p.root)), 0;
     if (sub === "status") {
-      const s = policyStatus(p.root);
+      const s = policyStatus(p.root, agent);
       print(s.lines);
       return s.ok ? 0 : 1;
     }

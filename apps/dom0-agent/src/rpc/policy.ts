@@ -44,44 +44,89 @@ export function renderPolicy(destVm: string): string {
   return POLICY_TEXT.replace(/^(qubes\.Dedup(?:Backup|Restore) +\* +)backup( +)/gm, (_m, head: string, gap: string) => `${head}${vm}${gap}`);
 }
 
-/** `policy install`: writes the policy (0644) under `root`; returns the lines to print. */
-export function installPolicy(root: string): string[] {
-  const file = underRoot(root, POLICY_FILE);
-  const want = renderPolicy(loadConfig(root).destVm);
-  let have: string | undefined;
-  try {
-    have = fs.readFileSync(file, "utf8");
-  } catch {
-    // Not installed yet.
-  }
-  if (have === want) return [`nothing to change: ${POLICY_FILE} is up to date`];
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-  // Written beside the target and renamed, so qrexec never reads half a policy.
-  fs.writeFileSync(`${file}.qubes-dedup-new`, want, { mode: 0o644 });
-  fs.chmodSync(`${file}.qubes-dedup-new`, 0o644);
-  fs.renameSync(`${file}.qubes-dedup-new`, file);
-  return [`${have === undefined ? "wrote" : "updated"} ${POLICY_FILE}`];
+/** The qrexec service files dom0 runs for each service (/etc/qubes-rpc/<service>). */
+export const SERVICE_FILES = { "qubes.DedupBackup": "backup", "qubes.DedupRestore": "restore" } as const;
+
+interface Wanted {
+  path: string;
+  content: string;
+  mode: number;
 }
 
-/** `policy uninstall`: removes the policy under `root`; returns the lines to print. */
+/** A service file running `node agent rpc <kind>`. @throws Error for paths that cannot be quoted safely. */
+function serviceScript(service: string, kind: string, node: string, agent: string): string {
+  for (const p of [node, agent]) if (!path.isAbsolute(p) || p.includes("'")) throw new Error(`cannot write a service file for ${p}: install the agent under an absolute path without quotes.`);
+  return `#!/bin/sh\n# ${service}: installed by \`qubes-dedup-agent policy install\`.\nexec '${node}' '${agent}' rpc ${kind}\n`;
+}
+
+/** Everything `policy install` writes: the policy (0644) and the two service files (0755). */
+function wantedFiles(root: string, agent: string): Wanted[] {
+  return [
+    { path: POLICY_FILE, content: renderPolicy(loadConfig(root).destVm), mode: 0o644 },
+    ...Object.entries(SERVICE_FILES).map(([service, kind]) => ({ path: `/etc/qubes-rpc/${service}`, content: serviceScript(service, kind, process.execPath, agent), mode: 0o755 })),
+  ];
+}
+
+function readOrUndefined(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `policy install`: writes the policy and the service files running `agent`
+ * (an absolute path, normally the running bundle) under `root`.
+ * @returns the lines to print.
+ */
+export function installPolicy(root: string, agent: string): string[] {
+  const done: string[] = [];
+  for (const w of wantedFiles(root, agent)) {
+    const file = underRoot(root, w.path);
+    const have = readOrUndefined(file);
+    if (have === w.content) continue;
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
+    // Written beside the target and renamed, so qrexec never reads half a file.
+    fs.writeFileSync(`${file}.qubes-dedup-new`, w.content, { mode: w.mode });
+    fs.chmodSync(`${file}.qubes-dedup-new`, w.mode);
+    fs.renameSync(`${file}.qubes-dedup-new`, file);
+    done.push(`${have === undefined ? "wrote" : "updated"} ${w.path}`);
+  }
+  return done.length ? done : ["nothing to change: the qrexec policy and services are up to date"];
+}
+
+/** `policy uninstall`: removes the policy and the service files under `root`; returns the lines to print. */
 export function uninstallPolicy(root: string): string[] {
-  try {
-    fs.unlinkSync(underRoot(root, POLICY_FILE));
-    return [`removed ${POLICY_FILE}`];
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [`nothing to remove: ${POLICY_FILE} is not installed`];
-    throw e;
+  const done: string[] = [];
+  for (const p of [POLICY_FILE, ...Object.keys(SERVICE_FILES).map((s) => `/etc/qubes-rpc/${s}`)]) {
+    try {
+      fs.unlinkSync(underRoot(root, p));
+      done.push(`removed ${p}`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
   }
+  return done.length ? done : ["nothing to remove: the qrexec policy and services are not installed"];
 }
 
-/** `policy status`: whether the installed policy is the one `install` writes. */
-export function policyStatus(root: string): { lines: string[]; ok: boolean } {
-  let have: string;
-  try {
-    have = fs.readFileSync(underRoot(root, POLICY_FILE), "utf8");
-  } catch {
-    return { lines: [`missing: ${POLICY_FILE}; run \`qubes-dedup-agent policy install\``], ok: false };
-  }
-  if (have === renderPolicy(loadConfig(root).destVm)) return { lines: [`ok: ${POLICY_FILE}`], ok: true };
-  return { lines: [`changed: ${POLICY_FILE} differs from the shipped policy (edited by hand, e.g. backups set to allow); \`qubes-dedup-agent policy install\` restores it`], ok: true };
+/**
+ * `policy status`: one line per file; ok when all are present and the
+ * service files current (a policy edited by hand, e.g. backups set to allow, is fine).
+ */
+export function policyStatus(root: string, agent: string): { lines: string[]; ok: boolean } {
+  let ok = true;
+  const lines = wantedFiles(root, agent).map((w) => {
+    const have = readOrUndefined(underRoot(root, w.path));
+    if (have === undefined) {
+      ok = false;
+      return `missing: ${w.path}`;
+    }
+    if (have === w.content) return `ok: ${w.path}`;
+    if (w.path === POLICY_FILE) return `changed: ${w.path} (edited by hand; \`policy install\` restores the shipped one)`;
+    ok = false;
+    return `changed: ${w.path}`;
+  });
+  lines.push(ok ? "the qrexec policy and services are installed" : "the qrexec policy or services are not (fully) installed; run `qubes-dedup-agent policy install`");
+  return { lines, ok };
 }
