@@ -17,7 +17,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   buildIfStale();
   const logDir = path.join(ROOT, "e2e", "test-results");
   fs.mkdirSync(logDir, { recursive: true });
-  const server = await startServer({ QUBES_DEDUP_DB: dbPath }, path.join(logDir, "server.log"));
+  const server = await startServer({ QUBES_DEDUP_DB: dbPath, ...backup.serverEnv }, path.join(logDir, "server.log"));
   const state: E2eState = {
     baseURL: server.baseURL,
     dbPath,
@@ -25,6 +25,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     token: fs.readFileSync(path.join(tmp, "web-token"), "utf8").trim(),
     stream: { bytes: backup.streamBytes.toString(), sha256: backup.streamSha256 },
     expectedQubes: [...BACKED_UP_QUBES].sort(),
+    dom0Root: backup.dom0Root,
   };
   process.env[STATE_ENV] = JSON.stringify(state);
   return async () => {

@@ -11,10 +11,14 @@ export const BACKED_UP_QUBES = ["work", "personal", "vault"];
 export interface BackupResult {
   streamBytes: bigint;
   streamSha256: string;
+  /** Environment for the dashboard server so its qrexec requests reach the simulated dom0 (see {@link dom0Env}). */
+  serverEnv: Record<string, string>;
+  /** The simulated dom0 root (system, policy, agent config, pending confirmations). */
+  dom0Root: string;
 }
 
 function requireBuilt(): void {
-  const missing = [BINS.qubesDedup, path.join(BINS.simBin, "qvm-backup"), path.join(BINS.simBin, "qubes-sim-create"), BINS.shim].filter(
+  const missing = [BINS.qubesDedup, path.join(BINS.simBin, "qvm-backup"), path.join(BINS.simBin, "qubes-sim-create"), path.join(BINS.simBin, "qrexec-client-vm"), BINS.agent, BINS.shim].filter(
     (p) => !fs.existsSync(p),
   );
   if (missing.length) throw new Error(`missing built executables ${missing.join(", ")}: run "npm run build" at the workspace root first.`);
@@ -67,5 +71,24 @@ export function realBackup(tmp: string, dbPath: string): BackupResult {
   run("qvm-backup", ["--yes", "--no-compress", "--passphrase-file", passphrase, "--dest-vm", "backup", "e2e-tee-ingest", ...BACKED_UP_QUBES]);
 
   const data = fs.readFileSync(streamFile);
-  return { streamBytes: BigInt(data.length), streamSha256: createHash("sha256").update(data).digest("hex") };
+  dom0Setup(env.QUBES_SIM_ROOT, passphrase);
+  const serverEnv = { PATH: env.PATH, QUBES_SIM_ROOT: env.QUBES_SIM_ROOT, QUBES_DEDUP_AGENT_ROOT: env.QUBES_SIM_ROOT, QUBES_SIM_AGENT: BINS.agent, QUBES_SIM_VM_NAME: "backup", QUBES_DEDUP_SHIM: BINS.shim };
+  return { streamBytes: BigInt(data.length), streamSha256: createHash("sha256").update(data).digest("hex"), serverEnv, dom0Root: env.QUBES_SIM_ROOT };
+}
+
+/**
+ * The simulated dom0 as the dashboard's requests need it (one directory is
+ * both the qubes-sim root and the agent's root): the agent's passphrase file
+ * (the one the first backup used, 0600) and the qrexec policy of the project:
+ * backups allowed, restores asked.
+ */
+function dom0Setup(root: string, passphraseFile: string): void {
+  fs.mkdirSync(path.join(root, "etc", "qubes-dedup"), { recursive: true });
+  fs.copyFileSync(passphraseFile, path.join(root, "etc", "qubes-dedup", "passphrase"));
+  fs.chmodSync(path.join(root, "etc", "qubes-dedup", "passphrase"), 0o600);
+  fs.mkdirSync(path.join(root, "etc", "qubes", "policy.d"), { recursive: true });
+  fs.writeFileSync(
+    path.join(root, "etc", "qubes", "policy.d", "30-qubes-dedup.policy"),
+    "qubes.DedupBackup * backup dom0 allow\nqubes.DedupRestore * backup dom0 ask\n",
+  );
 }

@@ -10,6 +10,7 @@ export const BINS = {
   qubesDedup: path.join(WEB_DIR, "dist", "qubes-dedup.mjs"),
   simBin: path.join(ROOT, "libs", "qubes-sim", "dist", "bin"),
   shim: path.join(ROOT, "libs", "shim", "dist", "scrypt"),
+  agent: path.join(ROOT, "apps", "dom0-agent", "dist", "qubes-dedup-agent.mjs"),
 };
 
 /** Environment variable through which the global setup hands {@link E2eState} (JSON) to the workers. */
@@ -26,6 +27,8 @@ export interface E2eState {
   stream: { bytes: string; sha256: string };
   /** Qube names in the simulated system's backup set (from its qubes.xml). */
   expectedQubes: string[];
+  /** The simulated dom0 root: volumes/<qube>/*.img, qrexec/pending/ confirmations. */
+  dom0Root: string;
 }
 
 /** The state the global setup left for this worker. */

@@ -16,7 +16,7 @@ export default function BackupPage() {
   const [extra, setExtra] = useState("");
   const [taskId, setTaskId] = useState<number | null>(null);
   const start = useMutation(trpc.requests.backup.mutationOptions({ onSuccess: (t) => setTaskId(t.id) }));
-  const recent = useQuery({ ...trpc.requests.list.queryOptions({ kind: "backup" }), refetchInterval: 2_000 });
+  const recent = useQuery({ ...trpc.requests.list.queryOptions({ kind: "backup" }), refetchInterval: 1_000 });
 
   if (repos.isPending) return <p className="muted">Loading…</p>;
   if (repos.isError) return <p className="error">Cannot reach the dashboard API: {repos.error.message}</p>;

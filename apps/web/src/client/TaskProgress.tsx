@@ -51,7 +51,7 @@ export function TaskProgress({ id }: { id: number }) {
             {" · "}
             <span data-testid="task-bytes">
               {formatBytes(t.bytesDone)}
-              {t.bytesExpected !== null && ` of ${formatBytes(t.bytesExpected)}`}
+              {!ended && t.bytesExpected !== null && ` of about ${formatBytes(t.bytesExpected)}`}
             </span>
           </>
         )}

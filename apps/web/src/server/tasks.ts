@@ -1,5 +1,6 @@
 /**
- * Backup and restore requests running in the background of the server
+ * Backup and restore requests (the service lib's requestBackup /
+ * requestRestore over qrexec-client-vm) running in the background of the server
  * process: a tRPC mutation starts one and returns at once; the page polls
  * its state. Kept on globalThis (one registry per process, also across
  * Next.js module re-evaluation). A restart forgets them; the job rows the
@@ -7,7 +8,7 @@
  */
 import type { Database } from "@qubes-dedup/db";
 import { progressFigures, type ProgressFigures } from "./progress.ts";
-import { qrexecApi, type RequestOutcome, type RequestState } from "./qrexec-api.ts";
+import { requestBackup, requestRestore, type RequestResult, type RequestState } from "@qubes-dedup/service";
 import type { BackupRequestInput, RestoreRequestInput } from "./requests.ts";
 
 /** "starting" until the qrexec call reports; "cancelled" after the user stopped it. */
@@ -74,7 +75,7 @@ async function repositoryId(db: Database, name: string): Promise<number> {
 function launch(
   base: Omit<Task["view"], "id" | "state" | "message" | "jobId" | "startedAt" | "finishedAt">,
   repoId: number,
-  run: (events: { onState(s: RequestState): void; onProgress(p: number): void }, signal: AbortSignal) => Promise<RequestOutcome>,
+  run: (events: { onState(s: RequestState): void; onProgress(p: number): void }, signal: AbortSignal) => Promise<RequestResult>,
 ): TaskView {
   const r = registry();
   const abort = new AbortController();
@@ -114,26 +115,24 @@ function launch(
 
 /**
  * Sends a backup request to dom0 in the background and returns its task.
- * @throws Error when the repository is unknown or qrexec support is missing.
+ * @throws Error when the repository is unknown.
  */
 export async function startBackup(db: Database, input: BackupRequestInput): Promise<TaskView> {
-  const api = await qrexecApi();
   const id = await repositoryId(db, input.repository);
   const base = { kind: "backup" as const, repository: input.repository, qubes: input.qubes, snapshot: null, verifyOnly: false };
   const req = { repository: input.repository, qubes: input.qubes, exclude: input.exclude };
-  return launch(base, id, (events, signal) => api.requestBackup(db, req, events, signal));
+  return launch(base, id, (events, signal) => requestBackup(db, req, events, signal));
 }
 
 /**
  * Sends a restore request to dom0 in the background and returns its task.
- * @throws Error when the repository is unknown or qrexec support is missing.
+ * @throws Error when the repository is unknown.
  */
 export async function startRestore(db: Database, input: RestoreRequestInput): Promise<TaskView> {
-  const api = await qrexecApi();
   const id = await repositoryId(db, input.repository);
   const base = { kind: "restore" as const, repository: input.repository, qubes: input.qubes, snapshot: input.snapshot, verifyOnly: input.verifyOnly };
   const req = { repository: input.repository, snapshot: input.snapshot, qubes: input.qubes, verifyOnly: input.verifyOnly, conflicts: input.conflicts };
-  return launch(base, id, (events, signal) => api.requestRestore(db, req, events, signal));
+  return launch(base, id, (events, signal) => requestRestore(db, req, events, signal));
 }
 
 /** Asks a running task to stop; false when there is no such task or it already ended. */

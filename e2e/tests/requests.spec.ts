@@ -1,0 +1,113 @@
+import { expect, test, type Page } from "@playwright/test";
+import { e2eState } from "../support/paths.ts";
+import { recorded } from "../support/records.ts";
+import { answerPending, pendingCalls, volumeDigests } from "../support/dom0.ts";
+
+const state = e2eState();
+// The first backup (global setup) and the dashboard.spec checks on it run first (files in name order, one worker).
+test.describe.configure({ mode: "serial" });
+
+async function signIn(page: Page): Promise<void> {
+  await page.goto(state.baseURL);
+  await page.getByLabel("Session token").fill(state.token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("repository-default")).toBeVisible();
+}
+
+test("requests need the token, and changes need the dashboard's own origin", async ({ request }) => {
+  const body = { json: { repository: "default", qubes: ["work"] } };
+  const anon = await request.post(`${state.baseURL}/api/trpc/requests.backup`, { data: body });
+  expect(anon.status()).toBe(401);
+  const foreign = await request.post(`${state.baseURL}/api/trpc/requests.backup`, {
+    data: body,
+    headers: { authorization: `Bearer ${state.token}`, origin: "http://evil.example" },
+  });
+  expect(foreign.status()).toBe(403);
+  const hostile = await request.post(`${state.baseURL}/api/trpc/requests.restore`, {
+    data: { json: { repository: "default", snapshot: "abcd1234; reboot", qubes: [] } },
+    headers: { authorization: `Bearer ${state.token}` },
+  });
+  expect(hostile.status()).toBe(400);
+  expect(JSON.stringify(await hostile.json())).toContain("Invalid snapshot: a snapshot id is letters, digits, _ . : or -.");
+  expect(recorded(state.dbPath, "default").snapshots).toHaveLength(1);
+});
+
+test("a backup started from the page reaches 100 % and its snapshot shows with its qubes", async ({ page }, testInfo) => {
+  await signIn(page);
+  await page.goto(`${state.baseURL}/backup`);
+  await page.getByTestId("backup-qube-work").check();
+  await page.getByTestId("backup-qube-personal").check();
+  await page.screenshot({ path: testInfo.outputPath("backup-form.png"), fullPage: true });
+  await page.getByTestId("backup-start").click();
+  const task = page.getByTestId("task");
+  await expect(task).toHaveAttribute("data-state", "succeeded", { timeout: 120_000 });
+  await expect(task.getByTestId("task-percent")).toHaveText("100.0%");
+  await expect(task.getByTestId("task-message")).toContainText("backup of work, personal");
+  await page.screenshot({ path: testInfo.outputPath("backup-done.png"), fullPage: true });
+
+  const snaps = recorded(state.dbPath, "default").snapshots;
+  expect(snaps).toHaveLength(2);
+  expect([...snaps[0]!.qubes].sort()).toEqual(["personal", "work"]);
+  await page.goto(`${state.baseURL}/snapshots`);
+  const rows = page.getByTestId("snapshot-row");
+  await expect(rows).toHaveCount(2);
+  await expect(page.locator(`[data-snapshot="${snaps[0]!.engineSnapshotId}"]`).getByTestId("snapshot-qubes")).toHaveText(snaps[0]!.qubes.join(", "));
+});
+
+test("a restore waits for dom0's confirmation, then succeeds and the restored volumes are identical", async ({ page }, testInfo) => {
+  const original = volumeDigests(state.dom0Root, "personal");
+  await signIn(page);
+  await page.goto(`${state.baseURL}/restore`);
+  await page.getByTestId("restore-qube-personal").check();
+  await expect(page.getByTestId("restore-rename")).toBeChecked();
+  await page.getByTestId("restore-send").click();
+  const task = page.getByTestId("task");
+  await expect(task.getByTestId("task-state")).toContainText("waiting for confirmation in dom0", { timeout: 30_000 });
+  await page.screenshot({ path: testInfo.outputPath("restore-waiting.png"), fullPage: true });
+  await expect.poll(() => pendingCalls(state.dom0Root).length, { timeout: 30_000 }).toBe(1);
+  answerPending(state.dom0Root, "allow");
+  await expect(task).toHaveAttribute("data-state", "succeeded", { timeout: 120_000 });
+  await expect(task.getByTestId("task-percent")).toHaveText("100.0%");
+  expect(volumeDigests(state.dom0Root, "personal-1")).toEqual(original);
+  await expect(page.getByTestId("restore-history-row").first()).toHaveAttribute("data-status", "succeeded");
+  await page.screenshot({ path: testInfo.outputPath("restore-done.png"), fullPage: true });
+});
+
+test("a restore refused in dom0 shows the refusal", async ({ page }, testInfo) => {
+  await signIn(page);
+  await page.goto(`${state.baseURL}/restore`);
+  await page.getByTestId("restore-qube-work").check();
+  await page.getByTestId("restore-send").click();
+  const task = page.getByTestId("task");
+  await expect(task.getByTestId("task-state")).toContainText("waiting for confirmation in dom0", { timeout: 30_000 });
+  await expect.poll(() => pendingCalls(state.dom0Root).length, { timeout: 30_000 }).toBe(1);
+  answerPending(state.dom0Root, "deny");
+  await expect(task).toHaveAttribute("data-state", "refused", { timeout: 60_000 });
+  await expect(task.getByTestId("task-message")).toContainText("dom0 refused the request");
+  await expect(page.getByTestId("restore-history-row").first()).toHaveAttribute("data-status", "refused");
+  await page.screenshot({ path: testInfo.outputPath("restore-refused.png"), fullPage: true });
+});
+
+test("the repositories page lists the repository without its secret", async ({ page }, testInfo) => {
+  await signIn(page);
+  await page.goto(`${state.baseURL}/repositories`);
+  await expect(page.getByTestId("repository-row")).toHaveCount(1);
+  await page.getByTestId("repository-check").click();
+  await expect(page.getByTestId("repository-check-result")).toHaveText("Connected: default opens with its stored password.");
+  expect(await page.content()).not.toContain("restic.pw");
+  await page.screenshot({ path: testInfo.outputPath("repositories.png"), fullPage: true });
+});
+
+test("a request cancelled while dom0 has not answered ends as cancelled", async ({ page }, testInfo) => {
+  await signIn(page);
+  await page.goto(`${state.baseURL}/restore`);
+  await page.getByTestId("restore-verify-only").check();
+  await page.getByTestId("restore-send").click();
+  const task = page.getByTestId("task");
+  await expect(task.getByTestId("task-state")).toContainText("waiting for confirmation in dom0", { timeout: 30_000 });
+  await task.getByTestId("task-cancel").click();
+  await expect(task).toHaveAttribute("data-state", "cancelled", { timeout: 30_000 });
+  await expect(task.getByTestId("task-message")).toHaveText("Cancelled from the dashboard; no snapshot was recorded for this run.");
+  await expect(page.getByTestId("restore-history-row").first()).toHaveAttribute("data-status", "failed");
+  await page.screenshot({ path: testInfo.outputPath("restore-cancelled.png"), fullPage: true });
+});
