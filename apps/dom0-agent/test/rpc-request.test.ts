@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { MAX_REQUEST_BYTES, parseBackupRequest, parseRestoreRequest, RequestError } from "../src/rpc/request.ts";
 import { OutputReader, oneLine, restoreOutcome } from "../src/rpc/progress.ts";
 import { POLICY_TEXT, renderPolicy } from "../src/rpc/policy.ts";
+import { readRequestBytes } from "../src/rpc/read.ts";
+import { PassThrough } from "node:stream";
 
 const b = (s: string | Buffer) => (typeof s === "string" ? Buffer.from(s) : s);
 const backup = (s: string | Buffer) => parseBackupRequest(b(s));
@@ -144,5 +146,29 @@ describe("shipped policy", () => {
     expect(r[0]).toBe("qubes.DedupRestore   *         vault-backup   dom0      ask");
     expect(r[2]).toContain("@anyvm");
     expect(() => renderPolicy("a b")).toThrow(/is not a valid qube name/);
+  });
+});
+
+describe("reading the request", () => {
+  it("returns at the first newline while the caller keeps its side open, keeping bytes that came with it", async () => {
+    const input = new PassThrough();
+    input.write('{"qubes":');
+    input.write('["work"]}\n{"x":1}');
+    expect((await readRequestBytes(input)).toString()).toBe('{"qubes":["work"]}\n{"x":1}');
+  });
+
+  it("stops reading one byte past the limit, and at end of input", async () => {
+    const big = new PassThrough();
+    big.end(Buffer.alloc(10_000, 0x20));
+    expect((await readRequestBytes(big)).length).toBe(MAX_REQUEST_BYTES + 1);
+    const short = new PassThrough();
+    short.end("{}");
+    expect((await readRequestBytes(short)).toString()).toBe("{}");
+  });
+
+  it("refuses a caller that never sends its line", async () => {
+    await expect(readRequestBytes(new PassThrough(), MAX_REQUEST_BYTES + 1, 0.05)).rejects.toThrow(
+      new RequestError("no request line arrived within 0.05 seconds; send one JSON line ending in a newline."),
+    );
   });
 });

@@ -78,7 +78,9 @@ async function prepare(kind: "backup" | "restore", root: string, io: RpcIo): Pro
     throw new Dom0Failure((e as Error).message);
   }
   callerOf(io.env, cfg.destVm);
-  const bytes = await readRequestBytes(io.stdin);
+  const bytes = await readRequestBytes(io.stdin).catch((e: Error) => {
+    throw e instanceof RequestError ? new Refusal(e.message) : e;
+  });
   const passphraseFile = underRoot(root, cfg.passphraseFile);
   let plan: Plan;
   try {
