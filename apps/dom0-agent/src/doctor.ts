@@ -100,10 +100,10 @@ function policy(root: string): Check {
   try {
     text = fs.readFileSync(underRoot(root, POLICY_FILE), "utf8");
   } catch {
-    return fail("qrexec policy", `${POLICY_FILE} is missing`, "reinstall the qubes-dedup dom0 package, which ships it");
+    return fail("qrexec policy", `${POLICY_FILE} is missing`, "run `qubes-dedup-agent policy install`");
   }
   const missing = ["qubes.DedupBackup", "qubes.DedupRestore"].filter((s) => !text.includes(s));
-  if (missing.length) return fail("qrexec policy", `${POLICY_FILE} has no rule for ${missing.join(" and ")}`, "reinstall the qubes-dedup dom0 package, which ships it");
+  if (missing.length) return fail("qrexec policy", `${POLICY_FILE} has no rule for ${missing.join(" and ")}`, "run `qubes-dedup-agent policy install`");
   return ok("qrexec policy", POLICY_FILE);
 }
 

@@ -21,6 +21,9 @@ export const USAGE = `usage: qubes-dedup-agent <command> [options]
   shim path
   secret new --out FILE
   doctor [--root DIR]
+  policy install|uninstall|status [--root DIR]
+  rpc backup|restore [--root DIR]   (run by qrexec for qubes.DedupBackup / qubes.DedupRestore)
+  help                     show this text
 Defaults come from <root>/etc/qubes-dedup/agent.json (destVm "backup", passphraseFile /etc/qubes-dedup/passphrase).
 `;
 
@@ -151,6 +154,10 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = { backup, 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === "help" || cmd === "--help" || cmd === "-h") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   try {
     const run = cmd === undefined ? undefined : COMMANDS[cmd];
     if (!run) throw new UsageError(cmd === undefined ? "missing command" : `unknown command ${cmd}`);
@@ -160,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`qubes-dedup-agent: ${e.message}\n${USAGE}`);
       return 2;
     }
-    process.stderr.write(`qubes-dedup: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`qubes-dedup-agent: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
 }

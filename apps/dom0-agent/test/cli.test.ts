@@ -48,7 +48,7 @@ describe("backup and restore command lines", () => {
     for (const c of cases) {
       const r = agent(c, env);
       expect(r.status, c.join(" ")).toBe(1);
-      expect(r.stderr, c.join(" ")).toMatch(/^qubes-dedup: .* is not (a )?valid/);
+      expect(r.stderr, c.join(" ")).toMatch(/^qubes-dedup-agent: .* is not (a )?valid/);
     }
     expect(fs.existsSync(path.join(s.bin, "qvm-backup.argv"))).toBe(false);
     expect(fs.existsSync(path.join(s.bin, "qvm-backup-restore.argv"))).toBe(false);
@@ -59,7 +59,7 @@ describe("backup and restore command lines", () => {
     const r = agent(["backup", "--root", root, "work"]);
     expect(r.status).toBe(1);
     const f = path.join(root, "etc/qubes-dedup/passphrase");
-    expect(r.stderr).toBe(`qubes-dedup: the passphrase file ${f} cannot be read; create one with \`qubes-dedup-agent secret new --out ${f}\`.\n`);
+    expect(r.stderr).toBe(`qubes-dedup-agent: the passphrase file ${f} cannot be read; create one with \`qubes-dedup-agent secret new --out ${f}\`.\n`);
     const plain = rootWithPassphrase("hunter2");
     expect(agent(["backup", "--root", plain]).stderr).toContain("does not hold a qubes-dedup passphrase");
   });
@@ -85,7 +85,7 @@ describe("secret new and shim path", () => {
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);
     const again = agent(["secret", "new", "--out", out]);
     expect(again.status).toBe(1);
-    expect(again.stderr).toBe(`qubes-dedup: ${out} already exists and is never overwritten (backups made with it need it); choose another --out or move the old file away yourself.\n`);
+    expect(again.stderr).toBe(`qubes-dedup-agent: ${out} already exists and is never overwritten (backups made with it need it); choose another --out or move the old file away yourself.\n`);
     expect(fs.readFileSync(out, "utf8")).toBe(text);
     expect(text).not.toBe(`${PASS}\n`);
   });

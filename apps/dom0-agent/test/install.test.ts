@@ -60,7 +60,7 @@ describe("shim install, status, uninstall", () => {
     fs.writeFileSync(path.join(root, DROP_IN), "[Service]\n");
     const r = agent(["shim", "install", "--root", root]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`qubes-dedup: /${DROP_IN} exists and was not written by qubes-dedup; move it away and run install again.\n`);
+    expect(r.stderr).toBe(`qubes-dedup-agent: /${DROP_IN} exists and was not written by qubes-dedup; move it away and run install again.\n`);
     expect(fs.existsSync(path.join(root, "usr/lib/qubes-dedup"))).toBe(false);
   });
 });
@@ -76,7 +76,7 @@ describe("doctor", () => {
       "FAIL  qubesd drop-in: /etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf is missing; fix: run `qubes-dedup-agent shim install`",
       "skip  running qubesd: not checked under --root",
       "FAIL  passphrase file: /etc/qubes-dedup/passphrase is missing; fix: qubes-dedup-agent secret new --out /etc/qubes-dedup/passphrase",
-      "FAIL  qrexec policy: /etc/qubes/policy.d/30-qubes-dedup.policy is missing; fix: reinstall the qubes-dedup dom0 package, which ships it",
+      "FAIL  qrexec policy: /etc/qubes/policy.d/30-qubes-dedup.policy is missing; fix: run `qubes-dedup-agent policy install`",
       "",
     ]);
     expect(agent(["shim", "install", "--root", root]).status).toBe(0);
