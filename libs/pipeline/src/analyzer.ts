@@ -17,8 +17,10 @@ export interface LayoutSink {
   memberStart(m: OuterMember): void;
   /** `backup-header` / `.hmac` content */
   small(bytes: Uint8Array): void;
-  /** chunk bytes that belong to the file's inner stream */
+  /** chunk bytes that belong to the file's inner stream and are member data (or of an unknown format) */
   payload(bytes: Uint8Array): void;
+  /** chunk bytes of the inner stream's own framing: tar headers, pax records, sparse maps, padding, end blocks */
+  innerMeta(bytes: Uint8Array): void;
   /** the chunk's MAC trailer (authenticated shim) */
   trailer(bytes: Uint8Array): void;
   memberEnd(m: OuterMember): void;
@@ -31,6 +33,8 @@ export interface FileState {
   /** inner-stream bytes (trailers excluded) */
   streamBytes: number;
   scryptEncrypted: boolean;
+  /** the inner stream is not tar: stored as it is, unchecked */
+  unknownFormat?: boolean;
 }
 
 /**
@@ -133,14 +137,15 @@ export class StreamAnalyzer implements OuterSink {
 
   private newTracker(path: string): InnerTarTracker | undefined {
     const compressed = this.header?.compressed ?? false;
+    const sink = { meta: (b: Uint8Array) => this.layout?.innerMeta(b), content: (b: Uint8Array) => this.layout?.payload(b) };
     if (path === "qubes.xml") {
       if (compressed) {
         this.rawXml = [];
         return undefined;
       }
-      return new InnerTarTracker({ name: "qubes.xml", maxBytes: MAX_QUBES_XML });
+      return new InnerTarTracker({ capture: { name: "qubes.xml", maxBytes: MAX_QUBES_XML }, sink });
     }
-    return compressed ? undefined : new InnerTarTracker();
+    return compressed ? undefined : new InnerTarTracker({ sink });
   }
 
   memberData(bytes: Uint8Array): void {
@@ -175,13 +180,26 @@ export class StreamAnalyzer implements OuterSink {
       if (this.probe.equals(SCRYPT_MAGIC)) this.markEncrypted(f);
     }
     f.streamBytes += bytes.length;
-    this.layout?.payload(bytes);
+    if (f.scryptEncrypted || !this.tracker) this.layout?.payload(bytes);
     if (f.scryptEncrypted) return;
-    this.tracker?.write(bytes);
+    if (this.tracker) this.track(f, this.tracker, bytes);
     if (this.rawXml) {
       this.rawXml.push(Buffer.from(bytes));
       if (f.streamBytes > MAX_QUBES_XML) this.fail(`qubes.xml exceeds ${MAX_QUBES_XML} bytes`);
     }
+  }
+
+  /** Feeds the inner stream to its tracker; an inner defect ends the ingest at once. */
+  private track(f: FileState, t: InnerTarTracker, bytes: Uint8Array): void {
+    t.write(bytes);
+    if (t.error) this.fail(`the inner stream of ${f.path} ${t.error}`);
+    if (t.raw && !f.unknownFormat) this.unknownFormat(f);
+  }
+
+  private unknownFormat(f: FileState): void {
+    if (f.path === "qubes.xml") this.fail("the inner stream of qubes.xml is not a tar archive");
+    f.unknownFormat = true;
+    this.warnings.push(`the inner stream of ${f.path} is not a tar archive, so it was stored as it is, without completeness check or per-member deduplication.`);
   }
 
   private markEncrypted(f: FileState): void {
@@ -224,7 +242,8 @@ export class StreamAnalyzer implements OuterSink {
     const f = this.cur;
     if (!f) return;
     this.cur = undefined;
-    if (this.tracker && !this.tracker.complete)
+    if (this.tracker?.undecided && f.streamBytes > 0 && f.path !== "qubes.xml") this.unknownFormat(f);
+    else if (this.tracker && !this.tracker.raw && !this.tracker.complete)
       (ended && !this.tracker.error ? this.failEnded.bind(this) : this.fail.bind(this))(`the inner stream of ${f.path} ${this.tracker.error ?? "did not reach its end-of-archive blocks"}`);
     if (f.path === "qubes.xml" && !f.scryptEncrypted) this.readQubesXml();
     this.tracker = undefined;
@@ -239,7 +258,7 @@ export class StreamAnalyzer implements OuterSink {
         this.rawXml = undefined;
         return;
       }
-      const t = new InnerTarTracker({ name: "qubes.xml", maxBytes: MAX_QUBES_XML });
+      const t = new InnerTarTracker({ capture: { name: "qubes.xml", maxBytes: MAX_QUBES_XML } });
       try {
         t.write(zlib.gunzipSync(Buffer.concat(this.rawXml), { maxOutputLength: MAX_QUBES_XML * 2 }));
       } catch {

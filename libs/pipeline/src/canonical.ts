@@ -5,11 +5,14 @@ import { DumpError } from "./errors.ts";
 import { isZeroBlock } from "./tar.ts";
 
 /**
- * Canonical layout: the engine stores only the files' inner streams, back to
- * back ("data"); everything that changes per run — outer tar headers, pax
- * records, padding, MAC trailers, header files, chunk boundaries — goes to a
- * small side record stored as its own snapshot with the same run tag. The
- * qubes.xml chunks, rewritten by qubesd on every run, go to the side record too.
+ * Canonical layout: the engine stores only the data of the members of the
+ * files' inner streams, back to back ("data"); everything else — outer tar
+ * headers, pax records, padding, MAC trailers, header files, chunk
+ * boundaries, and the inner streams' own tar headers, pax records (with the
+ * writer's PID), sparse maps, padding and end blocks — goes to a small side
+ * record stored as its own snapshot with the same run tag. The qubes.xml
+ * chunks, rewritten by qubesd on every run, go to the side record too. An
+ * inner stream of an unknown format goes to the data as it is.
  * Side record bytes: gzip( "QDSIDE1\n" ‖ u32be metaLen ‖ meta JSON ‖ ops ),
  * op = 1 ‖ u32be n ‖ n literal bytes | 2 ‖ u64be n (n data bytes) | 3 ‖ u64be n (n zero bytes).
  */
@@ -62,6 +65,10 @@ export class SideRecordBuilder implements LayoutSink {
   memberEnd(): void {}
   small(bytes: Uint8Array): void {
     this.lit(bytes);
+  }
+  innerMeta(bytes: Uint8Array): void {
+    if (isZeroBlock(bytes)) this.run("zero", bytes.length);
+    else this.lit(bytes);
   }
   payload(bytes: Uint8Array): void {
     if (this.perRun) return this.lit(bytes);

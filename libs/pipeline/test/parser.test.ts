@@ -121,6 +121,25 @@ describe("stream analyzer", () => {
     const cut = Buffer.concat([good.subarray(0, start), good.subarray(Math.floor(firstOfNext / 10240) * 10240)]);
     expect(fails(cut)).toMatch(/the inner stream of vm3\/private\.img did not reach its end-of-archive blocks/);
   });
+  it("stores an inner stream of an unknown format as it is, with a warning", () => {
+    const bad = Buffer.from(good);
+    let at = -1;
+    do at = bad.indexOf("vm3/private.img.000.enc\0", at + 1, "latin1");
+    while (at % 512 !== 0);
+    bad[at + 512 + 4] = 0x78; // the inner stream's first tar header no longer checks out
+    const a = analyze(bad);
+    expect(a.files.get("vm3/private.img")!.unknownFormat).toBe(true);
+    expect(a.warnings).toContain("the inner stream of vm3/private.img is not a tar archive, so it was stored as it is, without completeness check or per-member deduplication.");
+  });
+  it("refuses an inner tar stream with junk after its end blocks, naming the file", () => {
+    const bad = Buffer.from(good);
+    const text = bad.toString("latin1");
+    let at = text.lastIndexOf("vm3/private.img.");
+    while (at % 512 !== 0) at = text.lastIndexOf("vm3/private.img.", at - 1);
+    const size = parseInt(text.slice(at + 124, at + 135), 8);
+    bad.fill(0x41, at + 512 + size - 512, at + 512 + size);
+    expect(fails(bad)).toMatch(/^the backup stream is malformed after \d+ bytes in vm3\/private\.img\.\d{3}\.enc: the inner stream of vm3\/private\.img (data follows the end of the inner tar archive|a lone zero block inside the inner tar archive);/);
+  });
   it("flags compressed and scrypt-encrypted backups", () => {
     const c = analyze(fs.readFileSync(makeStream(tmpDir(), { qubes: smallSystem(), compressed: true })));
     expect(c.header!.compressed).toBe(true);

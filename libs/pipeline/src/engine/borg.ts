@@ -100,7 +100,9 @@ class Borg implements Engine {
       return { snapshotId: name, addedBytes: Number(j.archive.stats.deduplicated_size) };
     })();
     done.catch(() => {});
-    return { stdin: sub.stdin!, done, interrupt: () => interrupt(sub) };
+    // borg 1.2 treats a first SIGINT as "checkpoint after the current file", and
+    // the current file is stdin, which would never end; SIGTERM aborts at once.
+    return { stdin: sub.stdin!, done, interrupt: () => interrupt(sub, "SIGTERM") };
   }
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {

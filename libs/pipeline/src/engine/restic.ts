@@ -132,9 +132,12 @@ class Restic implements Engine {
   }
 }
 
-/** SIGINT (the engine cleans up its lock and writes no snapshot), SIGKILL if it lingers. */
-export async function interrupt(sub: { kill(s?: NodeJS.Signals): boolean; exitCode?: number | null; then: PromiseLike<unknown>["then"] }): Promise<void> {
-  sub.kill("SIGINT");
+/**
+ * Stops an engine without a snapshot: `signal` (restic: SIGINT, after which it
+ * removes its lock and writes nothing), then SIGKILL if it lingers.
+ */
+export async function interrupt(sub: { kill(s?: NodeJS.Signals): boolean; exitCode?: number | null; then: PromiseLike<unknown>["then"] }, signal: NodeJS.Signals = "SIGINT"): Promise<void> {
+  sub.kill(signal);
   const timer = setTimeout(() => sub.kill("SIGKILL"), KILL_GRACE_S * 1000);
   try {
     await Promise.resolve(sub).catch(() => {});
