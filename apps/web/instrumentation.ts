@@ -1,8 +1,12 @@
-/** Next.js start hook: creates the session token on the server's first start. */
+/** Next.js start hook: creates the session token and starts the scheduler loop. */
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
   const { readOrCreateToken, tokenFile } = await import("./src/server/token.ts");
   const file = tokenFile();
   readOrCreateToken(file);
   console.log(`qubes-dedup dashboard: session token in ${file} (print it with "qubes-dedup web-token")`);
+  if (process.env.QUBES_DEDUP_NO_SCHEDULER) return;
+  const { startScheduler } = await import("./src/server/scheduler.ts");
+  const { getDatabase } = await import("./src/server/db.ts");
+  startScheduler(getDatabase);
 }

@@ -19,3 +19,4 @@ export {
   type RequestResult,
   type RequestState,
 } from "./qrexec.ts";
+export { applyRetention, checkRepository, keptRuns, type KeepPolicy, type RetentionResult } from "./maintenance.ts";

@@ -99,8 +99,10 @@ function Cards({ repo }: { repo: RepositoryView }) {
         </div>
       </div>
       <div className="card">
-        <div className="label">Next scheduled run</div>
-        <div className="value muted">not scheduled</div>
+        <div className="label">Next scheduled backup</div>
+        <div className="value" data-testid="repo-next-backup">
+          {repo.nextBackupAt ? <Time value={repo.nextBackupAt} /> : <span className="muted">not scheduled</span>}
+        </div>
       </div>
     </div>
   );

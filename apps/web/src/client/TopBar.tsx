@@ -17,6 +17,7 @@ export function TopBar() {
         <a href="/snapshots">Snapshots</a>
         <a href="/backup">Back up now</a>
         <a href="/restore">Restore</a>
+        <a href="/schedules">Schedules</a>
         <a href="/repositories">Repositories</a>
       </nav>
       <button className="link" onClick={() => void signOut()}>

@@ -1,6 +1,7 @@
 import type { Database } from "@qubes-dedup/db";
 import { jobView, type JobView } from "./jobs.ts";
 import { dedupRatio } from "./snapshots.ts";
+import { nextScheduledBackup } from "./schedules.ts";
 
 /** How many failed jobs a repository view lists at most. */
 export const FAILED_JOBS_SHOWN = 20;
@@ -27,6 +28,8 @@ export interface RepositoryView {
   lastBackupAt: Date | null;
   /** Things the user should act on, one sentence each (see {@link warningsFor}). */
   warnings: string[];
+  /** The soonest enabled backup schedule's next time, null when none. */
+  nextBackupAt: Date | null;
 }
 
 /** A backup older than this many days raises a warning. */
@@ -74,7 +77,7 @@ export async function listRepositories(db: Database, now: Date = new Date()): Pr
 type RepoRow = Awaited<ReturnType<Database["prisma"]["repository"]["findMany"]>>[number];
 
 async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<RepositoryView> {
-  const [newest, totals, lastJob, failed, compressed] = await Promise.all([
+  const [newest, totals, lastJob, failed, compressed, nextBackupAt] = await Promise.all([
     db.prisma.snapshot.findFirst({ where: { repositoryId: r.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
     db.prisma.snapshot.aggregate({ where: { repositoryId: r.id }, _sum: { logicalBytes: true }, _count: true }),
     db.prisma.job.findFirst({ where: { repositoryId: r.id }, orderBy: [{ startedAt: "desc" }, { id: "desc" }] }),
@@ -84,6 +87,7 @@ async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<Repo
       take: FAILED_JOBS_SHOWN,
     }),
     db.prisma.snapshot.count({ where: { repositoryId: r.id, compressed: true } }),
+    nextScheduledBackup(db, r.id, now),
   ]);
   const logicalBytes = totals._sum.logicalBytes ?? 0n;
   const view = {
@@ -99,6 +103,7 @@ async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<Repo
     lastJob: lastJob ? jobView(lastJob) : null,
     failedJobs: failed.map(jobView),
     lastBackupAt: newest?.createdAt ?? null,
+    nextBackupAt,
   };
   return { ...view, warnings: warningsFor(view, compressed, now) };
 }

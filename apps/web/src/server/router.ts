@@ -7,6 +7,8 @@ import { authedProcedure, router, createCallerFactory } from "./trpc.ts";
 import { backupRequestInput, restoreRequestInput } from "./requests.ts";
 import { cancelTask, getTask, listTasks, startBackup, startRestore } from "./tasks.ts";
 import { requestHistory } from "./history.ts";
+import { createSchedule, getRetention, listRuns, listSchedules, readDataSubsetSchema, retentionInput, scheduleInput, setRetention, SCHEDULE_KINDS } from "./schedules.ts";
+import { runMaintenance } from "./maintenance.ts";
 import { addRepositoryFromDashboard, repositoryInput, testConnection, testRegistered } from "./repo-admin.ts";
 
 /** Turns a failure to start a request into a 400 carrying its one-sentence message. */
@@ -67,6 +69,38 @@ export const appRouter = router({
     history: authedProcedure
       .input(z.object({ kind: z.enum(["restore", "backup-request"]) }))
       .query(({ ctx, input }) => requestHistory(ctx.db, input.kind)),
+  }),
+  schedules: router({
+    /** Every schedule with its next runs (UTC). */
+    list: authedProcedure.query(({ ctx }) => listSchedules(ctx.db)),
+    /** Adds a schedule; the cron expression is checked first. */
+    create: authedProcedure.input(scheduleInput).mutation(({ ctx, input }) => starting(() => createSchedule(ctx.db, input))),
+    /** Pauses or resumes a schedule. */
+    setEnabled: authedProcedure
+      .input(z.object({ id: z.number().int().positive(), enabled: z.boolean() }))
+      .mutation(async ({ ctx, input }) => (await ctx.db.prisma.schedule.update({ where: { id: input.id }, data: { enabled: input.enabled } })).enabled),
+    /** Deletes a schedule; its past runs stay in the log. */
+    remove: authedProcedure.input(z.object({ id: z.number().int().positive() })).mutation(async ({ ctx, input }) => {
+      await ctx.db.prisma.schedule.delete({ where: { id: input.id } });
+      return true;
+    }),
+  }),
+  retention: router({
+    /** A repository's keep rules, or null. */
+    get: authedProcedure.input(z.object({ repositoryId })).query(({ ctx, input }) => getRetention(ctx.db, input.repositoryId)),
+    /** Sets a repository's keep rules (applied by "retention" runs). */
+    set: authedProcedure.input(retentionInput).mutation(({ ctx, input }) => starting(() => setRetention(ctx.db, input))),
+  }),
+  maintenance: router({
+    /** Starts a retention, check, drill or backup run now, in the background; its outcome appears in the run log. */
+    run: authedProcedure
+      .input(z.object({ repositoryId, kind: z.enum(SCHEDULE_KINDS), readDataSubset: readDataSubsetSchema.optional() }))
+      .mutation(({ ctx, input }) => {
+        void runMaintenance(ctx.db, input).catch((e: unknown) => console.error(`maintenance run: ${(e as Error).message}`));
+        return { started: true };
+      }),
+    /** The newest runs with their logs. */
+    runs: authedProcedure.query(({ ctx }) => listRuns(ctx.db)),
   }),
 });
 

@@ -1,0 +1,232 @@
+"use client";
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useTRPC } from "../../src/client/trpc.ts";
+import { StatusBadge, Time } from "../../src/client/bits.tsx";
+import { splitNames } from "../../src/client/TaskProgress.tsx";
+
+const KIND_TEXT = {
+  backup: "Backup (request to dom0)",
+  retention: "Retention (forget + prune by the policy)",
+  check: "Verification: repository check",
+  drill: "Verification: restore drill (--verify-only of the newest snapshot)",
+} as const;
+type Kind = keyof typeof KIND_TEXT;
+
+/** Schedules (cron, UTC, next runs), retention policy per repository, verification and the run log. */
+export default function SchedulesPage() {
+  const trpc = useTRPC();
+  const repos = useQuery(trpc.repositories.list.queryOptions());
+  const [picked, setPicked] = useState<number | null>(null);
+  if (repos.isPending) return <p className="muted">Loading…</p>;
+  if (repos.isError) return <p className="error">Cannot reach the dashboard API: {repos.error.message}</p>;
+  const repo = repos.data.find((r) => r.id === picked) ?? repos.data[0];
+  if (!repo) return <p className="empty">No repository yet: add one on the Repositories page first.</p>;
+  return (
+    <>
+      <section className="panel">
+        <h1>Schedules</h1>
+        <label>
+          Repository{" "}
+          <select value={repo.id} onChange={(e) => setPicked(Number(e.target.value))} data-testid="sched-repo">
+            {repos.data.map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.name} ({r.engine})
+              </option>
+            ))}
+          </select>
+        </label>
+        <ScheduleList repositoryId={repo.id} />
+        <NewSchedule repositoryId={repo.id} />
+      </section>
+      <Retention repositoryId={repo.id} key={repo.id} />
+      <RunLog />
+    </>
+  );
+}
+
+function ScheduleList({ repositoryId }: { repositoryId: number }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const list = useQuery(trpc.schedules.list.queryOptions());
+  const refresh = () => void qc.invalidateQueries({ queryKey: trpc.schedules.list.queryKey() });
+  const toggle = useMutation(trpc.schedules.setEnabled.mutationOptions({ onSuccess: refresh }));
+  const remove = useMutation(trpc.schedules.remove.mutationOptions({ onSuccess: refresh }));
+  const mine = (list.data ?? []).filter((s) => s.repositoryId === repositoryId);
+  if (mine.length === 0) return <p className="muted">No schedule for this repository yet.</p>;
+  return (
+    <table data-testid="schedules">
+      <thead>
+        <tr>
+          <th>What</th>
+          <th>Cron (UTC)</th>
+          <th>Next runs</th>
+          <th>Last run</th>
+          <th />
+        </tr>
+      </thead>
+      <tbody>
+        {mine.map((s) => (
+          <tr key={s.id} data-testid="schedule-row">
+            <td>
+              {KIND_TEXT[s.kind]}
+              {s.kind === "backup" && <div className="muted">{s.qubes.length ? s.qubes.join(", ") : "default set"}</div>}
+              {s.kind === "check" && <div className="muted">{s.readDataSubset ? `reads ${s.readDataSubset} of the data` : "structure only"}</div>}
+            </td>
+            <td className="mono">{s.cron}</td>
+            <td data-testid="schedule-next">
+              {s.enabled
+                ? s.nextRuns.map((t) => (
+                    <div key={t.toISOString()}>
+                      <Time value={t} />
+                    </div>
+                  ))
+                : "paused"}
+            </td>
+            <td>{s.lastRunAt ? <Time value={s.lastRunAt} /> : "never"}</td>
+            <td>
+              <button type="button" className="secondary-neutral" onClick={() => toggle.mutate({ id: s.id, enabled: !s.enabled })}>
+                {s.enabled ? "Pause" : "Resume"}
+              </button>{" "}
+              <button type="button" className="secondary" onClick={() => remove.mutate({ id: s.id })}>
+                Delete
+              </button>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function NewSchedule({ repositoryId }: { repositoryId: number }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const [kind, setKind] = useState<Kind>("backup");
+  const [cron, setCron] = useState("0 3 * * *");
+  const [qubes, setQubes] = useState("");
+  const [subset, setSubset] = useState("5%");
+  const create = useMutation(
+    trpc.schedules.create.mutationOptions({ onSuccess: () => void qc.invalidateQueries({ queryKey: trpc.schedules.list.queryKey() }) }),
+  );
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    create.mutate({ repositoryId, kind, cron, qubes: kind === "backup" ? splitNames(qubes) : [], ...(kind === "check" && subset ? { readDataSubset: subset } : {}) });
+  };
+  return (
+    <form onSubmit={submit} className="filters" style={{ marginTop: "1rem" }}>
+      <label>
+        Task
+        <select value={kind} onChange={(e) => setKind(e.target.value as Kind)} data-testid="sched-kind">
+          {Object.entries(KIND_TEXT).map(([k, t]) => (
+            <option key={k} value={k}>
+              {t}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Cron (minute hour day month weekday, UTC)
+        <input value={cron} onChange={(e) => setCron(e.target.value)} className="mono" data-testid="sched-cron" />
+      </label>
+      {kind === "backup" && (
+        <label>
+          Qubes (empty: default set)
+          <input value={qubes} onChange={(e) => setQubes(e.target.value)} data-testid="sched-qubes" />
+        </label>
+      )}
+      {kind === "check" && (
+        <label>
+          Read data subset
+          <input value={subset} onChange={(e) => setSubset(e.target.value)} data-testid="sched-subset" />
+        </label>
+      )}
+      <button type="submit" data-testid="sched-add">
+        Add schedule
+      </button>
+      {create.isError && (
+        <p className="error" role="alert" data-testid="sched-error">
+          {create.error.message}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function Retention({ repositoryId }: { repositoryId: number }) {
+  const trpc = useTRPC();
+  const current = useQuery(trpc.retention.get.queryOptions({ repositoryId }));
+  const [edit, setEdit] = useState<Record<string, string>>({});
+  const set = useMutation(trpc.retention.set.mutationOptions({ onSuccess: () => void current.refetch() }));
+  const run = useMutation(trpc.maintenance.run.mutationOptions());
+  const rules = ["keepLast", "keepDaily", "keepWeekly", "keepMonthly"] as const;
+  const value = (k: (typeof rules)[number]) => edit[k] ?? String(current.data?.[k] ?? 0);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const n = (k: (typeof rules)[number]) => Number(value(k)) || 0;
+    set.mutate({ repositoryId, keepLast: n("keepLast"), keepDaily: n("keepDaily"), keepWeekly: n("keepWeekly"), keepMonthly: n("keepMonthly") });
+  };
+  return (
+    <section className="panel">
+      <h2>Retention policy and verification</h2>
+      <form onSubmit={submit} className="filters">
+        {rules.map((k) => (
+          <label key={k}>
+            {k.replace("keep", "Keep ").toLowerCase()}
+            <input type="number" min={0} value={value(k)} onChange={(e) => setEdit({ ...edit, [k]: e.target.value })} data-testid={`ret-${k}`} style={{ width: "6rem" }} />
+          </label>
+        ))}
+        <button type="submit" data-testid="ret-save">
+          Save policy
+        </button>
+      </form>
+      {set.isError && <p className="error" role="alert">{set.error.message}</p>}
+      {set.isSuccess && <p className="ok">Policy saved; it is applied by retention runs.</p>}
+      <p>
+        Run now:{" "}
+        {(["retention", "check", "drill"] as const).map((kind) => (
+          <button key={kind} type="button" className="secondary-neutral" style={{ marginRight: "0.5rem" }} onClick={() => run.mutate({ repositoryId, kind, ...(kind === "check" ? { readDataSubset: "5%" } : {}) })} data-testid={`run-${kind}`}>
+            {kind === "retention" ? "Apply retention" : kind === "check" ? "Check (5% of data)" : "Restore drill"}
+          </button>
+        ))}
+      </p>
+      {run.isSuccess && <p className="muted">Started; see the run log below.</p>}
+    </section>
+  );
+}
+
+function RunLog() {
+  const trpc = useTRPC();
+  const runs = useQuery({ ...trpc.maintenance.runs.queryOptions(), refetchInterval: 2_000 });
+  if (!runs.data || runs.data.length === 0) return null;
+  return (
+    <section className="panel">
+      <h2>Run log</h2>
+      <table data-testid="runs">
+        <tbody>
+          {runs.data.map((r) => (
+            <tr key={r.id} data-testid="run-row" data-kind={r.kind} data-status={r.status}>
+              <td>
+                <Time value={r.startedAt} />
+              </td>
+              <td>{r.repository}</td>
+              <td>{r.kind}</td>
+              <td>
+                <StatusBadge status={r.status} />
+              </td>
+              <td>
+                {r.message}
+                {r.log && (
+                  <details>
+                    <summary>log</summary>
+                    <pre className="mono">{r.log}</pre>
+                  </details>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

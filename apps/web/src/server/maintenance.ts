@@ -1,0 +1,78 @@
+/**
+ * Runs one maintenance task — a backup request, retention, a check or a
+ * restore drill — for a schedule or by hand, and records it as a
+ * MaintenanceRun with its log and a one-sentence outcome.
+ */
+import type { Database } from "@qubes-dedup/db";
+import { applyRetention, checkRepository, requestRestore } from "@qubes-dedup/service";
+import type { ScheduleKind } from "./schedules.ts";
+import { getTask, startBackup, taskDone } from "./tasks.ts";
+
+/** Bytes of log kept per run. */
+const LOG_LIMIT = 64 * 1024;
+
+/** What to run. `qubes` for backups, `readDataSubset` for checks. */
+export interface MaintenanceRequest {
+  repositoryId: number;
+  kind: ScheduleKind;
+  scheduleId?: number;
+  qubes?: string[];
+  readDataSubset?: string | null;
+}
+
+type Outcome = { ok: boolean; message: string; log: string[] };
+
+async function retention(db: Database, repo: string, repositoryId: number): Promise<Outcome> {
+  const policy = await db.prisma.retentionPolicy.findUnique({ where: { repositoryId } });
+  if (!policy) return { ok: false, message: "This repository has no retention policy: set one on the Schedules page.", log: [] };
+  const r = await applyRetention(db, repo, policy);
+  const rules = `last ${policy.keepLast ?? 0}, daily ${policy.keepDaily ?? 0}, weekly ${policy.keepWeekly ?? 0}, monthly ${policy.keepMonthly ?? 0}`;
+  return { ok: true, message: `Kept ${r.keptRuns} backup run(s) and forgot ${r.forgotten.length} (keep ${rules}).`, log: r.log };
+}
+
+async function check(db: Database, repo: string, subset: string | null | undefined): Promise<Outcome> {
+  await checkRepository(db, repo, subset ?? undefined);
+  const what = subset ? `structure and ${subset} of the data` : "structure (no data read)";
+  return { ok: true, message: `The repository check passed: ${what} verified.`, log: [`check ${repo}${subset ? ` --read-data-subset=${subset}` : ""}: no errors`] };
+}
+
+async function drill(db: Database, repo: string, repositoryId: number): Promise<Outcome> {
+  const newest = await db.prisma.snapshot.findFirst({ where: { repositoryId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+  if (!newest) return { ok: false, message: "There is no snapshot to drill a restore with: run a backup first.", log: [] };
+  const log: string[] = [`qvm-backup-restore --verify-only of snapshot ${newest.engineSnapshotId}`];
+  const r = await requestRestore(db, { repository: repo, snapshot: newest.engineSnapshotId, verifyOnly: true }, { onState: (s) => log.push(`state ${s}`) });
+  return { ok: r.outcome === "succeeded", message: r.message, log };
+}
+
+async function backup(db: Database, repo: string, qubes: string[]): Promise<Outcome> {
+  const t = await startBackup(db, { repository: repo, qubes, exclude: [] });
+  await taskDone(t.id);
+  const end = await getTask(db, t.id);
+  return { ok: end?.state === "succeeded", message: end?.message ?? "The backup request ended without an outcome.", log: [`backup request #${t.id} (${qubes.length ? qubes.join(", ") : "default set"}): ${end?.state}`] };
+}
+
+/**
+ * Runs `req` now and records it. Never throws for task failures: they are
+ * recorded as a failed run with the error's sentence.
+ * @returns the MaintenanceRun id and how it ended.
+ */
+export async function runMaintenance(db: Database, req: MaintenanceRequest): Promise<{ id: number; ok: boolean; message: string }> {
+  const repo = await db.prisma.repository.findUniqueOrThrow({ where: { id: req.repositoryId } });
+  const run = await db.prisma.maintenanceRun.create({
+    data: { repositoryId: repo.id, scheduleId: req.scheduleId ?? null, kind: req.kind, status: "running" },
+  });
+  let out: Outcome;
+  try {
+    if (req.kind === "retention") out = await retention(db, repo.name, repo.id);
+    else if (req.kind === "check") out = await check(db, repo.name, req.readDataSubset);
+    else if (req.kind === "drill") out = await drill(db, repo.name, repo.id);
+    else out = await backup(db, repo.name, req.qubes ?? []);
+  } catch (e) {
+    out = { ok: false, message: (e as Error).message, log: [] };
+  }
+  await db.prisma.maintenanceRun.update({
+    where: { id: run.id },
+    data: { status: out.ok ? "succeeded" : "failed", finishedAt: new Date(), message: out.message, log: out.log.join("\n").slice(0, LOG_LIMIT) },
+  });
+  return { id: run.id, ok: out.ok, message: out.message };
+}

@@ -1,0 +1,130 @@
+import fs from "node:fs";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeBackupStreamFile, mutateVolume, type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { openEngine } from "@qubes-dedup/pipeline";
+import { addRepository, keptRuns, runBackup, runDump } from "@qubes-dedup/service";
+import { createCaller } from "../src/server/router.ts";
+import { nextRuns, previousRun } from "../src/server/schedules.ts";
+import { runMaintenance } from "../src/server/maintenance.ts";
+import { idle, tick } from "../src/server/scheduler.ts";
+import { removeTemplate, tempDatabase } from "./seed.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const SHIM_DIR = path.join(ROOT, "libs/shim/dist");
+const MiB = 1024 * 1024;
+const QUBES: QubeSpec[] = [{ name: "work", klass: "StandaloneVM", rootSize: MiB, privateSize: 2 * MiB }];
+const PASS = `qubes-dedup-v1-${"ef".repeat(32)}`;
+
+describe("cron times (UTC)", () => {
+  it("lists the next runs and the last due time", () => {
+    const from = new Date("2026-11-30T05:00:00Z");
+    expect(nextRuns("0 3 * * *", from)).toEqual([new Date("2026-12-01T03:00:00Z"), new Date("2026-12-02T03:00:00Z"), new Date("2026-12-03T03:00:00Z")]);
+    expect(previousRun("*/5 * * * *", new Date("2026-11-30T05:03:00Z"))).toEqual(new Date("2026-11-30T05:00:00Z"));
+    expect(previousRun("*/5 * * * *", new Date("2026-11-30T05:05:00Z"))).toEqual(new Date("2026-11-30T05:05:00Z"));
+  });
+
+  it("refuses malformed expressions with one sentence", () => {
+    expect(() => nextRuns("0 3 * *", new Date())).toThrow('"0 3 * *" is not a cron expression: give five fields (minute hour day month weekday), e.g. "0 3 * * *".');
+    expect(() => nextRuns("61 * * * *", new Date())).toThrow(/^"61 \* \* \* \*" is not a valid cron expression \(.*\): fix it, e\.g\. "0 3 \* \* \*"\.$/);
+  });
+});
+
+describe("keptRuns (restic's keep semantics on backup runs)", () => {
+  const at = (iso: string, id = iso) => ({ id, time: new Date(iso) });
+  const runs = [at("2026-11-30T10:00:00Z"), at("2026-11-30T03:00:00Z"), at("2026-11-29T03:00:00Z"), at("2026-11-22T03:00:00Z"), at("2026-10-15T03:00:00Z")];
+  it("keeps the newest n, the newest per day/ISO week/month, and the union of the rules", () => {
+    expect([...keptRuns(runs, { keepLast: 2 })]).toEqual(["2026-11-30T10:00:00Z", "2026-11-30T03:00:00Z"]);
+    expect([...keptRuns(runs, { keepDaily: 2 })].sort()).toEqual(["2026-11-29T03:00:00Z", "2026-11-30T10:00:00Z"]);
+    // 2026-11-29 is a Sunday: same ISO week as the 30th? No: the 30th is a Monday, a new week.
+    expect([...keptRuns(runs, { keepWeekly: 2 })].sort()).toEqual(["2026-11-29T03:00:00Z", "2026-11-30T10:00:00Z"]);
+    expect([...keptRuns(runs, { keepMonthly: 3 })].sort()).toEqual(["2026-10-15T03:00:00Z", "2026-11-30T10:00:00Z"]);
+    expect(keptRuns(runs, { keepLast: 1, keepMonthly: 2 }).size).toBe(2);
+  });
+  it("refuses a policy without rules", () => {
+    expect(() => keptRuns(runs, { keepLast: 0 })).toThrow(
+      "the retention policy has no keep rule, so it would forget every snapshot: set at least one of keep last/daily/weekly/monthly.",
+    );
+  });
+});
+
+describe("retention, check and the scheduler against a real restic repository", () => {
+  let db: Awaited<ReturnType<typeof tempDatabase>>;
+  let repoId: number;
+  const streams: { sha256: string }[] = [];
+  const caller = () => createCaller({ db, auth: { authorized: true, sameOrigin: true } });
+
+  beforeAll(async () => {
+    db = await tempDatabase();
+    fs.writeFileSync(path.join(db.dir, "pw"), "pw for tests\n", { mode: 0o600 });
+    repoId = (await addRepository(db, { name: "default", engine: "restic", location: path.join(db.dir, "restic"), passwordFile: path.join(db.dir, "pw") })).id;
+    const env = { ...process.env, PATH: `${SHIM_DIR}:${process.env.PATH}` };
+    let root: string | undefined;
+    for (let i = 0; i < 3; i++) {
+      if (root) mutateVolume(path.join(root, "volumes/work/private.img"), { seed: `change-${i}`, fraction: 0.05 });
+      const s = await makeBackupStreamFile(db.dir, { seed: "ret", qubes: QUBES, chunkSize: MiB, passphrase: PASS, env, ...(root ? { root } : {}) });
+      root = s.root;
+      await runBackup(db, { repository: "default", input: fs.createReadStream(s.file) });
+      streams.push(s);
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await db.close();
+    fs.rmSync(db.dir, { recursive: true, force: true });
+    await removeTemplate();
+  });
+
+  it("applies keep-last 1 with forget --prune: one run stays (data and side record), the index follows, the kept one still dumps", { timeout: 60_000 }, async () => {
+    await expect(caller().retention.set({ repositoryId: repoId, keepLast: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 })).rejects.toThrow(
+      "A retention policy needs at least one keep rule above 0, or it would forget every snapshot: set keep last, daily, weekly or monthly.",
+    );
+    await caller().retention.set({ repositoryId: repoId, keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 });
+    const r = await runMaintenance(db, { repositoryId: repoId, kind: "retention" });
+    expect(r).toMatchObject({ ok: true, message: "Kept 1 backup run(s) and forgot 2 (keep last 1, daily 0, weekly 0, monthly 0)." });
+    const [run] = await caller().maintenance.runs();
+    expect(run).toMatchObject({ kind: "retention", status: "succeeded", repository: "default" });
+    expect(run!.log.split("\n").map((l) => l.slice(0, 6))).toEqual(["keep  ", "forget", "forget"]);
+    const left = await db.prisma.snapshot.findMany();
+    expect(left).toHaveLength(1);
+    const repo = await db.prisma.repository.findUniqueOrThrow({ where: { id: repoId } });
+    expect(await openEngine({ engine: "restic", location: repo.location, passwordFile: repo.passwordFile }).snapshots()).toHaveLength(2);
+    const sink = new Writable({ write: (_c, _e, cb) => cb() });
+    const dumped = await runDump(db, { repository: "default", snapshot: left[0]!.engineSnapshotId, output: sink });
+    expect(dumped.streamSha256).toBe(streams[2]!.sha256);
+  });
+
+  it("checks with a read-data subset, and reports damage as a failed run", { timeout: 60_000 }, async () => {
+    expect(await runMaintenance(db, { repositoryId: repoId, kind: "check", readDataSubset: "100%" })).toMatchObject({
+      ok: true,
+      message: "The repository check passed: structure and 100% of the data verified.",
+    });
+    const dataDir = path.join(db.dir, "restic", "data");
+    const pack = fs.readdirSync(dataDir).map((d) => path.join(dataDir, d)).flatMap((d) => fs.readdirSync(d).map((f) => path.join(d, f))).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0]!;
+    fs.chmodSync(pack, 0o644);
+    const fd = fs.openSync(pack, "r+");
+    fs.writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, 100);
+    fs.closeSync(fd);
+    const bad = await runMaintenance(db, { repositoryId: repoId, kind: "check", readDataSubset: "100%" });
+    expect(bad.ok).toBe(false);
+    expect(bad.message).toBe(`restic check failed on ${path.join(db.dir, "restic")} (repository contains errors); check the repository and try again.`);
+  });
+
+  it("starts a due schedule once per cron time and shows its next runs", { timeout: 60_000 }, async () => {
+    const { id } = await caller().schedules.create({ repositoryId: repoId, kind: "check", cron: "*/5 * * * *" });
+    await expect(caller().schedules.create({ repositoryId: repoId, kind: "check", cron: "every day" })).rejects.toThrow(/cron/);
+    const created = (await db.prisma.schedule.findUniqueOrThrow({ where: { id } })).createdAt;
+    const slot = new Date(Math.ceil((created.getTime() + 1) / 300_000) * 300_000);
+    expect(await tick(db, new Date(slot.getTime() - 1000))).toEqual([]);
+    expect(await tick(db, slot)).toEqual([id]);
+    await idle();
+    expect(await tick(db, new Date(slot.getTime() + 60_000))).toEqual([]);
+    const runs = await caller().maintenance.runs();
+    // No data subset: only the structure is checked, which the damaged pack does not touch.
+    expect(runs[0]).toMatchObject({ scheduleId: id, kind: "check", status: "succeeded", message: "The repository check passed: structure (no data read) verified." });
+    const [view] = await caller().schedules.list();
+    expect(view!.nextRuns).toHaveLength(3);
+    expect(view!.lastRunAt).toEqual(slot);
+  });
+});
