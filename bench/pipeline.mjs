@@ -1,0 +1,283 @@
+#!/usr/bin/env node
+// Benchmark of the dedup-first pipeline (issue 4): a simulated Qubes system
+// (random data, holes, repeated blocks) backed up by the simulated qvm-backup
+// through the shim, stored three ways in restic and in borg — ours (`ingest`,
+// canonical layout), naive (the stream piped into the engine as it is) and
+// floor (only the volumes' allocated data, no framing at all) — in
+// repositories whose chunkers cut alike (restic: --copy-chunker-params; borg:
+// unencrypted repositories, chunker seed 0), so that growth compares fairly.
+// Not a test. Goals: ingestRatio <= 1.05, unchanged growth <= 0.1 %, changed
+// growth <= 1.1 x floor, peak RSS <= 150 MiB and flat, dumpRatio <= 1.10.
+// usage: node bench/pipeline.mjs [--quick] [--json] [--engines restic,borg] [--keep]
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const CLI = path.join(ROOT, "libs/pipeline/dist/pipeline-cli.mjs");
+const SIM = path.join(ROOT, "libs/pipeline/bench/sim-tool.ts");
+const SHIM = path.join(ROOT, "libs/shim/dist/scrypt");
+const USAGE = "usage: node bench/pipeline.mjs [--quick] [--json] [--engines restic,borg] [--keep]\n";
+const MiB = 1 << 20;
+const GiB = 1 << 30;
+const PASSWORD = "bench-password";
+
+let opts;
+try {
+  opts = parseArgs({ strict: true, options: { quick: { type: "boolean", default: false }, json: { type: "boolean", default: false }, engines: { type: "string", default: "restic,borg" }, keep: { type: "boolean", default: false } } }).values;
+} catch (e) {
+  process.stderr.write(`${e.message}\n${USAGE}`);
+  process.exit(2);
+}
+const engines = opts.engines.split(",");
+if (!engines.every((e) => e === "restic" || e === "borg")) {
+  process.stderr.write(`bench: unknown engine in --engines ${opts.engines}; use restic and/or borg.\n${USAGE}`);
+  process.exit(2);
+}
+for (const [f, hint] of [[CLI, "npx nx build @qubes-dedup/pipeline"], [SHIM, "npx nx build @qubes-dedup/shim"]]) {
+  if (!fs.existsSync(f)) {
+    process.stderr.write(`bench: ${path.relative(ROOT, f)} is not built; run \`${hint}\` (or npm run bench) first.\n`);
+    process.exit(1);
+  }
+}
+/** Simulated system sizes (bytes of volumes): the main one, and the two RSS points. */
+const MAIN = opts.quick ? 256 * MiB : 2 * GiB;
+const RSS_POINTS = opts.quick ? [256 * MiB, 1 * GiB] : [1 * GiB, 4 * GiB];
+const label = (n) => (n >= GiB ? `${n / GiB}GiB` : `${n / MiB}MiB`);
+const log = (s) => process.stderr.write(`${s}\n`);
+
+/** Qubes of a system of `total` bytes of volumes (a template, three AppVMs, one with firewall.xml). */
+function qubesOf(total) {
+  const s = (share) => Math.round((total * share) / 4096) * 4096;
+  return [
+    { name: "fedora-41", klass: "TemplateVM", label: "black", privateSize: s(1 / 16), rootSize: s(1 / 2) },
+    { name: "personal", klass: "AppVM", template: "fedora-41", label: "yellow", privateSize: s(1 / 8) },
+    { name: "vault", klass: "AppVM", template: "fedora-41", label: "black", privateSize: s(1 / 16) },
+    { name: "work", klass: "AppVM", template: "fedora-41", label: "blue", privateSize: s(1 / 4), firewall: true },
+  ];
+}
+
+/** VmHWM (MiB) and name of a process, or undefined once it is gone. */
+function procPeak(pid) {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(st);
+    return hwm ? { name: /Name:\s+(\S+)/.exec(st)?.[1] ?? "", mib: Number(hwm[1]) / 1024 } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function children(pid) {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Runs argv (stdin from a file or /dev/null, stdout to a file, /dev/null or
+ * captured), timing it and sampling the peak RSS of it and its descendants.
+ * Resolves to { seconds, stdout, stderr, rootMiB, engineMiB }; rejects on a non-zero exit.
+ */
+function run(argv, { stdin, stdout = "pipe", env } = {}) {
+  const inFd = fs.openSync(stdin ?? "/dev/null", "r");
+  const outFd = stdout === "pipe" ? "pipe" : fs.openSync(stdout, "w");
+  const t0 = process.hrtime.bigint();
+  const child = spawn(argv[0], argv.slice(1), { stdio: [inFd, outFd, "pipe"], env: { ...process.env, ...env } });
+  const peaks = new Map();
+  const sample = () => {
+    for (let queue = [child.pid]; queue.length; ) {
+      const pid = queue.pop();
+      const p = procPeak(pid);
+      if (p) peaks.set(pid, { name: p.name, mib: Math.max(p.mib, peaks.get(pid)?.mib ?? 0) });
+      queue.push(...children(pid));
+    }
+  };
+  const timer = setInterval(sample, 50);
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err = (err + d).slice(-65536)));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearInterval(timer);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      fs.closeSync(inFd);
+      if (typeof outFd === "number") fs.closeSync(outFd);
+      if (code !== 0) return reject(new Error(`${argv.slice(0, 3).join(" ")} … exited with ${code}: ${err.trim().split("\n").pop()}`));
+      const others = [...peaks.entries()].filter(([pid]) => pid !== child.pid).map(([, p]) => p);
+      const engineMiB = Math.max(0, ...others.filter((p) => /restic|borg|python/.test(p.name)).map((p) => p.mib));
+      resolve({ seconds, stdout: out, stderr: err, rootMiB: peaks.get(child.pid)?.mib ?? NaN, engineMiB });
+    });
+  });
+}
+
+const lastJson = (text) => JSON.parse(text.trim().split("\n").filter((l) => l.startsWith("{")).pop());
+
+async function sim(args) {
+  return lastJson((await run(["node", "--import", "tsx", SIM, ...args], { env: { NODE_OPTIONS: "" } })).stdout);
+}
+
+/** restic or borg, run directly as the naive user would, and as our ingest does. */
+const raw = {
+  restic: {
+    env: {},
+    async init(repo, from) {
+      const copy = from ? ["--from-repo", from, "--from-password-file", pwFile, "--copy-chunker-params"] : [];
+      await run(["restic", "-r", repo, "--password-file", pwFile, "init", ...copy]);
+    },
+    async backup(repo, file, tag) {
+      const r = await run(["restic", "-r", repo, "--password-file", pwFile, "--no-cache", "backup", "--stdin", "--stdin-filename", "qubes-backup.bin", "--json", "--tag", tag], { stdin: file });
+      const s = r.stdout.split("\n").filter((l) => l.includes('"summary"')).map((l) => JSON.parse(l)).pop();
+      return { seconds: r.seconds, added: s.data_added, id: s.snapshot_id };
+    },
+    async dump(repo, id) {
+      return (await run(["restic", "-r", repo, "--password-file", pwFile, "--no-cache", "dump", id, "/qubes-backup.bin"], { stdout: "/dev/null" })).seconds;
+    },
+  },
+  borg: {
+    env: { BORG_PASSPHRASE: PASSWORD },
+    async init(repo) {
+      await run(["borg", "init", "-e", "none", repo], { env: this.env });
+    },
+    async backup(repo, file, tag) {
+      const r = await run(["borg", "create", "--json", "--stdin-name", "qubes-backup.bin", `${repo}::${tag}`, "-"], { stdin: file, env: this.env });
+      return { seconds: r.seconds, added: JSON.parse(r.stdout).archive.stats.deduplicated_size, id: tag };
+    },
+    async dump(repo, id) {
+      return (await run(["borg", "extract", "--stdout", `${repo}::${id}`, "qubes-backup.bin"], { stdout: "/dev/null", env: this.env })).seconds;
+    },
+  },
+};
+
+let pwFile;
+
+async function oursIngest(kind, repo, file) {
+  const r = await run(["node", CLI, "ingest", "--engine", kind, "--repo", repo, "--password-file", pwFile], { stdin: file, env: raw[kind].env });
+  return { ...lastJson(r.stdout), seconds: r.seconds, rootMiB: r.rootMiB, engineMiB: r.engineMiB };
+}
+
+async function oursDump(kind, repo, id, sha) {
+  const r = await run(["node", CLI, "dump", "--engine", kind, "--repo", repo, "--password-file", pwFile, id], { stdout: "/dev/null", env: raw[kind].env });
+  const d = lastJson(r.stderr);
+  if (d.streamSha256 !== sha) throw new Error(`dump of ${id} gave SHA-256 ${d.streamSha256}, not the stream's ${sha}`);
+  return r.seconds;
+}
+
+/** Streams and floors of the main system, shared by both engines. */
+async function prepare(dir) {
+  log(`generating a ${label(MAIN)} system and three qvm-backup runs (1% of each volume changed before the third)…`);
+  const a = await sim(["stream", "--dir", dir, "--seed", "bench", "--qubes", JSON.stringify(qubesOf(MAIN))]);
+  const b = await sim(["stream", "--dir", dir, "--seed", "bench", "--root", a.root]);
+  const f0 = path.join(dir, "floor0");
+  await sim(["floor", "--root", a.root, "--out", f0]);
+  const m = await sim(["mutate", "--root", a.root, "--fraction", "0.01", "--extent", String(4 * MiB), "--seed", "bench-change"]);
+  const c = await sim(["stream", "--dir", dir, "--seed", "bench", "--root", a.root]);
+  const f1 = path.join(dir, "floor1");
+  await sim(["floor", "--root", a.root, "--out", f1]);
+  fs.rmSync(a.root, { recursive: true, force: true });
+  const rss = [];
+  for (const size of RSS_POINTS) {
+    log(`generating a ${label(size)} system for the memory measurement…`);
+    const s = await sim(["stream", "--dir", dir, "--seed", `rss-${size}`, "--qubes", JSON.stringify(qubesOf(size))]);
+    fs.rmSync(s.root, { recursive: true, force: true });
+    rss.push({ size, ...s });
+  }
+  return { a, b, c, f0, f1, changedBytes: m.changedBytes, rss };
+}
+
+async function benchEngine(kind, dir, s) {
+  const repos = Object.fromEntries(["ours", "naive", "floor"].map((n) => [n, path.join(dir, `${kind}-${n}`)]));
+  await raw[kind].init(repos.ours);
+  await raw[kind].init(repos.naive, repos.ours);
+  await raw[kind].init(repos.floor, repos.ours);
+  const R = raw[kind];
+  log(`${kind}: first backups (timed: ours vs raw on the same stream)…`);
+  const naiveA = await R.backup(repos.naive, s.a.file, "naive-a");
+  const oursA = await oursIngest(kind, repos.ours, s.a.file);
+  await R.backup(repos.floor, s.f0, "floor-a");
+  log(`${kind}: unchanged re-backups…`);
+  const naiveB = await R.backup(repos.naive, s.b.file, "naive-b");
+  const oursB = await oursIngest(kind, repos.ours, s.b.file);
+  const floorB = await R.backup(repos.floor, s.f0, "floor-b");
+  log(`${kind}: backups after the change…`);
+  const naiveC = await R.backup(repos.naive, s.c.file, "naive-c");
+  const oursC = await oursIngest(kind, repos.ours, s.c.file);
+  const floorC = await R.backup(repos.floor, s.f1, "floor-c");
+  log(`${kind}: dumps (timed: ours vs raw)…`);
+  const rawDumpS = await R.dump(repos.naive, naiveA.id);
+  const oursDumpS = await oursDump(kind, repos.ours, oursA.snapshotId, s.a.sha256);
+  const peakRssMiB = {};
+  const enginePeakRssMiB = {};
+  for (const p of s.rss) {
+    log(`${kind}: memory at ${label(p.size)} (stream ${(p.bytes / MiB).toFixed(0)} MiB)…`);
+    const repo = path.join(dir, `${kind}-rss-${p.size}`);
+    await R.init(repo, kind === "restic" ? repos.ours : undefined);
+    const r = await oursIngest(kind, repo, p.file);
+    peakRssMiB[label(p.size)] = round(r.rootMiB, 1);
+    enginePeakRssMiB[label(p.size)] = round(r.engineMiB, 1);
+    fs.rmSync(repo, { recursive: true, force: true });
+  }
+  for (const r of Object.values(repos)) if (!opts.keep) fs.rmSync(r, { recursive: true, force: true });
+  const pct = (added, logical) => round((100 * added) / logical, 4);
+  const ratio = (added) => round(added / s.changedBytes, 3);
+  return {
+    ingestRatio: round(oursA.seconds / naiveA.seconds, 3),
+    unchangedGrowthPct: { ours: pct(oursB.addedBytes, s.b.bytes), naive: pct(naiveB.added, s.b.bytes), floor: pct(floorB.added, s.b.bytes) },
+    changedGrowthRatio: { ours: ratio(oursC.addedBytes), naive: ratio(naiveC.added), floor: ratio(floorC.added) },
+    peakRssMiB,
+    enginePeakRssMiB,
+    dumpRatio: round(oursDumpS / rawDumpS, 3),
+    _seconds: { ours: oursA.seconds, raw: naiveA.seconds, oursDump: oursDumpS, rawDump: rawDumpS },
+  };
+}
+
+const round = (x, d) => Math.round(x * 10 ** d) / 10 ** d;
+
+function table(results, s) {
+  const lines = [];
+  lines.push(`system ${label(MAIN)} of volumes, stream ${(s.a.bytes / MiB).toFixed(1)} MiB, ${(s.changedBytes / MiB).toFixed(1)} MiB changed (1% of each volume in 4 MiB extents); chunks 100 MiB, shim MAC trailers`);
+  const row = (...c) => lines.push(c.map((x, i) => String(x).padEnd(i === 0 ? 8 : i === 1 ? 30 : 14)).join(""));
+  row("engine", "metric", "ours", "naive", "floor", "goal");
+  for (const [kind, r] of Object.entries(results)) {
+    const sec = r._seconds;
+    row(kind, "ingestRatio (ours ÷ raw)", r.ingestRatio, `${sec.ours.toFixed(1)} s / ${sec.raw.toFixed(1)} s`, "", "<= 1.05");
+    row(kind, "unchanged growth % of stream", r.unchangedGrowthPct.ours, r.unchangedGrowthPct.naive, r.unchangedGrowthPct.floor, "<= 0.1");
+    row(kind, "changed growth ÷ changed", r.changedGrowthRatio.ours, r.changedGrowthRatio.naive, r.changedGrowthRatio.floor, "<= 1.1 x floor");
+    for (const k of Object.keys(r.peakRssMiB)) row(kind, `peak RSS MiB at ${k} (engine)`, r.peakRssMiB[k], `(${r.enginePeakRssMiB[k]})`, "", "<= 150, flat");
+    row(kind, "dumpRatio (ours ÷ raw)", r.dumpRatio, `${sec.oursDump.toFixed(1)} s / ${sec.rawDump.toFixed(1)} s`, "", "<= 1.10");
+  }
+  return lines.join("\n");
+}
+
+async function main() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-bench-pipeline-"));
+  pwFile = path.join(dir, "password");
+  fs.writeFileSync(pwFile, `${PASSWORD}\n`);
+  const t0 = Date.now();
+  try {
+    const s = await prepare(dir);
+    const results = {};
+    for (const kind of engines) results[kind] = await benchEngine(kind, dir, s);
+    console.log(table(results, s));
+    log(`pipeline bench done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    if (opts.json) {
+      for (const r of Object.values(results)) delete r._seconds;
+      console.log(JSON.stringify(results));
+    }
+  } finally {
+    if (!opts.keep) fs.rmSync(dir, { recursive: true, force: true });
+    else log(`kept ${dir}`);
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${e.message}\n`);
+  process.exit(1);
+});

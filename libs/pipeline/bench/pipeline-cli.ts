@@ -1,0 +1,50 @@
+// Benchmark driver (not shipped; the product's CLI is `qubes-dedup` in
+// apps/web): runs `ingest` or `dump` in a process of its own so that its
+// wall time and peak RSS can be measured apart from the engine's.
+// usage: pipeline-cli ingest --engine restic|borg --repo L --password-file F   (stream on stdin)
+//        pipeline-cli dump --engine restic|borg --repo L --password-file F <snapshot>   (stream to stdout)
+// ingest prints its result as one JSON line on stdout, dump on stderr; both
+// include peakRssMiB (VmHWM of this process).
+import fs from "node:fs";
+import { parseArgs } from "node:util";
+import { dump, ingest, openEngine, type EngineKind } from "../src/index.ts";
+
+const USAGE = "usage: pipeline-cli ingest|dump --engine restic|borg --repo LOCATION --password-file FILE [snapshot]\n";
+
+/** This process's peak resident set (MiB), from /proc/self/status. */
+function peakRssMiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/status", "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function main(): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, strict: true, options: { engine: { type: "string" }, repo: { type: "string" }, "password-file": { type: "string" } } });
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values: v, positionals: [cmd, snapshot] } = parsed;
+  if (!v.engine || !v.repo || !v["password-file"] || (cmd !== "ingest" && cmd !== "dump") || (cmd === "dump" && !snapshot)) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const engine = openEngine({ engine: v.engine as EngineKind, location: v.repo, passwordFile: v["password-file"] });
+  if (cmd === "ingest") {
+    const r = await ingest(process.stdin, engine);
+    process.stdout.write(`${JSON.stringify({ ...r, header: undefined, qubes: undefined, peakRssMiB: peakRssMiB() })}\n`);
+  } else {
+    const r = await dump(engine, snapshot!, process.stdout);
+    process.stderr.write(`${JSON.stringify({ ...r, peakRssMiB: peakRssMiB() })}\n`);
+  }
+  return 0;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (e: Error) => {
+    process.stderr.write(`pipeline-cli: ${e.message}\n`);
+    process.exitCode = 1;
+  },
+);
