@@ -98,6 +98,40 @@ test("the repositories page lists the repository without its secret", async ({ p
   await page.screenshot({ path: testInfo.outputPath("repositories.png"), fullPage: true });
 });
 
+test("schedules show their next runs; retention, check and a confirmed restore drill land in the run log", async ({ page }, testInfo) => {
+  await signIn(page);
+  await page.goto(`${state.baseURL}/schedules`);
+  await page.getByTestId("sched-cron").fill("every night");
+  await page.getByTestId("sched-add").click();
+  await expect(page.getByTestId("sched-error")).toContainText('Invalid cron: "every night" is not a cron expression');
+  await page.getByTestId("sched-cron").fill("30 2 * * *");
+  await page.getByTestId("sched-qubes").fill("work vault");
+  await page.getByTestId("sched-add").click();
+  const row = page.getByTestId("schedule-row");
+  await expect(row).toHaveCount(1);
+  await expect(row.getByTestId("schedule-next").locator("time")).toHaveCount(3);
+  await expect(row.getByTestId("schedule-next").locator("time").first()).toHaveAttribute("datetime", /T02:30:00\.000Z$/);
+
+  await page.getByTestId("ret-keepLast").fill("5");
+  await page.getByTestId("ret-keepDaily").fill("7");
+  await page.getByTestId("ret-save").click();
+  await expect(page.getByText("Policy saved; it is applied by retention runs.")).toBeVisible();
+  await page.getByTestId("run-retention").click();
+  await expect(page.locator('[data-testid="run-row"][data-kind="retention"]')).toHaveAttribute("data-status", "succeeded", { timeout: 60_000 });
+  await expect(page.locator('[data-testid="run-row"][data-kind="retention"]')).toContainText("Kept 2 backup run(s) and forgot 0 (keep last 5, daily 7, weekly 0, monthly 0).");
+  await page.getByTestId("run-check").click();
+  await expect(page.locator('[data-testid="run-row"][data-kind="check"]')).toHaveAttribute("data-status", "succeeded", { timeout: 60_000 });
+  await expect(page.locator('[data-testid="run-row"][data-kind="check"]')).toContainText("The repository check passed: structure and 5% of the data verified.");
+  await page.getByTestId("run-drill").click();
+  await expect.poll(() => pendingCalls(state.dom0Root).length, { timeout: 30_000 }).toBe(1);
+  answerPending(state.dom0Root, "allow");
+  await expect(page.locator('[data-testid="run-row"][data-kind="drill"]')).toHaveAttribute("data-status", "succeeded", { timeout: 120_000 });
+  await page.screenshot({ path: testInfo.outputPath("schedules.png"), fullPage: true });
+
+  await page.goto(state.baseURL);
+  await expect(page.getByTestId("repo-next-backup").locator("time")).toHaveAttribute("datetime", /T02:30:00\.000Z$/);
+});
+
 test("a request cancelled while dom0 has not answered ends as cancelled", async ({ page }, testInfo) => {
   await signIn(page);
   await page.goto(`${state.baseURL}/restore`);

@@ -39,8 +39,11 @@ async function check(db: Database, repo: string, subset: string | null | undefin
 async function drill(db: Database, repo: string, repositoryId: number): Promise<Outcome> {
   const newest = await db.prisma.snapshot.findFirst({ where: { repositoryId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
   if (!newest) return { ok: false, message: "There is no snapshot to drill a restore with: run a backup first.", log: [] };
-  const log: string[] = [`qvm-backup-restore --verify-only of snapshot ${newest.engineSnapshotId}`];
-  const r = await requestRestore(db, { repository: repo, snapshot: newest.engineSnapshotId, verifyOnly: true }, { onState: (s) => log.push(`state ${s}`) });
+  const log: string[] = [`qvm-backup-restore --verify-only --rename-conflicting of snapshot ${newest.engineSnapshotId}`];
+  // The drill's qubes exist in dom0 (they are what was backed up); renaming
+  // keeps qvm-backup-restore from refusing them, and verify-only writes nothing.
+  const req = { repository: repo, snapshot: newest.engineSnapshotId, verifyOnly: true, conflicts: "rename" as const };
+  const r = await requestRestore(db, req, { onState: (s) => log.push(`state ${s}`) });
   return { ok: r.outcome === "succeeded", message: r.message, log };
 }
 
