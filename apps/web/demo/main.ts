@@ -104,8 +104,11 @@ async function main(): Promise<number> {
   await backup(1);
   log(json, "\ndom0: backup 1 done");
   const before = await hashVolumes(dom0);
-  const changed = mutateVolume(path.join(dom0, "volumes", "work", "private.img"), { fraction: 0.02, seed: "demo-change" });
-  log(json, `dom0: rewrote ${changed.extents} extents of 64 KiB in work's private volume`);
+  // Two 1 MiB extents: what a qube writing a couple of files leaves behind.
+  // (Scattered 4 KiB writes cost the engine's whole ~1 MiB chunk each.)
+  const privateImg = path.join(dom0, "volumes", "work", "private.img");
+  const changed = mutateVolume(privateImg, { fraction: (2 * MiB) / fs.statSync(privateImg).size, extent: MiB, seed: "demo-change" });
+  log(json, `dom0: rewrote ${changed.extents} extents of 1 MiB in work's private volume`);
   await backup(2);
   log(json, "\ndom0: backup 2 done");
 
