@@ -128,7 +128,9 @@ class Restic implements Engine {
       if (r.exitCode !== 0) throw resticError(this.repo, "dump", stderr);
     })();
     done.catch(() => {});
-    return { stdout: sub.stdout, done, kill: () => ((killed = true), sub.kill("SIGTERM")) };
+    // SIGINT, not SIGTERM: restic 0.14 removes its lock only on SIGINT, and a
+    // left-over lock blocks check and prune until someone runs `restic unlock`.
+    return { stdout: sub.stdout, done, kill: () => ((killed = true), sub.kill("SIGINT")) };
   }
 }
 
