@@ -133,3 +133,18 @@ describe("retention, check and the scheduler against a real restic repository", 
     expect(view!.lastRunAt).toEqual(slot);
   });
 });
+
+describe("verification overdue warning", () => {
+  const base = { lastJob: null, failedJobs: [], lastBackupAt: new Date("2026-11-29T00:00:00Z"), snapshotCount: 1 };
+  const now = new Date("2026-11-30T00:00:00Z");
+  it("warns when never verified or verified over 30 days ago, not otherwise", async () => {
+    const { warningsFor } = await import("../src/server/repositories.ts");
+    expect(warningsFor({ ...base, lastVerifiedAt: null }, 0, now)).toEqual([
+      "This repository has never been verified: run a check or a restore drill on the Schedules page (and schedule one).",
+    ]);
+    expect(warningsFor({ ...base, lastVerifiedAt: new Date("2026-10-20T00:00:00Z") }, 0, now)).toEqual([
+      "The last verification was 41 days ago: run a check or a restore drill on the Schedules page (and schedule one).",
+    ]);
+    expect(warningsFor({ ...base, lastVerifiedAt: new Date("2026-11-20T00:00:00Z") }, 0, now)).toEqual([]);
+  });
+});

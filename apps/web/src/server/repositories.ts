@@ -32,6 +32,9 @@ export interface RepositoryView {
   nextBackupAt: Date | null;
 }
 
+/** Without a successful check or restore drill for this many days, verification is overdue. */
+export const VERIFY_EVERY_DAYS = 30;
+
 /** A backup older than this many days raises a warning. */
 export const STALE_BACKUP_DAYS = 7;
 
@@ -40,10 +43,12 @@ const DAY_MS = 86_400_000;
 /**
  * The warnings of a repository: compressed snapshots (they do not
  * deduplicate), failed backups since the newest snapshot, an interrupted last
- * job, and a newest backup older than {@link STALE_BACKUP_DAYS} days at `now`.
+ * job, a newest backup older than {@link STALE_BACKUP_DAYS} days at `now`, and
+ * (when `lastVerifiedAt` is given) no successful check or restore drill
+ * within {@link VERIFY_EVERY_DAYS} days.
  */
 export function warningsFor(
-  v: Pick<RepositoryView, "lastJob" | "failedJobs" | "lastBackupAt" | "snapshotCount">,
+  v: Pick<RepositoryView, "lastJob" | "failedJobs" | "lastBackupAt" | "snapshotCount"> & { lastVerifiedAt?: Date | null },
   compressedCount: number,
   now: Date,
 ): string[] {
@@ -65,6 +70,14 @@ export function warningsFor(
     out.push(`The last backup is ${days} days old: run a backup from dom0.`);
   }
   if (v.snapshotCount === 0) out.push("There is no backup in this repository yet: run a backup from dom0.");
+  if (v.snapshotCount > 0 && v.lastVerifiedAt !== undefined) {
+    const age = v.lastVerifiedAt ? (now.getTime() - v.lastVerifiedAt.getTime()) / DAY_MS : Infinity;
+    if (age > VERIFY_EVERY_DAYS) {
+      out.push(
+        `${v.lastVerifiedAt ? `The last verification was ${Math.floor(age)} days ago` : "This repository has never been verified"}: run a check or a restore drill on the Schedules page (and schedule one).`,
+      );
+    }
+  }
   return out;
 }
 
@@ -77,7 +90,7 @@ export async function listRepositories(db: Database, now: Date = new Date()): Pr
 type RepoRow = Awaited<ReturnType<Database["prisma"]["repository"]["findMany"]>>[number];
 
 async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<RepositoryView> {
-  const [newest, totals, lastJob, failed, compressed, nextBackupAt] = await Promise.all([
+  const [newest, totals, lastJob, failed, compressed, nextBackupAt, verified] = await Promise.all([
     db.prisma.snapshot.findFirst({ where: { repositoryId: r.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
     db.prisma.snapshot.aggregate({ where: { repositoryId: r.id }, _sum: { logicalBytes: true }, _count: true }),
     db.prisma.job.findFirst({ where: { repositoryId: r.id }, orderBy: [{ startedAt: "desc" }, { id: "desc" }] }),
@@ -88,6 +101,10 @@ async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<Repo
     }),
     db.prisma.snapshot.count({ where: { repositoryId: r.id, compressed: true } }),
     nextScheduledBackup(db, r.id, now),
+    db.prisma.maintenanceRun.findFirst({
+      where: { repositoryId: r.id, status: "succeeded", kind: { in: ["check", "drill"] } },
+      orderBy: { startedAt: "desc" },
+    }),
   ]);
   const logicalBytes = totals._sum.logicalBytes ?? 0n;
   const view = {
@@ -105,5 +122,5 @@ async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<Repo
     lastBackupAt: newest?.createdAt ?? null,
     nextBackupAt,
   };
-  return { ...view, warnings: warningsFor(view, compressed, now) };
+  return { ...view, warnings: warningsFor({ ...view, lastVerifiedAt: verified?.startedAt ?? null }, compressed, now) };
 }
