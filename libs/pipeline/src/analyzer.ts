@@ -78,6 +78,10 @@ export class StreamAnalyzer implements OuterSink {
     if (!this.header || !this.hmacSeen) this.failEnded("the backup-header pair is missing");
     if (!this.files.has("qubes.xml")) this.failEnded("qubes.xml.000.enc is missing");
     if (this.qubes) this.checkAllPresent();
+    if (this.plainChunks > 0 && !this.warnings.some((w) => w.startsWith("chunks are scrypt-encrypted")))
+      this.warnings.push(
+        `${this.plainChunks} chunk${this.plainChunks === 1 ? "" : "s"} carried no qubes-dedup MAC trailer, so a restore cannot detect tampering with them: check the shim in dom0 with "qubes-dedup-agent doctor".`,
+      );
   }
 
   /** Sum of `backup-size` of the qubes in the backup (bytes), once qubes.xml is known. */
@@ -230,13 +234,18 @@ export class StreamAnalyzer implements OuterSink {
       if (this.trailerFormat.matches(this.tail, m.size)) {
         this.layout?.trailer(this.tail);
         this.trailers++;
-      } else this.payload(this.tail);
+      } else {
+        this.plainChunks++;
+        this.payload(this.tail);
+      }
       this.tail = undefined;
     }
   }
 
   /** chunks that ended with a shim MAC trailer */
   trailers = 0;
+  /** chunks (of files other than the header pair) that ended without one */
+  plainChunks = 0;
 
   private closeFile(ended = false): void {
     const f = this.cur;

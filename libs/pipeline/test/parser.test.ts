@@ -1,14 +1,14 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { IngestError, StreamAnalyzer, parseBackupHeader, parseQubesXml } from "../src/index.ts";
+import { IngestError, NO_TRAILER, SHIM_TRAILER, StreamAnalyzer, parseBackupHeader, parseQubesXml, type TrailerFormat } from "../src/index.ts";
 import { classifyName } from "../src/names.ts";
 import { archive, ustarHeader } from "./helpers/craft.ts";
 import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
 
 const HEADER = Buffer.from("version=4\nhmac-algorithm=scrypt\nencrypted=True\ncompressed=False\nbackup-id=20250101T000000-1\n");
 
-function analyze(bytes: Buffer, step = 1000): StreamAnalyzer {
-  const a = new StreamAnalyzer();
+function analyze(bytes: Buffer, step = 1000, trailer: TrailerFormat = NO_TRAILER): StreamAnalyzer {
+  const a = new StreamAnalyzer(undefined, trailer);
   for (let i = 0; i < bytes.length; i += step) a.write(bytes.subarray(i, i + step));
   a.end();
   return a;
@@ -139,6 +139,15 @@ describe("stream analyzer", () => {
     const size = parseInt(text.slice(at + 124, at + 135), 8);
     bad.fill(0x41, at + 512 + size - 512, at + 512 + size);
     expect(fails(bad)).toMatch(/^the backup stream is malformed after \d+ bytes in vm3\/private\.img\.\d{3}\.enc: the inner stream of vm3\/private\.img (data follows the end of the inner tar archive|a lone zero block inside the inner tar archive);/);
+  });
+  it("warns once, with the count, when chunks carry no shim MAC trailer", () => {
+    const a = analyze(good, 1000, SHIM_TRAILER);
+    const chunks = [...good.toString("latin1").matchAll(/\.\d{3}\.enc\0/g)].length / 2; // each name appears in the pax and ustar headers
+    expect(a.warnings).toContain(
+      `${a.plainChunks} chunks carried no qubes-dedup MAC trailer, so a restore cannot detect tampering with them: check the shim in dom0 with "qubes-dedup-agent doctor".`,
+    );
+    expect(a.plainChunks).toBeGreaterThan(1);
+    expect(a.plainChunks).toBeLessThanOrEqual(chunks);
   });
   it("flags compressed and scrypt-encrypted backups", () => {
     const c = analyze(fs.readFileSync(makeStream(tmpDir(), { qubes: smallSystem(), compressed: true })));

@@ -73,6 +73,7 @@ async function recordSnapshot(db: Database, repositoryId: number, jobId: number,
         streamSha256: r.streamSha256,
         compressed: r.compressed,
         durationSeconds: r.durationSeconds,
+        warnings: JSON.stringify(r.warnings),
         qubes: {
           create: r.qubes.map((q) => ({
             qid: q.qid,

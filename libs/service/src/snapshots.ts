@@ -22,6 +22,8 @@ export interface SnapshotView {
   dedupRatio: number;
   compressed: boolean;
   streamSha256: string;
+  /** One-sentence warnings recorded at ingest (compressed, not authenticated, …). */
+  warnings: string[];
 }
 
 /**
@@ -50,6 +52,7 @@ export async function listSnapshots(db: Database, repository: string): Promise<S
       dedupRatio: r.repositoryBytes > 0n ? Number((logical * 1000n) / r.repositoryBytes) / 1000 : 0,
       compressed: r.compressed,
       streamSha256: r.streamSha256,
+      warnings: JSON.parse(r.warnings) as string[],
     };
   });
 }

@@ -81,6 +81,17 @@ export function warningsFor(
   return out;
 }
 
+/**
+ * What ingest warned about the newest snapshot (not authenticated by the
+ * shim, unknown inner formats, …), as "Newest snapshot: …" sentences; the
+ * compressed warning is left out since {@link warningsFor} counts those.
+ */
+export function newestSnapshotWarnings(json: string | undefined): string[] {
+  if (!json) return [];
+  const list = JSON.parse(json) as string[];
+  return list.filter((w) => !w.startsWith("the backup is compressed")).map((w) => `Newest snapshot: ${w}`);
+}
+
 /** Every repository in the index with its totals and recent job outcomes, by name. */
 export async function listRepositories(db: Database, now: Date = new Date()): Promise<RepositoryView[]> {
   const repos = await db.prisma.repository.findMany({ orderBy: { name: "asc" } });
@@ -122,5 +133,6 @@ async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<Repo
     lastBackupAt: newest?.createdAt ?? null,
     nextBackupAt,
   };
-  return { ...view, warnings: warningsFor({ ...view, lastVerifiedAt: verified?.startedAt ?? null }, compressed, now) };
+  const warnings = warningsFor({ ...view, lastVerifiedAt: verified?.startedAt ?? null }, compressed, now);
+  return { ...view, warnings: [...warnings, ...newestSnapshotWarnings(newest?.warnings)] };
 }

@@ -103,7 +103,7 @@ export async function qrexecCall(o: QrexecCallOptions): Promise<number> {
 }
 
 function handlerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("QREXEC_")));
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("QREXEC_"))) as NodeJS.ProcessEnv;
 }
 
 function runHandler(o: QrexecCallOptions, argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
