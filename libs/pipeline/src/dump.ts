@@ -55,17 +55,20 @@ export async function dump(engine: Engine, snapshotId: string, output: NodeJS.Wr
       const run = snap.tags.find((t) => t.startsWith("qd-run:"));
       const side = all.find((s) => s.tags.includes(SIDE_TAG) && run && s.tags.includes(run));
       if (!side) throw new DumpError(`the side record of snapshot ${snapshotId} is missing, so the stream cannot be rebuilt; the repository may be damaged, run a check.`);
+      // the data dump starts while the side record is read; its pipe holds it back until then
+      running = engine.dumpFile(snap.id, DATA_FILE);
+      const data = heldBack(running.stdout as AsyncIterable<Buffer>);
       const { meta, ops } = parseSideRecord(await readAll(engine.dumpFile(side.id, SIDE_FILE)));
       if (expected && expected !== meta.streamSha256) throw new DumpError(`snapshot ${snapshotId} records SHA-256 ${meta.streamSha256}, not the expected ${expected}; pick the right snapshot.`);
       expected = meta.streamSha256;
-      running = engine.dumpFile(snap.id, DATA_FILE);
-      await rebuild(ops, running, out);
+      await rebuild(ops, data, out);
     } else {
       running = engine.dumpFile(snap.id, STREAM_FILE);
       for await (const chunk of running.stdout as AsyncIterable<Buffer>) await out.write(chunk);
     }
     await running.done;
   } catch (e) {
+    running?.kill();
     if (!(e instanceof Gone) && !out.gone) throw e instanceof DumpError || e instanceof EngineError ? e : new DumpError(`reading snapshot ${snapshotId} failed (${(e as Error).message}); check the repository.`);
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
@@ -88,9 +91,26 @@ async function readAll(d: StdoutDump): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/**
+ * Starts reading at once, so that the stream is in reading mode and nothing
+ * is discarded as unread output; the pipe then holds the engine back until
+ * the first chunk is asked for.
+ */
+function heldBack(stream: AsyncIterable<Buffer>): AsyncIterator<Buffer> {
+  const it = stream[Symbol.asyncIterator]();
+  let first: Promise<IteratorResult<Buffer>> | undefined = it.next();
+  first.catch(() => {});
+  return {
+    next() {
+      const f = first;
+      first = undefined;
+      return f ?? it.next();
+    },
+  };
+}
+
 /** Interleaves side-record literals and zero runs with the data file, in order. */
-async function rebuild(ops: Op[], data: StdoutDump, out: Out): Promise<void> {
-  const it = (data.stdout as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+async function rebuild(ops: Op[], it: AsyncIterator<Buffer>, out: Out): Promise<void> {
   let left: Buffer = Buffer.alloc(0);
   for (const op of ops) {
     if (op.kind === "lit") await out.write(op.bytes);

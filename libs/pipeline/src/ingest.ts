@@ -15,6 +15,11 @@ export const DATA_FILE = "qubes-backup.data";
 export const SIDE_FILE = "qubes-backup.side";
 export const DATA_TAG = "qd-data";
 export const SIDE_TAG = "qd-side";
+/**
+ * Bytes queued for the engine before reading waits for it (back-pressure):
+ * enough that the engine never starves while this process reads and hashes.
+ */
+const ENGINE_BUFFER = 8 << 20;
 /** Tag on every snapshot this project writes. */
 export const PROJECT_TAG = "qubes-dedup";
 
@@ -51,6 +56,8 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   const analyzer = new StreamAnalyzer(side, opts.trailer ?? SHIM_TRAILER, (path) => (progress.currentFile = path));
   const hash = createHash("sha256");
   const backup = engine.backupStdin({ filename: DATA_FILE, tags: [PROJECT_TAG, runTag, DATA_TAG], hostname: opts.hostname });
+  // restic allows concurrent backups: the side record's one starts now, so that its start-up overlaps the data
+  const early = engine.kind === "restic" ? sideBackup(engine, runTag, opts.hostname) : undefined;
   let engineFailure: unknown;
   backup.done.catch((e) => (engineFailure = e));
   const onAbort = () => (input as Readable).destroy?.();
@@ -65,13 +72,15 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
       progress.bytesExpected ??= analyzer.expectedBytes();
       const out = pending;
       pending = [];
-      for (const b of out) if (!backup.stdin.write(b)) await drainOrExit(backup);
+      for (const b of out) backup.stdin.write(b);
+      if (backup.stdin.writableLength > ENGINE_BUFFER) await drainOrExit(backup);
       opts.onProgress?.({ ...progress });
     }
     if (opts.signal?.aborted) throw new Error("aborted");
     analyzer.end();
   } catch (e) {
     const failedFirst = engineFailure;
+    await early?.interrupt();
     await abandon(engine, backup, runTag);
     if (e instanceof EngineError) throw e;
     if (failedFirst instanceof EngineError) throw failedFirst;
@@ -87,14 +96,14 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   const data = await backup.done;
   const record = side.finish({ format: 1, backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes });
   let sideAdded: number;
+  let snapshotId: string;
   try {
-    sideAdded = await storeSmall(engine, record, [PROJECT_TAG, runTag, SIDE_TAG], opts.hostname);
+    [sideAdded, snapshotId] = await storeSideAndResolveId(engine, record, runTag, data.snapshotId, early ?? sideBackup(engine, runTag, opts.hostname));
   } catch (e) {
+    await early?.interrupt();
     await engine.forget((await engine.snapshots({ tag: runTag })).map((s) => s.id)).catch(() => {});
     throw e;
   }
-  // the summary may carry a short id; the run tag finds the full one
-  const snapshotId = (await engine.snapshots({ tag: runTag })).find((s) => s.id.startsWith(data.snapshotId))?.id ?? data.snapshotId;
   const addedBytes = data.addedBytes + sideAdded;
   return {
     snapshotId, backupId: header.backupId, header, qubes: summarise(analyzer),
@@ -103,10 +112,23 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   };
 }
 
-async function storeSmall(engine: Engine, bytes: Buffer, tags: string[], hostname?: string): Promise<number> {
-  const b = engine.backupStdin({ filename: SIDE_FILE, tags, hostname });
-  b.stdin.end(bytes);
-  return (await b.done).addedBytes;
+/** Starts the snapshot that will hold the side record (written once the stream has ended). */
+function sideBackup(engine: Engine, runTag: string, hostname?: string): StdinBackup {
+  return engine.backupStdin({ filename: SIDE_FILE, tags: [PROJECT_TAG, runTag, SIDE_TAG], hostname });
+}
+
+/**
+ * Stores the side record and, when the engine's summary gave a short id
+ * (restic 0.14), finds the full one through the run tag, at the same time
+ * (restic's locks allow it); borg's archive name is the full id already, and
+ * its repository lock is exclusive, so its side backup starts only now.
+ * @returns bytes the side record added, and the data snapshot's full id
+ */
+async function storeSideAndResolveId(engine: Engine, record: Buffer, runTag: string, shortId: string, side: StdinBackup): Promise<[number, string]> {
+  side.stdin.end(record);
+  if (engine.kind !== "restic") return [(await side.done).addedBytes, shortId];
+  const [done, snaps] = await Promise.all([side.done, engine.snapshots({ tag: runTag })]);
+  return [done.addedBytes, snaps.find((s) => s.id.startsWith(shortId))?.id ?? shortId];
 }
 
 async function drainOrExit(backup: StdinBackup): Promise<void> {
