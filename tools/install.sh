@@ -4,7 +4,8 @@
 # generated Prisma client, and the built executables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DEBIAN_FRONTEND=noninteractive NEXT_TELEMETRY_DISABLED=1 NX_NO_CLOUD=true
+# No telemetry or update checks: the machines here have no internet.
+export DEBIAN_FRONTEND=noninteractive NEXT_TELEMETRY_DISABLED=1 NX_NO_CLOUD=true CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 
 # command:package pairs; GNU tar is checked by its version string below.
 need=()
