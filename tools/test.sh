@@ -2,10 +2,9 @@
 # Runs every test: each project's unit and integration tests (vitest, real
 # restic/borg/scrypt/tar), then the Playwright tests in Debian's Chromium.
 # Type errors fail the run too. The Nx cache is skipped: every run really
-# runs every test.
+# runs every test; each project is built before its tests (Nx dependsOn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 NX_NO_CLOUD=true NX_DAEMON=false CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
-npx nx run-many -t build --outputStyle=stream --skip-nx-cache
 npx nx run-many -t typecheck --outputStyle=stream --skip-nx-cache
 npx nx run-many -t test --outputStyle=stream --skip-nx-cache
