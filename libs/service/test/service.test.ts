@@ -6,7 +6,7 @@ import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@qubes-dedup/db";
-import { makeBackupStreamFile, mutateVolume, type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { makeBackupStreamFile, type QubeSpec } from "@qubes-dedup/qubes-sim";
 import { addRepository, failAbandonedJobs, listSnapshots, runBackup, runDump, ServiceError } from "../src/index.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -32,16 +32,18 @@ beforeAll(async () => {
 const env = () => ({ ...process.env, PATH: `${SHIM_DIR}:${process.env.PATH}` });
 
 describe("runBackup / listSnapshots / runDump", () => {
-  it("records snapshots with their qubes and files, a cumulative dedup ratio, and a re-backup adds little", async () => {
+  it("records snapshots with their qubes and files and a cumulative dedup ratio; a re-backup of unchanged qubes adds under 1%", async () => {
     const a = await makeBackupStreamFile(dir, { seed: "svc", qubes: QUBES, chunkSize: MiB, passphrase: PASS, env: env() });
     const r1 = await runBackup(db, { repository: "default", input: fs.createReadStream(a.file) });
     expect(r1.ingest.logicalBytes).toBe(a.bytes);
     expect(r1.ingest.streamSha256).toBe(a.sha256);
-    mutateVolume(path.join(a.root, "volumes", "work", "private.img"), { fraction: 0.01, seed: "svc-change" });
+    // A second run of unchanged qubes: everything but the per-run framing
+    // (kept in the side record) deduplicates. How a changed volume grows the
+    // repository is measured against the engine's floor in libs/pipeline.
     const b = await makeBackupStreamFile(dir, { seed: "svc", root: a.root, chunkSize: MiB, passphrase: PASS, env: env() });
     const r2 = await runBackup(db, { repository: "default", input: fs.createReadStream(b.file) });
-    // Without deduplication the second run would add about its whole size.
-    expect(r2.ingest.addedBytes).toBeLessThan(r1.ingest.addedBytes / 2);
+    expect(b.sha256).not.toBe(a.sha256); // new backup-id, PIDs and times in the framing
+    expect(r2.ingest.addedBytes).toBeLessThan(b.bytes * 0.01);
 
     const snaps = await listSnapshots(db, "default");
     expect(snaps.map((s) => s.id)).toEqual([r1.ingest.snapshotId, r2.ingest.snapshotId]);
