@@ -18,18 +18,31 @@ class Out {
   gone = false;
   bytes = 0;
   readonly hash = createHash("sha256");
+  private readonly mark = () => ((this.gone = true), this.onGone());
   constructor(private readonly out: NodeJS.WritableStream, private readonly onGone: () => void) {
-    const mark = () => ((this.gone = true), this.onGone());
-    out.on("error", mark);
-    out.on("close", mark);
+    out.on("error", this.mark);
+    out.on("close", this.mark);
+  }
+  /** Stops watching the output (the caller may reuse it). */
+  release(): void {
+    this.out.removeListener("error", this.mark);
+    this.out.removeListener("close", this.mark);
   }
   async write(b: Uint8Array): Promise<void> {
     const w = this.out as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
     if (this.gone || w.destroyed || w.writableEnded) throw new Gone();
     this.hash.update(b);
     this.bytes += b.length;
-    if (!this.out.write(b)) await Promise.race([once(this.out, "drain"), once(this.out, "close"), once(this.out, "error")]).catch(() => {});
+    if (!this.out.write(b)) await drainOrGone(this.out);
   }
+}
+
+/** Waits until `out` drains, closes or fails, leaving no listener behind. */
+async function drainOrGone(out: NodeJS.WritableStream): Promise<void> {
+  const ac = new AbortController();
+  const wait = (event: string) => once(out as NodeJS.EventEmitter, event, { signal: ac.signal }).catch(() => {});
+  await Promise.race([wait("drain"), wait("close"), wait("error")]);
+  ac.abort();
 }
 
 /**
@@ -72,6 +85,7 @@ export async function dump(engine: Engine, snapshotId: string, output: NodeJS.Wr
     if (!(e instanceof Gone) && !out.gone) throw e instanceof DumpError || e instanceof EngineError ? e : new DumpError(`reading snapshot ${snapshotId} failed (${(e as Error).message}); check the repository.`);
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
+    out.release();
   }
   const sha = out.hash.digest("hex");
   if (!out.gone && expected && sha !== expected)

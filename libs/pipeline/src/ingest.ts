@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash, randomUUID, type Hash } from "node:crypto";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
 import { StreamAnalyzer } from "./analyzer.ts";
@@ -64,18 +64,12 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   opts.signal?.addEventListener("abort", onAbort);
   try {
     if (opts.signal?.aborted) throw new Error("aborted");
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      if (opts.signal?.aborted) break;
-      analyzer.write(chunk);
-      hash.update(chunk);
-      progress.bytesRead += chunk.length;
-      progress.bytesExpected ??= analyzer.expectedBytes();
+    const take = () => {
       const out = pending;
       pending = [];
-      for (const b of out) backup.stdin.write(b);
-      if (backup.stdin.writableLength > ENGINE_BUFFER) await drainOrExit(backup);
-      opts.onProgress?.({ ...progress });
-    }
+      return out;
+    };
+    await pump(input as AsyncIterable<Buffer>, { analyzer, hash, backup, take, progress }, opts);
     if (opts.signal?.aborted) throw new Error("aborted");
     analyzer.end();
   } catch (e) {
@@ -129,6 +123,29 @@ async function storeSideAndResolveId(engine: Engine, record: Buffer, runTag: str
   if (engine.kind !== "restic") return [(await side.done).addedBytes, shortId];
   const [done, snaps] = await Promise.all([side.done, engine.snapshots({ tag: runTag })]);
   return [done.addedBytes, snaps.find((s) => s.id.startsWith(shortId))?.id ?? shortId];
+}
+
+interface Pump {
+  analyzer: StreamAnalyzer;
+  hash: Hash;
+  backup: StdinBackup;
+  /** the data bytes the analyzer set aside for the engine since the last call */
+  take: () => Uint8Array[];
+  progress: IngestProgress;
+}
+
+/** Reads the stream once: checks and splits it, hashes it, feeds the engine with back-pressure. */
+async function pump(input: AsyncIterable<Buffer>, p: Pump, opts: IngestOptions): Promise<void> {
+  for await (const chunk of input) {
+    if (opts.signal?.aborted) return;
+    p.analyzer.write(chunk);
+    p.hash.update(chunk);
+    p.progress.bytesRead += chunk.length;
+    p.progress.bytesExpected ??= p.analyzer.expectedBytes();
+    for (const b of p.take()) p.backup.stdin.write(b);
+    if (p.backup.stdin.writableLength > ENGINE_BUFFER) await drainOrExit(p.backup);
+    opts.onProgress?.({ ...p.progress });
+  }
 }
 
 async function drainOrExit(backup: StdinBackup): Promise<void> {
