@@ -15,11 +15,17 @@ export interface Database {
 
 /**
  * The database URL used when none is given: `$QUBES_DEDUP_DB` (a path or a
- * `file:` URL), else `<workspace>/var/qubes-dedup.db`.
+ * `file:` URL), else `<workspace>/var/qubes-dedup.db`. A relative path is
+ * taken from where the user typed the command (`$INIT_CWD`, which npm sets,
+ * else the current directory): `npm run web` runs the server in apps/web,
+ * and the CLI and the server must open the same file.
  */
 export function defaultDatabaseUrl(): string {
   const env = process.env.QUBES_DEDUP_DB;
-  if (env) return env.startsWith("file:") ? env : `file:${path.resolve(env)}`;
+  if (env) {
+    const file = env.startsWith("file:") ? env.slice("file:".length) : env;
+    return `file:${path.resolve(process.env.INIT_CWD ?? process.cwd(), file)}`;
+  }
   return `file:${path.join(workspaceRoot(), "var", "qubes-dedup.db")}`;
 }
 

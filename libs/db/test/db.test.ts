@@ -39,3 +39,25 @@ describe("openDatabase", () => {
     await again.close();
   });
 });
+
+describe("defaultDatabaseUrl", () => {
+  it("resolves a relative QUBES_DEDUP_DB from where npm was invoked (INIT_CWD), else the current directory", async () => {
+    const { defaultDatabaseUrl } = await import("../src/index.ts");
+    const saved = { db: process.env.QUBES_DEDUP_DB, init: process.env.INIT_CWD };
+    try {
+      process.env.QUBES_DEDUP_DB = "var/x.db";
+      process.env.INIT_CWD = "/home/user/qubes-dedup";
+      expect(defaultDatabaseUrl()).toBe("file:/home/user/qubes-dedup/var/x.db");
+      process.env.QUBES_DEDUP_DB = "file:/abs/y.db";
+      expect(defaultDatabaseUrl()).toBe("file:/abs/y.db");
+      delete process.env.INIT_CWD;
+      process.env.QUBES_DEDUP_DB = "z.db";
+      expect(defaultDatabaseUrl()).toBe(`file:${path.join(process.cwd(), "z.db")}`);
+    } finally {
+      for (const [k, v] of [["QUBES_DEDUP_DB", saved.db], ["INIT_CWD", saved.init]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+});
