@@ -113,7 +113,7 @@ async function cmdSnapshots(args: string[]): Promise<void> {
       process.stdout.write(`no snapshots in "${values.repo}" yet: run a backup from dom0 (qubes-dedup-agent backup)\n`);
       return;
     }
-    process.stdout.write("ID        TIME                 QUBES  LOGICAL     ADDED       DEDUP\n");
+    process.stdout.write("ID        TIME                 QUBES  LOGICAL     NEW DATA    RATIO\n");
     for (const s of snaps) {
       process.stdout.write(
         `${s.id.slice(0, 8).padEnd(10)}${s.time.toISOString().slice(0, 19).replace("T", " ").padEnd(21)}${String(s.qubes.length).padEnd(7)}${formatBytes(s.logicalBytes).padEnd(12)}${formatBytes(s.addedBytes).padEnd(12)}${s.dedupRatio.toFixed(2)}x${s.compressed ? "  (compressed)" : ""}\n`,

@@ -91,7 +91,7 @@ function Cards({ repo }: { repo: RepositoryView }) {
         </div>
       </div>
       <div className="card">
-        <div className="label" title="Logical bytes of all snapshots ÷ repository size">
+        <div className="label" title="Logical bytes of all snapshots ÷ repository size: deduplication and compression together">
           Dedup ratio
         </div>
         <div className="value" data-testid="repo-ratio">

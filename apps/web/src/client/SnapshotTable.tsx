@@ -32,9 +32,9 @@ export function sortRows(rows: SnapshotRow[], sort: Sort): SnapshotRow[] {
 const COLUMNS: { key: SortKey; label: string; title?: string; num: boolean }[] = [
   { key: "time", label: "Time", num: false },
   { key: "logical", label: "Logical size", num: true },
-  { key: "added", label: "Added", title: "Bytes this snapshot added to the repository", num: true },
+  { key: "added", label: "New data", title: "Bytes of chunks the repository did not have yet, before the engine's compression (restic's data_added)", num: true },
   { key: "repository", label: "Repository", title: "Repository size right after this snapshot", num: true },
-  { key: "ratio", label: "Dedup ratio", title: "Logical bytes of all snapshots up to this one ÷ repository size after it", num: true },
+  { key: "ratio", label: "Ratio so far", title: "Logical bytes of all snapshots up to this one ÷ repository size after it: deduplication and compression together", num: true },
 ];
 
 /**
@@ -58,6 +58,7 @@ export function SnapshotTable({ rows, sort, onSort }: { rows: SnapshotRow[]; sor
       <thead>
         <tr>
           {header(COLUMNS[0]!)}
+          <th title="The engine's snapshot id, as qubes-dedup snapshots and qubes-dedup-agent restore use it">Snapshot</th>
           <th>Qubes</th>
           {COLUMNS.slice(1).map(header)}
         </tr>
@@ -74,6 +75,9 @@ export function SnapshotTable({ rows, sort, onSort }: { rows: SnapshotRow[]; sor
                   compressed
                 </span>
               )}
+            </td>
+            <td className="mono" title={s.engineSnapshotId}>
+              {s.engineSnapshotId.slice(0, 8)}
             </td>
             <td data-testid="snapshot-qubes">{s.qubes.join(", ")}</td>
             <td className="num">

@@ -39,7 +39,7 @@ export default function SnapshotPage({ params }: { params: Promise<{ id: string 
         <dd>
           <Bytes value={s.logicalBytes} testId="detail-logical" />
         </dd>
-        <dt>Added to the repository</dt>
+        <dt title="Bytes of chunks the repository did not have yet, before the engine's compression">New data (before compression)</dt>
         <dd>
           <Bytes value={s.addedBytes} testId="detail-added" />
         </dd>
@@ -47,8 +47,8 @@ export default function SnapshotPage({ params }: { params: Promise<{ id: string 
         <dd>
           <Bytes value={s.repositoryBytes} testId="detail-repository" />
         </dd>
-        <dt>Dedup ratio</dt>
-        <dd title="Logical bytes of all snapshots up to this one ÷ repository size after it">{formatRatio(s.dedupRatio)}</dd>
+        <dt>Ratio so far</dt>
+        <dd title="Logical bytes of all snapshots up to this one ÷ repository size after it: deduplication and compression together">{formatRatio(s.dedupRatio)}</dd>
         <dt>Duration</dt>
         <dd>{formatDuration(s.durationSeconds)}</dd>
       </dl>
