@@ -7,7 +7,8 @@
 import fs from "node:fs";
 import { execa } from "execa";
 import { DROP_IN_FILE, PROJECT_PASSPHRASE_RE, REAL_SCRYPT_FILE, SHIM_DIR, installStatus, wantedFiles } from "@qubes-dedup/shim";
-import { POLICY_FILE, loadConfig, underRoot } from "./config.ts";
+import { CONFIG_FILE, POLICY_FILE, loadConfig, underRoot } from "./config.ts";
+import { agentCommand, shownPath } from "./args.ts";
 import { observer } from "./install.ts";
 import { builtShimPath } from "./shim-path.ts";
 
@@ -21,6 +22,12 @@ export interface Check {
 const ok = (name: string, detail: string): Check => ({ name, state: "ok", detail });
 const fail = (name: string, problem: string, fix: string): Check => ({ name, state: "FAIL", detail: `${problem}; fix: ${fix}` });
 
+/**
+ * The real scrypt the installed shim will run: the system path named in
+ * `real-scrypt` (default /usr/bin/scrypt), looked up inside `root` first and,
+ * when the root has none (a bare scratch tree), on the host, whose binary
+ * the shim then runs. The detail names the path actually checked.
+ */
 async function realScrypt(root: string): Promise<Check> {
   let real = "/usr/bin/scrypt";
   try {
@@ -28,25 +35,33 @@ async function realScrypt(root: string): Promise<Check> {
   } catch {
     // Not installed yet: the shim's default applies.
   }
-  const r = await execa(underRoot(root, real), ["--version"], { reject: false });
+  const inRoot = underRoot(root, real);
+  const hostFallback = root !== "/" && !fs.existsSync(inRoot);
+  const checked = hostFallback ? real : inRoot;
+  const where = hostFallback ? `, the host's: ${root} has none` : "";
+  const r = await execa(checked, ["--version"], { reject: false });
   const m = /^scrypt (\d+)\.(\d+)\.(\d+)/.exec(r.stdout ?? "");
-  if (r.exitCode !== 0 || !m) return fail("real scrypt", `${real} is missing or does not answer --version`, "install scrypt 1.3 or later (qubes-dom0 package scrypt)");
+  if (r.exitCode !== 0 || !m) {
+    const what = hostFallback ? `${inRoot} and ${real} are missing or do not answer --version` : `${checked} is missing or does not answer --version`;
+    return fail("real scrypt", what, "install scrypt 1.3 or later (qubes-dom0 package scrypt)");
+  }
   const [maj, min] = [Number(m[1]), Number(m[2])];
-  if (maj < 1 || (maj === 1 && min < 3)) return fail("real scrypt", `${real} is ${m[0]}, older than 1.3.0 (no --passphrase)`, "update scrypt to 1.3 or later");
-  return ok("real scrypt", `${real} (${m[0]})`);
+  if (maj < 1 || (maj === 1 && min < 3)) return fail("real scrypt", `${checked} is ${m[0]}, older than 1.3.0 (no --passphrase)${where}`, "update scrypt to 1.3 or later");
+  return ok("real scrypt", `${checked} (${m[0]}${where})`);
 }
 
 function shimInstalled(root: string): Check {
+  const fix = `run \`${agentCommand(root, "shim install")}\``;
+  const shimFile = shownPath(root, `${SHIM_DIR}/scrypt`);
   let shim: Buffer;
   try {
     shim = fs.readFileSync(builtShimPath());
   } catch {
-    const p = underRoot(root, `${SHIM_DIR}/scrypt`);
-    return fs.existsSync(p) ? ok("shim installed", `${SHIM_DIR}/scrypt (not compared: no built shim here)`) : fail("shim installed", `${SHIM_DIR}/scrypt is missing`, "run `qubes-dedup-agent shim install`");
+    return fs.existsSync(shimFile) ? ok("shim installed", `${shimFile} (not compared: no built shim here)`) : fail("shim installed", `${shimFile} is missing`, fix);
   }
   const bad = installStatus(wantedFiles(shim), observer(root)).filter((s) => s.state !== "ok");
-  if (bad.length === 0) return ok("shim installed", `${SHIM_DIR}/scrypt, up to date`);
-  return fail("shim installed", bad.map((b) => `${b.path} is ${b.state}`).join(", "), "run `qubes-dedup-agent shim install`");
+  if (bad.length === 0) return ok("shim installed", `${shimFile}, up to date`);
+  return fail("shim installed", bad.map((b) => `${shownPath(root, b.path)} is ${b.state}`).join(", "), fix);
 }
 
 function firstOnPath(pathValue: string | undefined): boolean {
@@ -54,15 +69,17 @@ function firstOnPath(pathValue: string | undefined): boolean {
 }
 
 function dropIn(root: string): Check {
+  const file = shownPath(root, DROP_IN_FILE);
+  const fix = `run \`${agentCommand(root, "shim install")}\``;
   let text: string;
   try {
-    text = fs.readFileSync(underRoot(root, DROP_IN_FILE), "utf8");
+    text = fs.readFileSync(file, "utf8");
   } catch {
-    return fail("qubesd drop-in", `${DROP_IN_FILE} is missing`, "run `qubes-dedup-agent shim install`");
+    return fail("qubesd drop-in", `${file} is missing`, fix);
   }
   const m = /^Environment=PATH=(\S+)\s*$/m.exec(text);
-  if (!firstOnPath(m?.[1])) return fail("qubesd drop-in", `${DROP_IN_FILE} does not put ${SHIM_DIR} first on PATH`, "run `qubes-dedup-agent shim install`");
-  return ok("qubesd drop-in", `${DROP_IN_FILE} puts ${SHIM_DIR} first on PATH`);
+  if (!firstOnPath(m?.[1])) return fail("qubesd drop-in", `${file} does not put ${SHIM_DIR} first on PATH`, fix);
+  return ok("qubesd drop-in", `${file} puts ${SHIM_DIR} first on PATH`);
 }
 
 async function runningQubesd(root: string): Promise<Check> {
@@ -86,28 +103,31 @@ function passphraseFile(root: string): Check {
   try {
     st = fs.statSync(full);
   } catch {
-    return fail("passphrase file", `${file} is missing`, `qubes-dedup-agent secret new --out ${file}`);
+    return fail("passphrase file", `${full} is missing`, agentCommand(root, `secret new --out ${file}`));
   }
-  if ((st.mode & 0o077) !== 0 || st.uid !== 0) return fail("passphrase file", `${file} is not root-only (mode ${(st.mode & 0o777).toString(8)}, owner ${st.uid})`, `chown root:root ${file} && chmod 600 ${file}`);
+  if ((st.mode & 0o077) !== 0 || st.uid !== 0) return fail("passphrase file", `${full} is not root-only (mode ${(st.mode & 0o777).toString(8)}, owner ${st.uid})`, `chown root:root ${full} && chmod 600 ${full}`);
   if (!PROJECT_PASSPHRASE_RE.test(fs.readFileSync(full, "utf8").split("\n")[0] ?? "")) {
-    return fail("passphrase file", `${file} does not hold a qubes-dedup passphrase`, "qubes-dedup-agent secret new --out <new file> and point passphraseFile in /etc/qubes-dedup/agent.json at it");
+    const fix = `${agentCommand(root, "secret new --out <new file>")} and point passphraseFile in ${shownPath(root, CONFIG_FILE)} at it`;
+    return fail("passphrase file", `${full} does not hold a qubes-dedup passphrase`, fix);
   }
-  return ok("passphrase file", `${file}, root-only`);
+  return ok("passphrase file", `${full}, root-only`);
 }
 
 function policy(root: string): Check {
+  const file = shownPath(root, POLICY_FILE);
+  const fix = `run \`${agentCommand(root, "policy install")}\``;
   let text: string;
   try {
-    text = fs.readFileSync(underRoot(root, POLICY_FILE), "utf8");
+    text = fs.readFileSync(file, "utf8");
   } catch {
-    return fail("qrexec policy", `${POLICY_FILE} is missing`, "run `qubes-dedup-agent policy install`");
+    return fail("qrexec policy", `${file} is missing`, fix);
   }
   const missing = ["qubes.DedupBackup", "qubes.DedupRestore"].filter((s) => !text.includes(s));
-  if (missing.length) return fail("qrexec policy", `${POLICY_FILE} has no rule for ${missing.join(" and ")}`, "run `qubes-dedup-agent policy install`");
-  return ok("qrexec policy", POLICY_FILE);
+  if (missing.length) return fail("qrexec policy", `${file} has no rule for ${missing.join(" and ")}`, fix);
+  return ok("qrexec policy", file);
 }
 
-/** Runs every check under `root`. */
+/** Runs every check under `root`; paths and fix commands in the details name `root`. */
 export async function doctor(root: string): Promise<Check[]> {
   return [await realScrypt(root), shimInstalled(root), dropIn(root), await runningQubesd(root), passphraseFile(root), policy(root)];
 }

@@ -1,8 +1,9 @@
 /** `shim install|uninstall|status`: the I/O side of libs/shim's install plan. */
 import fs from "node:fs";
 import path from "node:path";
-import { MANIFEST_FILE, describeOp, installStatus, planInstall, planUninstall, wantedFiles, type InstallOp, type PathState } from "@qubes-dedup/shim";
+import { InstallConflictError, MANIFEST_FILE, describeOp, installStatus, planInstall, planUninstall, wantedFiles, type InstallOp, type PathState } from "@qubes-dedup/shim";
 import { builtShimPath } from "./shim-path.ts";
+import { agentCommand, shownPath } from "./args.ts";
 
 /** Raised when the shim has not been built. */
 export class ShimNotBuiltError extends Error {
@@ -34,7 +35,7 @@ export function readBuiltShim(): Buffer {
   }
 }
 
-/** Applies `ops` under `root`; returns one line per change actually made. */
+/** Applies `ops` under `root`; returns one line per change actually made, paths shown inside `root`. */
 export function applyOps(root: string, ops: InstallOp[]): string[] {
   const done: string[] = [];
   for (const op of ops) {
@@ -51,40 +52,53 @@ export function applyOps(root: string, ops: InstallOp[]): string[] {
     else {
       try {
         fs.rmdirSync(full);
-        done.push(`removed directory ${op.path}`);
+        done.push(`removed directory ${shownPath(root, op.path)}`);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === "ENOTEMPTY" || code === "EEXIST") done.push(`kept ${op.path}: it holds files qubes-dedup did not write`);
+        if (code === "ENOTEMPTY" || code === "EEXIST") done.push(`kept ${shownPath(root, op.path)}: it holds files qubes-dedup did not write`);
         else if (code !== "ENOENT") throw e;
       }
       continue;
     }
-    done.push(describeOp(op));
+    done.push(describeOp({ ...op, path: shownPath(root, op.path) }));
   }
   return done;
 }
 
-/** `shim install`: returns the lines to print. */
+/** What to do after a change: restart qubesd on a real dom0, nothing for a scratch root. */
+function nextStep(root: string, why: string): string {
+  const restart = "systemctl daemon-reload && systemctl restart qubesd";
+  return root === "/" ? `next: ${restart}${why}` : `next: nothing for the scratch root ${root} (on a real dom0: ${restart})`;
+}
+
+/** `shim install`: returns the lines to print. @throws InstallConflictError (path shown inside `root`) */
 export function install(root: string): string[] {
-  const ops = planInstall(wantedFiles(readBuiltShim()), observer(root));
+  let ops: InstallOp[];
+  try {
+    ops = planInstall(wantedFiles(readBuiltShim()), observer(root));
+  } catch (e) {
+    // The plan names system paths; the user must see the one in their root.
+    if (e instanceof InstallConflictError && root !== "/") throw new InstallConflictError(e.message.replace(/^\/\S*/, (p) => shownPath(root, p)));
+    throw e;
+  }
   if (ops.length === 0) return ["nothing to change: the shim is already installed and up to date"];
-  return [...applyOps(root, ops), "next: systemctl daemon-reload && systemctl restart qubesd (so that qubesd finds the shim first on its PATH)"];
+  return [...applyOps(root, ops), nextStep(root, " (so that qubesd finds the shim first on its PATH)")];
 }
 
 /** `shim uninstall`: returns the lines to print. */
 export function uninstall(root: string): string[] {
   const ops = planUninstall(observer(root));
   if (ops.length === 0) return ["nothing to remove: the shim is not installed"];
-  return [...applyOps(root, ops), "next: systemctl daemon-reload && systemctl restart qubesd"];
+  return [...applyOps(root, ops), nextStep(root, "")];
 }
 
-/** `shim status`: lines to print and whether everything is installed and current. */
+/** `shim status`: lines to print (paths inside `root`) and whether everything is installed and current. */
 export function status(root: string): { lines: string[]; ok: boolean } {
   const observe = observer(root);
-  const lines = installStatus(wantedFiles(readBuiltShim()), observe).map((s) => `${s.state === "ok" ? "ok" : s.state}: ${s.path}`);
+  const lines = installStatus(wantedFiles(readBuiltShim()), observe).map((s) => `${s.state === "ok" ? "ok" : s.state}: ${shownPath(root, s.path)}`);
   const manifest = observe(MANIFEST_FILE).kind === "file";
-  lines.push(`${manifest ? "ok" : "missing"}: ${MANIFEST_FILE}`);
+  lines.push(`${manifest ? "ok" : "missing"}: ${shownPath(root, MANIFEST_FILE)}`);
   const ok = manifest && lines.every((l) => l.startsWith("ok:"));
-  lines.push(ok ? "the shim is installed and up to date" : "the shim is not (fully) installed; run `qubes-dedup-agent shim install`");
+  lines.push(ok ? "the shim is installed and up to date" : `the shim is not (fully) installed; run \`${agentCommand(root, "shim install")}\``);
   return { lines, ok };
 }

@@ -1,17 +1,20 @@
 /**
  * `qubes-dedup-agent`: the dom0 CLI (bundled to dist/qubes-dedup-agent.mjs).
- * Usage errors print the usage text and exit 2; other failures print
- * `qubes-dedup: <message>` and exit 1, or the exit status of qvm-backup /
- * qvm-backup-restore.
+ * Usage errors (unknown flags, missing arguments, invalid names given on the
+ * command line) print one sentence plus the usage text and exit 2; other
+ * failures print `qubes-dedup-agent: <message>` and exit 1, or the exit
+ * status of qvm-backup / qvm-backup-restore.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import fs from "node:fs";
+import path from "node:path";
 import { builtShimPath, shimDirForRuns } from "./shim-path.ts";
 import { loadConfig, underRoot } from "./config.ts";
-import { backupArgs, checkPassphraseFile, restoreArgs, runWithShim } from "./runs.ts";
+import { backupArgs, checkPassphraseFile, finishedLine, restoreArgs, runWithShim } from "./runs.ts";
 import { install, status, uninstall } from "./install.ts";
 import { doctor, formatCheck } from "./doctor.ts";
 import { writeNewSecret } from "./secret.ts";
-import fs from "node:fs";
+import { UsageError, parseCommandLine, type Options } from "./args.ts";
+import { ValidationError, qubeName, repoName, snapshotId } from "./validate.ts";
 
 export const USAGE = `usage: qubes-dedup-agent <command> [options]
   backup [--repo NAME] [--dest-vm VM] [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]
@@ -19,20 +22,15 @@ export const USAGE = `usage: qubes-dedup-agent <command> [options]
           [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]
   shim install|uninstall|status [--root DIR]
   shim path
-  secret new --out FILE
+  secret new --out FILE [--root DIR]
   doctor [--root DIR]
   policy install|uninstall|status [--root DIR]
   rpc backup|restore [--root DIR]   (run by qrexec for qubes.DedupBackup / qubes.DedupRestore)
   help                     show this text
 Defaults come from <root>/etc/qubes-dedup/agent.json (destVm "backup", passphraseFile /etc/qubes-dedup/passphrase).
+With --root DIR, system paths (the config's, secret new's --out) are taken inside DIR.
 `;
 
-/** Raised for a command-line mistake: usage text, exit 2. */
-class UsageError extends Error {
-  override name = "UsageError";
-}
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
 const ROOT: Options = { root: { type: "string", default: "/" } };
 const RUN: Options = {
   ...ROOT,
@@ -42,16 +40,24 @@ const RUN: Options = {
   "passphrase-file": { type: "string" },
 };
 
-function parse(args: string[], options: Options) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
 function str(v: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
+}
+
+/** Checks the names given on the command line, so a bad one is a usage error (exit 2). */
+function checkCliNames(values: Record<string, unknown>, qubes: string[], snapshot?: string): void {
+  try {
+    if (snapshot !== undefined) snapshotId(snapshot);
+    const repo = str(values.repo);
+    if (repo !== undefined) repoName(repo);
+    const dest = str(values["dest-vm"]);
+    if (dest !== undefined) qubeName(dest, "backup qube");
+    for (const q of values.exclude as string[]) qubeName(q, "excluded qube");
+    for (const q of qubes) qubeName(q);
+  } catch (e) {
+    if (e instanceof ValidationError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 /** The passphrase file: the flag as given, else the config's under --root. */
@@ -60,7 +66,8 @@ function passphraseOf(values: Record<string, unknown>, root: string, configured:
 }
 
 async function backup(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, RUN);
+  const { values, positionals } = parseCommandLine(args, RUN, "backup");
+  checkCliNames(values, positionals);
   const root = str(values.root)!;
   const cfg = loadConfig(root);
   const passphraseFile = passphraseOf(values, root, cfg.passphraseFile);
@@ -72,34 +79,40 @@ async function backup(args: string[]): Promise<number> {
     qubes: positionals,
   });
   checkPassphraseFile(passphraseFile);
-  return runWithShim("qvm-backup", argv, shimDirForRuns(root));
+  const run = await runWithShim("qvm-backup", argv, shimDirForRuns(root));
+  // qvm-backup's last progress update ends in "\r", not a newline.
+  process.stderr.write(`${run.started ? "\n" : ""}qubes-dedup-agent: ${finishedLine("backup", "qvm-backup", run)}\n`);
+  return run.exitCode;
 }
 
 async function restore(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, {
-    ...RUN,
-    "verify-only": { type: "boolean", default: false },
-    "rename-conflicting": { type: "boolean", default: false },
-    "skip-conflicting": { type: "boolean", default: false },
-  });
+  const { values, positionals } = parseCommandLine(
+    args,
+    { ...RUN, "verify-only": { type: "boolean", default: false }, "rename-conflicting": { type: "boolean", default: false }, "skip-conflicting": { type: "boolean", default: false } },
+    "restore",
+  );
   const [snapshot, ...qubes] = positionals;
   if (snapshot === undefined) throw new UsageError("restore needs a SNAPSHOT");
   if (values["rename-conflicting"] && values["skip-conflicting"]) throw new UsageError("--rename-conflicting and --skip-conflicting exclude each other");
+  checkCliNames(values, qubes, snapshot);
   const root = str(values.root)!;
   const cfg = loadConfig(root);
   const passphraseFile = passphraseOf(values, root, cfg.passphraseFile);
+  const verifyOnly = values["verify-only"] === true;
   const argv = restoreArgs({
     snapshot,
     sourceVm: str(values["dest-vm"]) ?? cfg.destVm,
     passphraseFile,
     repo: str(values.repo) ?? cfg.repo,
-    verifyOnly: values["verify-only"] === true,
+    verifyOnly,
     conflicts: values["rename-conflicting"] ? "rename" : values["skip-conflicting"] ? "skip" : undefined,
     exclude: values.exclude as string[],
     qubes,
   });
   checkPassphraseFile(passphraseFile);
-  return runWithShim("qvm-backup-restore", argv, shimDirForRuns(root));
+  const run = await runWithShim("qvm-backup-restore", argv, shimDirForRuns(root));
+  process.stderr.write(`qubes-dedup-agent: ${finishedLine("restore", "qvm-backup-restore", run, verifyOnly)}\n`);
+  return run.exitCode;
 }
 
 function print(lines: string[]): void {
@@ -109,40 +122,44 @@ function print(lines: string[]): void {
 async function shim(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "path") {
-    parse(rest, {});
+    parseCommandLine(rest, {}, "shim path");
     const p = builtShimPath();
     print([p]);
     if (fs.existsSync(p)) return 0;
-    process.stderr.write(`qubes-dedup: the shim is not built at ${p}; run \`npx nx build @qubes-dedup/shim\`.\n`);
+    process.stderr.write(`qubes-dedup-agent: the shim is not built at ${p}; run \`npx nx build @qubes-dedup/shim\`.\n`);
     return 1;
   }
-  const { values, positionals } = parse(rest, ROOT);
+  if (sub !== "install" && sub !== "uninstall" && sub !== "status") {
+    throw new UsageError(sub === undefined ? "shim needs install, uninstall, status or path" : `unknown shim command ${sub}`);
+  }
+  const { values, positionals } = parseCommandLine(rest, ROOT, `shim ${sub}`);
   if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
   const root = str(values.root)!;
   if (sub === "install") return print(install(root)), 0;
   if (sub === "uninstall") return print(uninstall(root)), 0;
-  if (sub === "status") {
-    const s = status(root);
-    print(s.lines);
-    return s.ok ? 0 : 1;
-  }
-  throw new UsageError(sub === undefined ? "shim needs install, uninstall, status or path" : `unknown shim command ${sub}`);
+  const s = status(root);
+  print(s.lines);
+  return s.ok ? 0 : 1;
 }
 
 async function secret(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== "new") throw new UsageError(sub === undefined ? "secret needs new" : `unknown secret command ${sub}`);
-  const { values, positionals } = parse(rest, { out: { type: "string" } });
+  const { values, positionals } = parseCommandLine(rest, { out: { type: "string" }, root: { type: "string" } }, "secret new");
   const out = str(values.out);
   if (!out || positionals.length) throw new UsageError("secret new needs --out FILE and nothing else");
-  const pass = writeNewSecret(out);
-  process.stderr.write(`wrote a new passphrase to ${out} (mode 0600); write it down now as your recovery code, it is shown only once:\n`);
+  const root = str(values.root);
+  if (root !== undefined && !path.isAbsolute(out)) throw new UsageError(`with --root, --out must be a system path starting with "/", such as /etc/qubes-dedup/passphrase`);
+  // Like every system path, --out lies inside --root; without --root it is taken as given.
+  const file = root === undefined ? out : underRoot(root, out);
+  const pass = writeNewSecret(file);
+  process.stderr.write(`wrote a new passphrase to ${file} (mode 0600); write it down now as your recovery code, it is shown only once:\n`);
   print([pass]);
   return 0;
 }
 
 async function doctorCmd(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, ROOT);
+  const { values, positionals } = parseCommandLine(args, ROOT, "doctor");
   if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
   const checks = await doctor(str(values.root)!);
   print(checks.map(formatCheck));

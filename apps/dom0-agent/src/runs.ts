@@ -5,6 +5,7 @@
  * location built from fixed words plus validated names only.
  */
 import fs from "node:fs";
+import { constants } from "node:os";
 import { execa } from "execa";
 import { PROJECT_PASSPHRASE_RE } from "@qubes-dedup/shim";
 import { qubeName, repoName, snapshotId } from "./validate.ts";
@@ -62,40 +63,72 @@ export function restoreArgs(o: RestoreOptions): string[] {
   ];
 }
 
-/** Raised when the passphrase file is missing or not a project passphrase. */
+/** Raised when the passphrase file is missing, open to group/others, or not a project passphrase. */
 export class PassphraseFileError extends Error {
   override name = "PassphraseFileError";
 }
 
 /**
- * Checks that `file` holds a project passphrase (first line), so that the
- * shim takes the authenticated pass-through and the stream deduplicates.
+ * Checks that `file` is readable by its owner only (no group/other bits;
+ * the passphrase opens every backup) and holds a project passphrase (first
+ * line), so that the shim takes the authenticated pass-through and the
+ * stream deduplicates.
  * @throws PassphraseFileError
  */
 export function checkPassphraseFile(file: string): void {
   let text: string;
+  let mode: number;
   try {
+    mode = fs.statSync(file).mode & 0o777;
     text = fs.readFileSync(file, "utf8");
   } catch {
     throw new PassphraseFileError(`the passphrase file ${file} cannot be read; create one with \`qubes-dedup-agent secret new --out ${file}\`.`);
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new PassphraseFileError(`the passphrase file ${file} is readable by group or others (mode ${mode.toString(8).padStart(4, "0")}); make it owner-only with \`chmod 600 ${file}\` and run again.`);
   }
   if (!PROJECT_PASSPHRASE_RE.test(text.split("\n")[0] ?? "")) {
     throw new PassphraseFileError(`the passphrase file ${file} does not hold a qubes-dedup passphrase, so the backup would be scrypt-encrypted and not deduplicated; create one with \`qubes-dedup-agent secret new\`.`);
   }
 }
 
+/** How a run of qvm-backup / qvm-backup-restore ended. */
+export interface ToolResult {
+  /** The exit status to pass on: the tool's, 128+N when killed by signal N, 127 when it could not start. */
+  exitCode: number;
+  /** False when the tool could not be started at all. */
+  started: boolean;
+  /** The signal that stopped the tool, if any (e.g. "SIGTERM"). */
+  signal?: string;
+  /** Why it could not start (only when `started` is false). */
+  startError?: string;
+}
+
 /**
  * Runs `program args` with `shimDir` first on PATH and all stdio inherited
  * (qvm-backup's `\rMaking a backup... N%` progress on stderr reaches the
  * user unchanged; qvm-backup-restore may ask for confirmation on stdin).
- * @returns the program's exit status (127 when it cannot be started).
  */
-export async function runWithShim(program: string, args: string[], shimDir: string): Promise<number> {
+export async function runWithShim(program: string, args: string[], shimDir: string): Promise<ToolResult> {
   const env = { ...process.env, PATH: `${shimDir}:${process.env.PATH ?? "/usr/bin:/bin"}` };
   const r = await execa(program, args, { env, stdio: "inherit", reject: false });
-  if (r.failed && r.exitCode === undefined) {
-    process.stderr.write(`qubes-dedup: cannot run ${program} (${r.originalMessage ?? r.shortMessage}); run this in dom0, where ${program} is installed.\n`);
-    return 127;
+  if (r.failed && r.exitCode === undefined && r.signal === undefined) {
+    return { exitCode: 127, started: false, startError: r.originalMessage ?? r.shortMessage };
   }
-  return r.exitCode ?? 1;
+  if (r.signal !== undefined) return { exitCode: 128 + (constants.signals[r.signal] ?? 15), started: true, signal: r.signal };
+  return { exitCode: r.exitCode ?? 1, started: true };
+}
+
+/**
+ * The one sentence printed after a run (without the `qubes-dedup-agent: `
+ * prefix), e.g. "backup finished: qvm-backup exited 0",
+ * "restore failed: qvm-backup-restore exited 3; see its messages above.".
+ * Pure.
+ */
+export function finishedLine(command: "backup" | "restore", program: string, run: ToolResult, verifyOnly = false): string {
+  if (!run.started) return `${command} failed: cannot run ${program} (${run.startError ?? "not found"}); run this in dom0, where ${program} is installed.`;
+  if (run.signal !== undefined) return `${command} failed: ${program} was stopped by ${run.signal}.`;
+  if (run.exitCode !== 0) return `${command} failed: ${program} exited ${run.exitCode}; see its messages above.`;
+  if (command === "backup") return `backup finished: ${program} exited 0`;
+  return verifyOnly ? "verify-only: every file checked, nothing written" : "restore finished";
 }

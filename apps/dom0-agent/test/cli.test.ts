@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { USAGE } from "../src/main.ts";
 import { AGENT, PASS, SHIM, agent, rootWithPassphrase, standIns, tmp } from "./helpers.ts";
 
 describe("backup and restore command lines", () => {
@@ -10,13 +11,29 @@ describe("backup and restore command lines", () => {
     const env = { ...process.env, PATH: `${s.bin}:${process.env.PATH}`, STANDIN_EXIT: "3" };
     const r = agent(["backup", "--root", root, "--repo", "main", "--exclude", "sys-net", "work", "vault"], env);
     expect(r.status).toBe(3);
-    expect(r.stderr).toBe("\rMaking a backup... 50.00%");
+    expect(r.stderr).toBe("\rMaking a backup... 50.00%\nqubes-dedup-agent: backup failed: qvm-backup exited 3; see its messages above.\n");
     const rec = s.recorded("qvm-backup");
     expect(rec.argv).toEqual([
       "--yes", "--no-compress", "--passphrase-file", path.join(root, "etc/qubes-dedup/passphrase"), "--dest-vm", "backup",
       "--exclude", "sys-net", "qubes-dedup ingest --repo main", "work", "vault",
     ]);
     expect(rec.scrypt).toBe(SHIM);
+    const done = agent(["backup", "--root", root, "work"], { ...env, STANDIN_EXIT: "0" });
+    expect(done).toEqual({ status: 0, stdout: "", stderr: "\rMaking a backup... 50.00%\nqubes-dedup-agent: backup finished: qvm-backup exited 0\n" });
+  });
+
+  it("says how restore ended, and which tool failed or could not start", () => {
+    const root = rootWithPassphrase();
+    const s = standIns();
+    const env = { ...process.env, PATH: `${s.bin}:${process.env.PATH}` };
+    const progress = "\rMaking a backup... 50.00%";
+    expect(agent(["restore", "0a1b2c3d", "--root", root], env)).toEqual({ status: 0, stdout: "", stderr: `${progress}qubes-dedup-agent: restore finished\n` });
+    expect(agent(["restore", "0a1b2c3d", "--root", root, "--verify-only"], env).stderr).toBe(`${progress}qubes-dedup-agent: verify-only: every file checked, nothing written\n`);
+    const failed = agent(["restore", "0a1b2c3d", "--root", root], { ...env, STANDIN_EXIT: "5" });
+    expect(failed).toMatchObject({ status: 5, stderr: `${progress}qubes-dedup-agent: restore failed: qvm-backup-restore exited 5; see its messages above.\n` });
+    const missing = agent(["backup", "--root", root, "work"]);
+    expect(missing.status).toBe(127);
+    expect(missing.stderr).toMatch(/^qubes-dedup-agent: backup failed: cannot run qvm-backup \(.*\); run this in dom0, where qvm-backup is installed\.\n$/);
   });
 
   it("prefers the installed shim and takes defaults from agent.json", () => {
@@ -47,9 +64,14 @@ describe("backup and restore command lines", () => {
     ];
     for (const c of cases) {
       const r = agent(c, env);
-      expect(r.status, c.join(" ")).toBe(1);
-      expect(r.stderr, c.join(" ")).toMatch(/^qubes-dedup-agent: .* is not (a )?valid/);
+      expect(r.status, c.join(" ")).toBe(2);
+      expect(r.stderr, c.join(" ")).toMatch(/^qubes-dedup-agent: .* is not (a )?valid[^\n]*\.\nusage: qubes-dedup-agent <command>/);
     }
+    // A bad name in agent.json is not a command-line mistake: exit 1, no usage text.
+    fs.writeFileSync(path.join(root, "etc/qubes-dedup/agent.json"), JSON.stringify({ destVm: "a b" }));
+    const cfg = agent(["backup", "--root", root], env);
+    expect(cfg.status).toBe(1);
+    expect(cfg.stderr).toMatch(/^qubes-dedup-agent: backup qube "a b" is not a valid qube name; [^\n]*\n$/);
     expect(fs.existsSync(path.join(s.bin, "qvm-backup.argv"))).toBe(false);
     expect(fs.existsSync(path.join(s.bin, "qvm-backup-restore.argv"))).toBe(false);
   });
@@ -64,11 +86,45 @@ describe("backup and restore command lines", () => {
     expect(agent(["backup", "--root", plain]).stderr).toContain("does not hold a qubes-dedup passphrase");
   });
 
+  it("refuses a passphrase file readable by group or others before running anything", () => {
+    const root = rootWithPassphrase();
+    const f = path.join(root, "etc/qubes-dedup/passphrase");
+    const s = standIns();
+    const env = { ...process.env, PATH: `${s.bin}:${process.env.PATH}` };
+    for (const mode of [0o644, 0o640]) {
+      fs.chmodSync(f, mode);
+      for (const c of [["backup", "--root", root, "work"], ["restore", "0a1b2c3d", "--root", root]]) {
+        const r = agent(c, env);
+        expect(r.status, c[0]).toBe(1);
+        expect(r.stderr).toBe(`qubes-dedup-agent: the passphrase file ${f} is readable by group or others (mode 0${mode.toString(8)}); make it owner-only with \`chmod 600 ${f}\` and run again.\n`);
+      }
+    }
+    expect(fs.existsSync(path.join(s.bin, "qvm-backup.argv"))).toBe(false);
+    expect(fs.existsSync(path.join(s.bin, "qvm-backup-restore.argv"))).toBe(false);
+  });
+
   it("prints usage and exits 2 on unknown flags, commands and missing arguments", () => {
     for (const c of [[], ["frob"], ["backup", "--frob"], ["restore"], ["restore", "abcdef12", "--rename-conflicting", "--skip-conflicting"], ["shim"], ["shim", "frob"], ["secret", "new"], ["doctor", "extra"]]) {
       const r = agent(c);
       expect(r.status, c.join(" ")).toBe(2);
       expect(r.stderr, c.join(" ")).toContain("usage: qubes-dedup-agent <command> [options]");
+    }
+  });
+
+  it("turns every option mistake into one plain sentence plus usage, exit 2", () => {
+    const cases: [string[], string][] = [
+      [["secret", "new", "--frob"], "secret new has no option --frob; see the usage below."],
+      [["backup", "-x"], "backup has no option -x; see the usage below."],
+      [["backup", "--root"], "option --root of backup needs a value, as in --root VALUE."],
+      [["restore", "abcdef12", "--verify-only=yes"], "option --verify-only of restore takes no value; give it alone."],
+      [["shim", "status", "--frob"], "shim status has no option --frob; see the usage below."],
+      [["doctor", "--frob"], "doctor has no option --frob; see the usage below."],
+      [["shim", "path", "--root", "/"], "shim path has no option --root; see the usage below."],
+    ];
+    for (const [c, sentence] of cases) {
+      const r = agent(c);
+      expect(r.status, c.join(" ")).toBe(2);
+      expect(r.stderr, c.join(" ")).toBe(`qubes-dedup-agent: ${sentence}\n${USAGE}`);
     }
   });
 });
@@ -88,6 +144,23 @@ describe("secret new and shim path", () => {
     expect(again.stderr).toBe(`qubes-dedup-agent: ${out} already exists and is never overwritten (backups made with it need it); choose another --out or move the old file away yourself.\n`);
     expect(fs.readFileSync(out, "utf8")).toBe(text);
     expect(text).not.toBe(`${PASS}\n`);
+  });
+
+  it("takes --root: --out is a system path inside the root, never overwritten", () => {
+    const root = tmp();
+    const r = agent(["secret", "new", "--out", "/etc/qubes-dedup/passphrase", "--root", root]);
+    const file = path.join(root, "etc/qubes-dedup/passphrase");
+    expect(r.status).toBe(0);
+    expect(r.stderr.split("\n")[0]).toBe(`wrote a new passphrase to ${file} (mode 0600); write it down now as your recovery code, it is shown only once:`);
+    expect(fs.readFileSync(file, "utf8")).toBe(r.stdout);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const again = agent(["secret", "new", "--root", root, "--out", "/etc/qubes-dedup/passphrase"]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toContain(`qubes-dedup-agent: ${file} already exists and is never overwritten`);
+    expect(fs.readFileSync(file, "utf8")).toBe(r.stdout);
+    const rel = agent(["secret", "new", "--root", root, "--out", "passphrase"]);
+    expect(rel.status).toBe(2);
+    expect(rel.stderr.split("\n")[0]).toBe('qubes-dedup-agent: with --root, --out must be a system path starting with "/", such as /etc/qubes-dedup/passphrase');
   });
 
   it("prints the absolute path of the built shim", () => {

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { PASS, SHIM, agent, tmp, tree } from "./helpers.ts";
+import { SHIM, agent, tmp, tree } from "./helpers.ts";
 
 const DROP_IN = "etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf";
 
@@ -19,20 +19,24 @@ describe("shim install, status, uninstall", () => {
   it("installs beside /usr/bin/scrypt, is idempotent, and uninstall restores the tree exactly", () => {
     const root = dom0();
     const before = tree(root);
-    expect(agent(["shim", "status", "--root", root])).toMatchObject({ status: 1 });
+    const missing = agent(["shim", "status", "--root", root]);
+    expect(missing.status).toBe(1);
+    expect(missing.stdout).toContain(`missing: ${root}/usr/lib/qubes-dedup/bin/scrypt\n`);
+    expect(missing.stdout).toContain(`run \`qubes-dedup-agent shim install --root ${root}\`\n`);
     const r = agent(["shim", "install", "--root", root]);
     expect(r.status).toBe(0);
     const size = fs.statSync(SHIM).size;
+    // Under --root every printed path lies inside the root: a scratch run never reads like a change to dom0.
     expect(r.stdout).toBe(
       [
-        "created directory /usr/lib",
-        "created directory /usr/lib/qubes-dedup",
-        "created directory /usr/lib/qubes-dedup/bin",
-        `wrote /usr/lib/qubes-dedup/bin/scrypt (mode 0755, ${size} bytes)`,
-        "wrote /usr/lib/qubes-dedup/bin/real-scrypt (mode 0644, 16 bytes)",
-        `wrote /${DROP_IN} (mode 0644, ${fs.statSync(path.join(root, DROP_IN)).size} bytes)`,
-        `wrote /usr/lib/qubes-dedup/install-manifest.json (mode 0644, ${fs.statSync(path.join(root, "usr/lib/qubes-dedup/install-manifest.json")).size} bytes)`,
-        "next: systemctl daemon-reload && systemctl restart qubesd (so that qubesd finds the shim first on its PATH)",
+        `created directory ${root}/usr/lib`,
+        `created directory ${root}/usr/lib/qubes-dedup`,
+        `created directory ${root}/usr/lib/qubes-dedup/bin`,
+        `wrote ${root}/usr/lib/qubes-dedup/bin/scrypt (mode 0755, ${size} bytes)`,
+        `wrote ${root}/usr/lib/qubes-dedup/bin/real-scrypt (mode 0644, 16 bytes)`,
+        `wrote ${root}/${DROP_IN} (mode 0644, ${fs.statSync(path.join(root, DROP_IN)).size} bytes)`,
+        `wrote ${root}/usr/lib/qubes-dedup/install-manifest.json (mode 0644, ${fs.statSync(path.join(root, "usr/lib/qubes-dedup/install-manifest.json")).size} bytes)`,
+        `next: nothing for the scratch root ${root} (on a real dom0: systemctl daemon-reload && systemctl restart qubesd)`,
         "",
       ].join("\n"),
     );
@@ -48,8 +52,8 @@ describe("shim install, status, uninstall", () => {
     expect(st.stdout.trim().split("\n").at(-1)).toBe("the shim is installed and up to date");
     const u = agent(["shim", "uninstall", "--root", root]);
     expect(u.status).toBe(0);
-    expect(u.stdout).toContain(`removed /${DROP_IN}\n`);
-    expect(u.stdout).toContain("removed directory /usr/lib\n");
+    expect(u.stdout).toContain(`removed ${root}/${DROP_IN}\n`);
+    expect(u.stdout).toContain(`removed directory ${root}/usr/lib\n`);
     expect(u.stdout).not.toContain("qubesd.service.d\n");
     expect(tree(root)).toEqual(before);
     expect(agent(["shim", "uninstall", "--root", root]).stdout).toBe("nothing to remove: the shim is not installed\n");
@@ -60,7 +64,7 @@ describe("shim install, status, uninstall", () => {
     fs.writeFileSync(path.join(root, DROP_IN), "[Service]\n");
     const r = agent(["shim", "install", "--root", root]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`qubes-dedup-agent: /${DROP_IN} exists and was not written by qubes-dedup; move it away and run install again.\n`);
+    expect(r.stderr).toBe(`qubes-dedup-agent: ${root}/${DROP_IN} exists and was not written by qubes-dedup; move it away and run install again.\n`);
     expect(fs.existsSync(path.join(root, "usr/lib/qubes-dedup"))).toBe(false);
   });
 });
@@ -71,35 +75,46 @@ describe("doctor", () => {
     const r = agent(["doctor", "--root", root]);
     expect(r.status).toBe(1);
     expect(r.stdout.split("\n")).toEqual([
-      "ok    real scrypt: /usr/bin/scrypt (scrypt 1.3.1)",
-      "FAIL  shim installed: /usr/lib/qubes-dedup/bin/scrypt is missing, /usr/lib/qubes-dedup/bin/real-scrypt is missing, /etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf is missing; fix: run `qubes-dedup-agent shim install`",
-      "FAIL  qubesd drop-in: /etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf is missing; fix: run `qubes-dedup-agent shim install`",
+      `ok    real scrypt: ${root}/usr/bin/scrypt (scrypt 1.3.1)`,
+      `FAIL  shim installed: ${root}/usr/lib/qubes-dedup/bin/scrypt is missing, ${root}/usr/lib/qubes-dedup/bin/real-scrypt is missing, ${root}/etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf is missing; fix: run \`qubes-dedup-agent shim install --root ${root}\``,
+      `FAIL  qubesd drop-in: ${root}/etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf is missing; fix: run \`qubes-dedup-agent shim install --root ${root}\``,
       "skip  running qubesd: not checked under --root",
-      "FAIL  passphrase file: /etc/qubes-dedup/passphrase is missing; fix: qubes-dedup-agent secret new --out /etc/qubes-dedup/passphrase",
-      "FAIL  qrexec policy: /etc/qubes/policy.d/30-qubes-dedup.policy is missing; fix: run `qubes-dedup-agent policy install`",
+      `FAIL  passphrase file: ${root}/etc/qubes-dedup/passphrase is missing; fix: qubes-dedup-agent secret new --out /etc/qubes-dedup/passphrase --root ${root}`,
+      `FAIL  qrexec policy: ${root}/etc/qubes/policy.d/30-qubes-dedup.policy is missing; fix: run \`qubes-dedup-agent policy install --root ${root}\``,
       "",
     ]);
     expect(agent(["shim", "install", "--root", root]).status).toBe(0);
+    // The fix doctor suggests works as printed.
+    expect(agent(["secret", "new", "--out", "/etc/qubes-dedup/passphrase", "--root", root]).status).toBe(0);
     const pass = path.join(root, "etc/qubes-dedup/passphrase");
-    fs.mkdirSync(path.dirname(pass), { recursive: true });
-    fs.writeFileSync(pass, `${PASS}\n`, { mode: 0o644 });
     fs.chmodSync(pass, 0o644);
-    expect(agent(["doctor", "--root", root]).stdout).toContain("FAIL  passphrase file: /etc/qubes-dedup/passphrase is not root-only (mode 644, owner 0); fix: chown root:root /etc/qubes-dedup/passphrase && chmod 600 /etc/qubes-dedup/passphrase\n");
+    expect(agent(["doctor", "--root", root]).stdout).toContain(`FAIL  passphrase file: ${pass} is not root-only (mode 644, owner 0); fix: chown root:root ${pass} && chmod 600 ${pass}\n`);
     fs.chmodSync(pass, 0o600);
     fs.mkdirSync(path.join(root, "etc/qubes/policy.d"), { recursive: true });
     fs.writeFileSync(path.join(root, "etc/qubes/policy.d/30-qubes-dedup.policy"), "qubes.DedupBackup * backup dom0 ask\nqubes.DedupRestore * backup dom0 ask\n");
     const good = agent(["doctor", "--root", root]);
     expect(good.stdout).toBe(
       [
-        "ok    real scrypt: /usr/bin/scrypt (scrypt 1.3.1)",
-        "ok    shim installed: /usr/lib/qubes-dedup/bin/scrypt, up to date",
-        "ok    qubesd drop-in: /etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf puts /usr/lib/qubes-dedup/bin first on PATH",
+        `ok    real scrypt: ${root}/usr/bin/scrypt (scrypt 1.3.1)`,
+        `ok    shim installed: ${root}/usr/lib/qubes-dedup/bin/scrypt, up to date`,
+        `ok    qubesd drop-in: ${root}/etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf puts /usr/lib/qubes-dedup/bin first on PATH`,
         "skip  running qubesd: not checked under --root",
-        "ok    passphrase file: /etc/qubes-dedup/passphrase, root-only",
-        "ok    qrexec policy: /etc/qubes/policy.d/30-qubes-dedup.policy",
+        `ok    passphrase file: ${root}/etc/qubes-dedup/passphrase, root-only`,
+        `ok    qrexec policy: ${root}/etc/qubes/policy.d/30-qubes-dedup.policy`,
         "",
       ].join("\n"),
     );
     expect(good.status).toBe(0);
+  });
+
+  it("checks the host's real scrypt when the root has none, and says which path it checked", () => {
+    const bare = tmp("qdd-bare-");
+    const r = agent(["doctor", "--root", bare]);
+    expect(r.stdout.split("\n")[0]).toBe(`ok    real scrypt: /usr/bin/scrypt (scrypt 1.3.1, the host's: ${bare} has none)`);
+    fs.mkdirSync(path.join(bare, "usr/lib/qubes-dedup/bin"), { recursive: true });
+    fs.writeFileSync(path.join(bare, "usr/lib/qubes-dedup/bin/real-scrypt"), "/opt/nowhere/scrypt\n");
+    expect(agent(["doctor", "--root", bare]).stdout.split("\n")[0]).toBe(
+      `FAIL  real scrypt: ${bare}/opt/nowhere/scrypt and /opt/nowhere/scrypt are missing or do not answer --version; fix: install scrypt 1.3 or later (qubes-dom0 package scrypt)`,
+    );
   });
 });

@@ -123,7 +123,10 @@ describe("rpc and policy command lines", () => {
       const r = spawnSync("node", [AGENT, ...args], { encoding: "utf8", input: "" });
       expect(r.status, args.join(" ")).toBe(2);
       expect(r.stderr).toContain("usage: qubes-dedup-agent rpc backup|restore");
+      expect(r.stderr, args.join(" ")).not.toContain("as in '--");
     }
+    const bad = spawnSync("node", [AGENT, "policy", "status", "--frob"], { encoding: "utf8" });
+    expect(bad.stderr.split("\n")[0]).toBe("qubes-dedup-agent: policy has no option --frob; see the usage below.");
   });
 
   it("policy install writes the policy for the configured backup qube and the service files; doctor sees it; uninstall removes all", () => {
@@ -132,7 +135,7 @@ describe("rpc and policy command lines", () => {
     const run = (args: string[]) => spawnSync("node", [AGENT, ...args, "--root", root], { encoding: "utf8" });
     expect(run(["policy", "status"]).status).toBe(1);
     expect(run(["policy", "install"]).stdout).toBe(
-      "wrote /etc/qubes/policy.d/30-qubes-dedup.policy\nwrote /etc/qubes-rpc/qubes.DedupBackup\nwrote /etc/qubes-rpc/qubes.DedupRestore\n",
+      `wrote ${root}/etc/qubes/policy.d/30-qubes-dedup.policy\nwrote ${root}/etc/qubes-rpc/qubes.DedupBackup\nwrote ${root}/etc/qubes-rpc/qubes.DedupRestore\n`,
     );
     const file = path.join(root, "etc/qubes/policy.d/30-qubes-dedup.policy");
     expect(fs.statSync(file).mode & 0o777).toBe(0o644);
@@ -148,11 +151,13 @@ describe("rpc and policy command lines", () => {
     fs.appendFileSync(file, "# backups set to allow by the user\n");
     const st = run(["policy", "status"]);
     expect(st.status).toBe(0);
-    expect(st.stdout).toContain("changed: /etc/qubes/policy.d/30-qubes-dedup.policy (edited by hand");
-    expect(run(["doctor"]).stdout).toMatch(/ok    qrexec policy: \/etc\/qubes\/policy.d\/30-qubes-dedup.policy/);
+    expect(st.stdout).toContain(`changed: ${root}/etc/qubes/policy.d/30-qubes-dedup.policy (edited by hand`);
+    expect(run(["doctor"]).stdout).toContain(`ok    qrexec policy: ${root}/etc/qubes/policy.d/30-qubes-dedup.policy\n`);
     expect(run(["policy", "uninstall"]).stdout).toBe(
-      "removed /etc/qubes/policy.d/30-qubes-dedup.policy\nremoved /etc/qubes-rpc/qubes.DedupBackup\nremoved /etc/qubes-rpc/qubes.DedupRestore\n",
+      `removed ${root}/etc/qubes/policy.d/30-qubes-dedup.policy\nremoved ${root}/etc/qubes-rpc/qubes.DedupBackup\nremoved ${root}/etc/qubes-rpc/qubes.DedupRestore\n`,
     );
+    const none = run(["policy", "status"]);
+    expect(none.stdout).toContain(`run \`qubes-dedup-agent policy install --root ${root}\`\n`);
     expect(fs.existsSync(file)).toBe(false);
     expect(run(["policy", "uninstall"]).stdout).toBe("nothing to remove: the qrexec policy and services are not installed\n");
   });

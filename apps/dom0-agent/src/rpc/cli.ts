@@ -9,6 +9,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { parseErrorSentence } from "../args.ts";
 import { handleRpc } from "./handler.ts";
 import { installPolicy, policyStatus, uninstallPolicy } from "./policy.ts";
 
@@ -24,18 +25,18 @@ function usage(message: string): number {
   return 2;
 }
 
-function parseRoot(args: string[]): { root: string; positionals: string[] } | string {
+function parseRoot(args: string[], command: string): { root: string; positionals: string[] } | string {
   try {
     const { values, positionals } = parseArgs({ args, options: { root: { type: "string" } }, allowPositionals: true, strict: true });
     return { root: values.root ?? process.env.QUBES_DEDUP_AGENT_ROOT ?? "/", positionals };
   } catch (e) {
-    return (e as Error).message;
+    return parseErrorSentence(e, command);
   }
 }
 
 /** `qubes-dedup-agent rpc ...`; resolves to the exit status. */
 export async function rpcCommand(args: string[]): Promise<number> {
-  const p = parseRoot(args);
+  const p = parseRoot(args, "rpc");
   if (typeof p === "string") return usage(p);
   const [kind, ...extra] = p.positionals;
   if (kind !== "backup" && kind !== "restore") return usage(kind === undefined ? "rpc needs backup or restore" : `unknown rpc service ${kind}`);
@@ -48,7 +49,7 @@ export async function rpcCommand(args: string[]): Promise<number> {
 
 /** `qubes-dedup-agent policy ...`; resolves to the exit status. */
 export async function policyCommand(args: string[]): Promise<number> {
-  const p = parseRoot(args);
+  const p = parseRoot(args, "policy");
   if (typeof p === "string") return usage(p);
   const [sub, ...extra] = p.positionals;
   if (extra.length) return usage(`unexpected argument ${extra[0]}`);
@@ -63,7 +64,7 @@ export async function policyCommand(args: string[]): Promise<number> {
       return s.ok ? 0 : 1;
     }
   } catch (e) {
-    process.stderr.write(`qubes-dedup: ${(e as Error).message}\n`);
+    process.stderr.write(`qubes-dedup-agent: ${(e as Error).message}\n`);
     return 1;
   }
   return usage(sub === undefined ? "policy needs install, uninstall or status" : `unknown policy command ${sub}`);

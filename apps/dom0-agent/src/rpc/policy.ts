@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { POLICY_FILE, loadConfig, underRoot } from "../config.ts";
+import { agentCommand } from "../args.ts";
 import { qubeName } from "../validate.ts";
 
 /** The shipped policy, for a backup qube named "backup". */
@@ -91,7 +92,7 @@ export function installPolicy(root: string, agent: string): string[] {
     fs.writeFileSync(`${file}.qubes-dedup-new`, w.content, { mode: w.mode });
     fs.chmodSync(`${file}.qubes-dedup-new`, w.mode);
     fs.renameSync(`${file}.qubes-dedup-new`, file);
-    done.push(`${have === undefined ? "wrote" : "updated"} ${w.path}`);
+    done.push(`${have === undefined ? "wrote" : "updated"} ${file}`);
   }
   return done.length ? done : ["nothing to change: the qrexec policy and services are up to date"];
 }
@@ -102,7 +103,7 @@ export function uninstallPolicy(root: string): string[] {
   for (const p of [POLICY_FILE, ...Object.keys(SERVICE_FILES).map((s) => `/etc/qubes-rpc/${s}`)]) {
     try {
       fs.unlinkSync(underRoot(root, p));
-      done.push(`removed ${p}`);
+      done.push(`removed ${underRoot(root, p)}`);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
     }
@@ -117,16 +118,17 @@ export function uninstallPolicy(root: string): string[] {
 export function policyStatus(root: string, agent: string): { lines: string[]; ok: boolean } {
   let ok = true;
   const lines = wantedFiles(root, agent).map((w) => {
-    const have = readOrUndefined(underRoot(root, w.path));
+    const file = underRoot(root, w.path);
+    const have = readOrUndefined(file);
     if (have === undefined) {
       ok = false;
-      return `missing: ${w.path}`;
+      return `missing: ${file}`;
     }
-    if (have === w.content) return `ok: ${w.path}`;
-    if (w.path === POLICY_FILE) return `changed: ${w.path} (edited by hand; \`policy install\` restores the shipped one)`;
+    if (have === w.content) return `ok: ${file}`;
+    if (w.path === POLICY_FILE) return `changed: ${file} (edited by hand; \`policy install\` restores the shipped one)`;
     ok = false;
-    return `changed: ${w.path}`;
+    return `changed: ${file}`;
   });
-  lines.push(ok ? "the qrexec policy and services are installed" : "the qrexec policy or services are not (fully) installed; run `qubes-dedup-agent policy install`");
+  lines.push(ok ? "the qrexec policy and services are installed" : `the qrexec policy or services are not (fully) installed; run \`${agentCommand(root, "policy install")}\``);
   return { lines, ok };
 }
