@@ -21,7 +21,7 @@ export const USAGE = `usage: qubes-dedup-agent <command> [options]
   restore SNAPSHOT [--repo NAME] [--dest-vm VM] [--verify-only] [--rename-conflicting | --skip-conflicting]
           [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]
   shim install|uninstall|status [--root DIR]
-  shim path
+  shim path [--root DIR]
   secret new --out FILE [--root DIR]
   doctor [--root DIR]
   policy install|uninstall|status [--root DIR]
@@ -122,7 +122,9 @@ function print(lines: string[]): void {
 async function shim(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === "path") {
-    parseCommandLine(rest, {}, "shim path");
+    // --root is accepted as everywhere (README), though the built shim does not depend on it.
+    const { positionals } = parseCommandLine(rest, ROOT, "shim path");
+    if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
     const p = builtShimPath();
     print([p]);
     if (fs.existsSync(p)) return 0;
