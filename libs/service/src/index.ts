@@ -8,7 +8,7 @@ export { addRepository, getRepository, engineFor, repositoryNameSchema, type New
 export { runBackup, type RunBackupOptions, type RunBackupResult } from "./backup.ts";
 export { runDump, findSnapshot, type RunDumpOptions } from "./restore.ts";
 export { listSnapshots, type SnapshotView } from "./snapshots.ts";
-export { failAbandonedJobs } from "./jobs.ts";
+export { failAbandonedJobs, processAlive } from "./jobs.ts";
 export {
   requestBackup,
   requestRestore,

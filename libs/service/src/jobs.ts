@@ -3,7 +3,8 @@ import type { Database } from "@qubes-dedup/db";
 /** Kinds of job recorded in the index db. */
 export type JobKind = "backup" | "dump";
 
-function processAlive(pid: number): boolean {
+/** True when a process with this id exists (EPERM means it does, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

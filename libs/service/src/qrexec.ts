@@ -16,6 +16,7 @@ import { createInterface } from "node:readline";
 import { execa } from "execa";
 import type { Database } from "@qubes-dedup/db";
 import { getRepository } from "./repositories.ts";
+import { processAlive } from "./jobs.ts";
 
 /** How a request ended. */
 export type RequestOutcome = "succeeded" | "failed" | "refused";
@@ -102,15 +103,6 @@ interface Answer {
   final?: { outcome: RequestOutcome; message: string };
   running: boolean;
   percent?: number;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Fails "waiting" request jobs whose process is gone (failAbandonedJobs covers "running" ones). */

@@ -1,4 +1,5 @@
 import type { Database } from "@qubes-dedup/db";
+import { processAlive } from "@qubes-dedup/service";
 
 /** "running" jobs whose process is gone are shown as "interrupted". */
 export type JobStatus = "running" | "succeeded" | "failed" | "interrupted";
@@ -18,16 +19,6 @@ export interface JobView {
 }
 
 type JobRow = Awaited<ReturnType<Database["prisma"]["job"]["findFirst"]>> & {};
-
-/** True when a process with this id exists (EPERM means it does, as another user). */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Maps a Job row to its view, telling a crashed run from a live one by its pid. */
 export function jobView(j: JobRow): JobView {
