@@ -55,8 +55,14 @@ async function drainOrGone(out: NodeJS.WritableStream): Promise<void> {
  * @throws DumpError on a digest mismatch or an unreadable side record; EngineError
  */
 export async function dump(engine: Engine, snapshotId: string, output: NodeJS.WritableStream, opts: { expectedSha256?: string; signal?: AbortSignal } = {}): Promise<DumpResult> {
-  const all = await engine.snapshots();
+  // most snapshots are canonical: their data dump starts before the lookup and waits in its pipe
+  const early = startData(engine, snapshotId);
+  const all = await engine.snapshots().catch((e) => (early.dump.kill(), Promise.reject(e)));
   const snap = all.find((s) => s.id === snapshotId || s.id.startsWith(snapshotId));
+  const canonical = snap?.tags.includes(DATA_TAG) ?? false;
+  // borg needs the exact archive name; restic takes the prefix the caller gave
+  const earlyUsable = canonical && (snap!.id === snapshotId || engine.kind === "restic");
+  if (!earlyUsable) early.dump.kill();
   if (!snap) throw new DumpError(`there is no snapshot ${snapshotId} in ${engine.repo.location}; list them with qubes-dedup snapshots.`);
   let running: StdoutDump | undefined;
   const out = new Out(output, () => running?.kill());
@@ -64,17 +70,16 @@ export async function dump(engine: Engine, snapshotId: string, output: NodeJS.Wr
   opts.signal?.addEventListener("abort", onAbort);
   let expected = opts.expectedSha256;
   try {
-    if (snap.tags.includes(DATA_TAG)) {
+    if (canonical) {
       const run = snap.tags.find((t) => t.startsWith("qd-run:"));
       const side = all.find((s) => s.tags.includes(SIDE_TAG) && run && s.tags.includes(run));
       if (!side) throw new DumpError(`the side record of snapshot ${snapshotId} is missing, so the stream cannot be rebuilt; the repository may be damaged, run a check.`);
-      // the data dump starts while the side record is read; its pipe holds it back until then
-      running = engine.dumpFile(snap.id, DATA_FILE);
-      const data = heldBack(running.stdout as AsyncIterable<Buffer>);
+      const d = earlyUsable ? early : startData(engine, snap.id);
+      running = d.dump;
       const { meta, ops } = parseSideRecord(await readAll(engine.dumpFile(side.id, SIDE_FILE)));
       if (expected && expected !== meta.streamSha256) throw new DumpError(`snapshot ${snapshotId} records SHA-256 ${meta.streamSha256}, not the expected ${expected}; pick the right snapshot.`);
       expected = meta.streamSha256;
-      await rebuild(ops, data, out);
+      await rebuild(ops, d.data, out);
     } else {
       running = engine.dumpFile(snap.id, STREAM_FILE);
       for await (const chunk of running.stdout as AsyncIterable<Buffer>) await out.write(chunk);
@@ -103,6 +108,12 @@ async function readAll(d: StdoutDump): Promise<Buffer> {
   }
   await d.done;
   return Buffer.concat(parts);
+}
+
+/** Starts dumping a snapshot's data file, held back until read. */
+function startData(engine: Engine, id: string): { dump: StdoutDump; data: AsyncIterator<Buffer> } {
+  const dump = engine.dumpFile(id, DATA_FILE);
+  return { dump, data: heldBack(dump.stdout as AsyncIterable<Buffer>) };
 }
 
 /**
