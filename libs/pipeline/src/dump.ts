@@ -13,27 +13,61 @@ const ZEROS = Buffer.alloc(65536);
 
 class Gone extends Error {}
 
-/** Writes to the output with back-pressure; throws Gone once the reader left. */
+/** Error codes of an output whose reader went away: a normal end of a dump. */
+const READER_GONE = new Set(["EPIPE", "ERR_STREAM_DESTROYED", "ECONNRESET"]);
+
+/**
+ * Writes to the output with back-pressure; throws Gone once the reader left,
+ * DumpError when the output itself fails (ENOSPC, EIO, …).
+ */
 class Out {
   gone = false;
+  failure: NodeJS.ErrnoException | undefined;
+  /** bytes handed to the output */
   bytes = 0;
+  /** bytes the output confirmed */
+  written = 0;
   readonly hash = createHash("sha256");
-  private readonly mark = () => ((this.gone = true), this.onGone());
+  private readonly onError = (e: NodeJS.ErrnoException) => {
+    if (READER_GONE.has(e?.code ?? "")) this.mark();
+    else if (!this.gone) ((this.failure ??= e), this.onGone());
+  };
+  private readonly mark = () => {
+    if (this.failure || this.gone) return;
+    this.gone = true;
+    this.onGone();
+  };
   constructor(private readonly out: NodeJS.WritableStream, private readonly onGone: () => void) {
-    out.on("error", this.mark);
+    out.on("error", this.onError);
     out.on("close", this.mark);
   }
   /** Stops watching the output (the caller may reuse it). */
   release(): void {
-    this.out.removeListener("error", this.mark);
+    this.out.removeListener("error", this.onError);
     this.out.removeListener("close", this.mark);
+  }
+  /** The failure of the output as one sentence, if it failed. */
+  failed(): DumpError | undefined {
+    if (!this.failure) return undefined;
+    const code = this.failure.code ?? this.failure.message;
+    return new DumpError(`writing the stream failed after ${this.written} bytes (${code}): the output is incomplete; free space on it or write elsewhere, then dump again.`);
+  }
+  /** Waits until the output confirmed every byte (or failed, or its reader left). */
+  async flush(): Promise<void> {
+    if (this.written === this.bytes || this.gone || this.failure) return;
+    await new Promise<void>((res) => this.out.write(Buffer.alloc(0), () => res()));
+    if (this.failure) throw this.failed();
   }
   async write(b: Uint8Array): Promise<void> {
     const w = this.out as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
+    if (this.failure) throw this.failed();
     if (this.gone || w.destroyed || w.writableEnded) throw new Gone();
     this.hash.update(b);
     this.bytes += b.length;
-    if (!this.out.write(b)) await drainOrGone(this.out);
+    const ok = this.out.write(b, (e?: Error | null) => {
+      if (!e) this.written += b.length;
+    });
+    if (!ok) await drainOrGone(this.out);
   }
 }
 
@@ -50,9 +84,10 @@ async function drainOrGone(out: NodeJS.WritableStream): Promise<void> {
  * Canonical snapshots are rebuilt from the data file and the side record and
  * checked against the SHA-256 recorded at ingest; raw (v1) ones are copied.
  * A closed output (EPIPE, destroyed) is a normal end: qvm-backup-restore cuts
- * the pipe once it has what it needs.
+ * the pipe once it has what it needs; any other write error (ENOSPC, EIO) is not.
  * @returns bytes written and the SHA-256 (hex) of those bytes
- * @throws DumpError on a digest mismatch or an unreadable side record; EngineError
+ * @throws DumpError on a digest mismatch, an unreadable side record, or a failed
+ *   output ("writing the stream failed after N bytes (ENOSPC): …"); EngineError
  */
 export async function dump(engine: Engine, snapshotId: string, output: NodeJS.WritableStream, opts: { expectedSha256?: string; signal?: AbortSignal } = {}): Promise<DumpResult> {
   // most snapshots are canonical: their data dump starts before the lookup and waits in its pipe
@@ -85,8 +120,11 @@ export async function dump(engine: Engine, snapshotId: string, output: NodeJS.Wr
       for await (const chunk of running.stdout as AsyncIterable<Buffer>) await out.write(chunk);
     }
     await running.done;
+    await out.flush();
   } catch (e) {
     running?.kill();
+    const failed = out.failed();
+    if (failed) throw failed;
     if (!(e instanceof Gone) && !out.gone) throw e instanceof DumpError || e instanceof EngineError ? e : new DumpError(`reading snapshot ${snapshotId} failed (${(e as Error).message}); check the repository.`);
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);

@@ -1,0 +1,43 @@
+// Fixes from a user trial, against real restic and borg: a failing output is
+// an error (not a normal end), a dump cut short leaves no lock behind, a
+// damaged repository shows the engine's own words, snapshot references,
+// clear messages, a REST server that goes away, and the side record's summary.
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DumpError, dump, ingest, type Engine, type EngineKind } from "../src/index.ts";
+import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
+import { fileStream, freshRepo } from "./helpers/repo.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const TSX = path.resolve(here, "../../../node_modules/.bin/tsx");
+const DUMP_CLI = path.join(here, "helpers/dump-cli.ts");
+
+/** Runs the dump helper as a real process in a shell pipeline: `<dump> <tail>`. */
+function shellDump(engine: Engine, ref: string, tail: string) {
+  const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const cmd = [TSX, DUMP_CLI, engine.kind, engine.repo.location, engine.repo.passwordFile, ref].map(q).join(" ");
+  return execa("sh", ["-c", `${cmd} ${tail}`], { reject: false });
+}
+
+const streamFile = makeStream(tmpDir(), { qubes: smallSystem("pipefix", 3 << 20), chunkSize: 1 << 20 });
+
+describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
+  let engine: Engine;
+  let snapshotId: string;
+  beforeAll(async () => {
+    ({ engine } = await freshRepo(kind));
+    snapshotId = (await ingest(fileStream(streamFile), engine)).snapshotId;
+  }, 60_000);
+
+  it("fails a dump whose output fails (ENOSPC), in process and as a command", async () => {
+    const err = await dump(engine, snapshotId, fs.createWriteStream("/dev/full")).catch((e) => e);
+    expect(err).toBeInstanceOf(DumpError);
+    expect(err.message).toBe("writing the stream failed after 0 bytes (ENOSPC): the output is incomplete; free space on it or write elsewhere, then dump again.");
+    const r = await shellDump(engine, snapshotId, "> /dev/full");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("DumpError: writing the stream failed after 0 bytes (ENOSPC): the output is incomplete;");
+  }, 60_000);
+});
