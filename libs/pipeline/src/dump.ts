@@ -90,9 +90,27 @@ async function drainOrGone(out: NodeJS.WritableStream): Promise<void> {
  *   output ("writing the stream failed after N bytes (ENOSPC): …"); EngineError
  */
 export async function dump(engine: Engine, snapshotId: string, output: NodeJS.WritableStream, opts: { expectedSha256?: string; signal?: AbortSignal } = {}): Promise<DumpResult> {
+  // every engine process started here has exited when dump returns: one that
+  // outlived us would die of SIGPIPE holding its repository lock
+  const started: StdoutDump[] = [];
+  const open = (id: string, file: string) => {
+    const d = engine.dumpFile(id, file);
+    started.push(d);
+    return d;
+  };
+  try {
+    return await dumpWith(engine, open, snapshotId, output, opts);
+  } finally {
+    await Promise.all(started.map((d) => d.kill()));
+  }
+}
+
+type Open = (snapshotId: string, filename: string) => StdoutDump;
+
+async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: NodeJS.WritableStream, opts: { expectedSha256?: string; signal?: AbortSignal }): Promise<DumpResult> {
   // most snapshots are canonical: their data dump starts before the lookup and waits in its pipe
-  const early = startData(engine, snapshotId);
-  const all = await engine.snapshots().catch((e) => (early.dump.kill(), Promise.reject(e)));
+  const early = startData(open, snapshotId);
+  const all = await engine.snapshots();
   const snap = all.find((s) => s.id === snapshotId || s.id.startsWith(snapshotId));
   const canonical = snap?.tags.includes(DATA_TAG) ?? false;
   // borg needs the exact archive name; restic takes the prefix the caller gave
@@ -109,14 +127,14 @@ export async function dump(engine: Engine, snapshotId: string, output: NodeJS.Wr
       const run = snap.tags.find((t) => t.startsWith("qd-run:"));
       const side = all.find((s) => s.tags.includes(SIDE_TAG) && run && s.tags.includes(run));
       if (!side) throw new DumpError(`the side record of snapshot ${snapshotId} is missing, so the stream cannot be rebuilt; the repository may be damaged, run a check.`);
-      const d = earlyUsable ? early : startData(engine, snap.id);
+      const d = earlyUsable ? early : startData(open, snap.id);
       running = d.dump;
-      const { meta, ops } = parseSideRecord(await readAll(engine.dumpFile(side.id, SIDE_FILE)));
+      const { meta, ops } = parseSideRecord(await readAll(open(side.id, SIDE_FILE)));
       if (expected && expected !== meta.streamSha256) throw new DumpError(`snapshot ${snapshotId} records SHA-256 ${meta.streamSha256}, not the expected ${expected}; pick the right snapshot.`);
       expected = meta.streamSha256;
       await rebuild(ops, d.data, out);
     } else {
-      running = engine.dumpFile(snap.id, STREAM_FILE);
+      running = open(snap.id, STREAM_FILE);
       for await (const chunk of running.stdout as AsyncIterable<Buffer>) await out.write(chunk);
     }
     await running.done;
@@ -149,8 +167,8 @@ async function readAll(d: StdoutDump): Promise<Buffer> {
 }
 
 /** Starts dumping a snapshot's data file, held back until read. */
-function startData(engine: Engine, id: string): { dump: StdoutDump; data: AsyncIterator<Buffer> } {
-  const dump = engine.dumpFile(id, DATA_FILE);
+function startData(open: Open, id: string): { dump: StdoutDump; data: AsyncIterator<Buffer> } {
+  const dump = open(id, DATA_FILE);
   return { dump, data: heldBack(dump.stdout as AsyncIterable<Buffer>) };
 }
 

@@ -40,4 +40,19 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain("DumpError: writing the stream failed after 0 bytes (ENOSPC): the output is incomplete;");
   }, 60_000);
+
+  it("leaves no lock after dumps cut short by their reader (| head -c 100)", async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await shellDump(engine, snapshotId, "| head -c 100 | wc -c");
+      expect(r.stdout.trim()).toBe("100");
+      expect(r.stderr).toMatch(/^dumped \d+$/);
+    }
+    if (kind === "restic") {
+      const locks = await execa("restic", ["-r", engine.repo.location, "--password-file", engine.repo.passwordFile, "--no-cache", "list", "locks"]);
+      expect(locks.stdout).toBe("");
+    } else {
+      expect(fs.readdirSync(engine.repo.location).filter((f) => f.startsWith("lock"))).toEqual([]);
+    }
+    await engine.check();
+  }, 90_000);
 });

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { execa } from "execa";
 import { EngineError } from "../errors.ts";
-import { checkPasswordFile, engineEnv, isEnoent, lastLine, notInstalled } from "./common.ts";
+import { checkPasswordFile, engineEnv, isEnoent, lastLine, notInstalled, stoppableDump, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
 import type { Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
@@ -111,15 +111,8 @@ class Borg implements Engine {
     });
     let stderr = "";
     sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
-    let killed = false;
-    const done = (async () => {
-      const r = await sub;
-      if (killed) return;
-      if (isEnoent(r)) throw notInstalled("borg", "borgbackup");
-      if (r.exitCode !== 0) throw borgError(this.repo, "extract", stderr);
-    })();
-    done.catch(() => {});
-    return { stdout: sub.stdout!, done, kill: () => ((killed = true), sub.kill("SIGTERM")) };
+    // borg releases its lock when SIGTERM turns into an exception
+    return stoppableDump(sub as unknown as DumpProcess, "SIGTERM", (_code, r) => (isEnoent(r) ? notInstalled("borg", "borgbackup") : borgError(this.repo, "extract", stderr)));
   }
 }
 

@@ -1,6 +1,7 @@
 import fs from "node:fs";
+import { PassThrough, type Readable } from "node:stream";
 import { EngineError } from "../errors.ts";
-import type { RepositoryRef } from "./types.ts";
+import type { RepositoryRef, StdoutDump } from "./types.ts";
 
 /** Environment for engine processes: ours, minus variables that would override the repository or password. */
 export function engineEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -36,4 +37,51 @@ export function notInstalled(binary: string, pkg: string): EngineError {
 export function isEnoent(e: unknown): boolean {
   const err = e as { code?: string; cause?: { code?: string } };
   return err?.code === "ENOENT" || err?.cause?.code === "ENOENT";
+}
+
+/** Seconds an engine gets to exit after its stop signal before SIGKILL. */
+const STOP_GRACE_S = 15;
+
+/** The parts of a spawned engine (execa's result) a dump needs. */
+export interface DumpProcess extends PromiseLike<{ exitCode?: number }> {
+  stdout: Readable;
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+/**
+ * Wraps a running `dump` / `extract --stdout` so that the engine never dies
+ * of SIGPIPE while it holds its repository lock: the caller reads a pass-through
+ * copy, and once the caller stops (kill(), or destroys what it reads) the
+ * engine's own pipe is drained into nothing until the engine has exited after
+ * `signal` (restic removes its lock on SIGINT, borg on SIGTERM).
+ * @param fail maps a failed exit (code ≠ 0, not stopped) to the error `done` rejects with
+ */
+export function stoppableDump(sub: DumpProcess, signal: NodeJS.Signals, fail: (exitCode: number | undefined, result: unknown) => Error): StdoutDump {
+  const out = new PassThrough({ highWaterMark: 256 << 10 });
+  sub.stdout.pipe(out);
+  let stopped: Promise<void> | undefined;
+  const exited = Promise.resolve(sub).then((r) => r, (e: unknown) => e as { exitCode?: number });
+  const kill = (): Promise<void> => {
+    stopped ??= (async () => {
+      sub.stdout.unpipe(out);
+      sub.stdout.on("data", () => {});
+      sub.stdout.resume();
+      out.end();
+      sub.kill(signal);
+      const timer = setTimeout(() => sub.kill("SIGKILL"), STOP_GRACE_S * 1000);
+      await exited;
+      clearTimeout(timer);
+    })();
+    return stopped;
+  };
+  // the reader went away without saying so (a for-await loop that broke off destroys its stream)
+  out.on("close", () => {
+    if (!out.readableEnded) void kill();
+  });
+  const done = exited.then((r) => {
+    if (stopped) return;
+    if (r?.exitCode !== 0) throw fail(r?.exitCode, r);
+  });
+  done.catch(() => {});
+  return { stdout: out, done, kill };
 }

@@ -1,6 +1,6 @@
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
-import { checkPasswordFile, engineEnv, isEnoent, lastLine, notInstalled } from "./common.ts";
+import { checkPasswordFile, engineEnv, isEnoent, lastLine, notInstalled, stoppableDump } from "./common.ts";
 import type { Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
@@ -120,17 +120,9 @@ class Restic implements Engine {
     const sub = this.spawn(["dump", snapshotId, `/${filename}`], "ignore");
     let stderr = "";
     sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
-    let killed = false;
-    const done = (async () => {
-      const r = await sub;
-      if (killed) return;
-      if (isEnoent(r)) throw notInstalled("restic", "restic");
-      if (r.exitCode !== 0) throw resticError(this.repo, "dump", stderr);
-    })();
-    done.catch(() => {});
     // SIGINT, not SIGTERM: restic 0.14 removes its lock only on SIGINT, and a
     // left-over lock blocks check and prune until someone runs `restic unlock`.
-    return { stdout: sub.stdout, done, kill: () => ((killed = true), sub.kill("SIGINT")) };
+    return stoppableDump(sub, "SIGINT", (_code, r) => (isEnoent(r) ? notInstalled("restic", "restic") : resticError(this.repo, "dump", stderr)));
   }
 }
 

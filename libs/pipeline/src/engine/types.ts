@@ -30,8 +30,12 @@ export interface StdoutDump {
   stdout: Readable;
   /** resolves when the engine exits well; rejects with EngineError */
   done: Promise<void>;
-  /** stops the engine (the reader went away) */
-  kill(): void;
+  /**
+   * stops the engine (the reader went away): its output is drained and
+   * discarded until it exits, so it never dies of SIGPIPE holding its lock;
+   * resolves once it has exited. Destroying `stdout` does the same.
+   */
+  kill(): Promise<void>;
 }
 
 /** One repository behind restic or borg. Every method throws EngineError. */
