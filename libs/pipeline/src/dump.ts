@@ -132,7 +132,7 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
       const { meta, ops } = parseSideRecord(await readAll(open(side.id, SIDE_FILE)));
       if (expected && expected !== meta.streamSha256) throw new DumpError(`snapshot ${snapshotId} records SHA-256 ${meta.streamSha256}, not the expected ${expected}; pick the right snapshot.`);
       expected = meta.streamSha256;
-      await rebuild(ops, d.data, out);
+      await rebuild(ops, d.data, out, d.dump.done);
     } else {
       running = open(snap.id, STREAM_FILE);
       for await (const chunk of running.stdout as AsyncIterable<Buffer>) await out.write(chunk);
@@ -143,6 +143,7 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
     running?.kill();
     const failed = out.failed();
     if (failed) throw failed;
+    if (e instanceof EngineError && e.detail !== undefined && !out.gone) throw readFailed(engine, snapshotId, out.written, e);
     if (!(e instanceof Gone) && !out.gone) throw e instanceof DumpError || e instanceof EngineError ? e : new DumpError(`reading snapshot ${snapshotId} failed (${(e as Error).message}); check the repository.`);
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
@@ -190,8 +191,21 @@ function heldBack(stream: AsyncIterable<Buffer>): AsyncIterator<Buffer> {
   };
 }
 
-/** Interleaves side-record literals and zero runs with the data file, in order. */
-async function rebuild(ops: Op[], it: AsyncIterator<Buffer>, out: Out): Promise<void> {
+/**
+ * The engine could not read the snapshot (damaged pack or segment, I/O):
+ * quote it, and say the output is incomplete and which check shows the damage.
+ */
+function readFailed(engine: Engine, snapshotId: string, written: number, e: EngineError): DumpError {
+  const loc = engine.repo.location;
+  const check = engine.kind === "restic" ? `restic -r ${loc} check --read-data` : `borg check --verify-data ${loc}`;
+  return new DumpError(`${engine.kind} could not read snapshot ${snapshotId} (${e.detail}): the ${written} bytes written so far are an incomplete stream; \`${check}\` shows what is damaged.`);
+}
+
+/**
+ * Interleaves side-record literals and zero runs with the data file, in order.
+ * @param engineDone the data dump's exit: when the data ends early, its failure is the cause
+ */
+async function rebuild(ops: Op[], it: AsyncIterator<Buffer>, out: Out, engineDone: Promise<void>): Promise<void> {
   let left: Buffer = Buffer.alloc(0);
   for (const op of ops) {
     if (op.kind === "lit") await out.write(op.bytes);
@@ -201,6 +215,7 @@ async function rebuild(ops: Op[], it: AsyncIterator<Buffer>, out: Out): Promise<
       while (n > 0) {
         if (left.length === 0) {
           const r = await it.next();
+          if (r.done) await engineDone;
           if (r.done) throw new DumpError("the data file of the snapshot is shorter than its side record says; the repository may be damaged, run a check.");
           left = r.value;
         }

@@ -55,4 +55,23 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
     }
     await engine.check();
   }, 90_000);
+
+  it("quotes the engine when a damaged repository breaks a dump", async () => {
+    const { engine: e, dir } = await freshRepo(kind);
+    const id = (await ingest(fileStream(streamFile), e)).snapshotId;
+    const files = fs.readdirSync(path.join(e.repo.location, "data"), { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    const biggest = files.map((f) => path.join(f.parentPath, f.name)).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0]!;
+    fs.chmodSync(biggest, 0o600);
+    const fd = fs.openSync(biggest, "r+");
+    const bytes = Buffer.alloc(4096);
+    fs.readSync(fd, bytes, 0, bytes.length, 8192);
+    fs.writeSync(fd, bytes.map((b) => b ^ 0xff), 0, bytes.length, 8192);
+    fs.closeSync(fd);
+    const err = await dump(e, id, fs.createWriteStream(path.join(dir, "out"))).catch((x) => x);
+    expect(err).toBeInstanceOf(DumpError);
+    const check = kind === "restic" ? `restic -r ${e.repo.location} check --read-data` : `borg check --verify-data ${e.repo.location}`;
+    expect(err.message).toMatch(new RegExp(`^${kind} could not read snapshot ${id} \\((.+)\\): the \\d+ bytes written so far are an incomplete stream; \`${check.replace(/[/.-]/g, "\\$&")}\` shows what is damaged\\.$`));
+    if (kind === "restic") expect(err.message).toContain("ciphertext verification failed");
+    else expect(err.message).toMatch(/integrity|checksum|mismatch|corrupt/i);
+  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { execa } from "execa";
 import { EngineError } from "../errors.ts";
-import { checkPasswordFile, engineEnv, isEnoent, lastLine, notInstalled, stoppableDump, type DumpProcess } from "./common.ts";
+import { checkPasswordFile, engineEnv, isEnoent, notInstalled, stoppableDump, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
 import type { Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
@@ -21,8 +21,17 @@ export function borgError(repo: RepositoryRef, what: string, stderr: string): En
   if (/Failed to create\/acquire the lock|LockTimeout|lock.*timeout/i.test(stderr))
     return new EngineError(`the borg repository ${loc} is locked by another process; run \`borg break-lock ${loc}\` if no other backup is running.`);
   if (/IntegrityError|integrity|corrupt|Data integrity error|segment .* (missing|damaged)|ObjectNotFound/i.test(stderr))
-    return new EngineError(`the borg repository ${loc} is damaged (${lastLine(stderr)}); run \`borg check --repair ${loc}\` before the next backup.`);
-  return new EngineError(`borg ${what} failed on ${loc} (${lastLine(stderr)}); check the repository and try again.`);
+    return new EngineError(`the borg repository ${loc} is damaged (${borgDetail(stderr)}); run \`borg check --repair ${loc}\` before the next backup.`, "damaged", borgDetail(stderr));
+  return new EngineError(`borg ${what} failed on ${loc} (${borgDetail(stderr)}); check the repository and try again.`, "other", borgDetail(stderr));
+}
+
+/** Lines of borg's crash report around a traceback: not the error itself. */
+const BORG_NOISE = /^(\s|Traceback|Local Exception|Exception ignored|AssertionError: cleanup|Platform:|Linux:|Borg:|PID:|sys\.argv:|SSH_ORIGINAL_COMMAND:|\^)/;
+
+/** borg's own error sentence: the first line that is not crash-report noise (borg prints it before the traceback). */
+export function borgDetail(stderr: string): string {
+  const lines = stderr.split("\n").filter((l) => l.trim() && !BORG_NOISE.test(l) && !l.startsWith("{"));
+  return (lines[0] ?? "no error output").trim();
 }
 
 /** Archive names carry the tags (borg has none): `tag1,tag2,…`. */

@@ -29,6 +29,12 @@ export function lastLine(stderr: string): string {
   return (lines[lines.length - 1] ?? "no error output").replace(/^Fatal: /, "");
 }
 
+/** The last `n` meaningful lines of an engine's stderr, joined by "; ", for messages that quote the engine. */
+export function lastLines(stderr: string, n = 2): string {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("{"));
+  return lines.slice(-n).join("; ").replace(/^Fatal: /, "") || "no error output";
+}
+
 export function notInstalled(binary: string, pkg: string): EngineError {
   return new EngineError(`${binary} is not installed (not found on PATH); install it: apt-get install ${pkg}.`);
 }

@@ -1,6 +1,6 @@
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
-import { checkPasswordFile, engineEnv, isEnoent, lastLine, notInstalled, stoppableDump } from "./common.ts";
+import { checkPasswordFile, engineEnv, isEnoent, lastLine, lastLines, notInstalled, stoppableDump } from "./common.ts";
 import type { Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
@@ -22,8 +22,8 @@ export function resticError(repo: RepositoryRef, what: string, stderr: string): 
   if (/already locked|unable to create lock/i.test(stderr))
     return new EngineError(`the restic repository ${loc} is locked by another process; run \`restic -r ${loc} unlock\` if no other backup is running.`);
   if (/ciphertext verification failed|invalid data returned|pack .* (not found|does not exist)|blob .* not found|load\(<data|Load\(<|unexpected EOF|damaged|corrupt|errors were found|is not a valid/i.test(stderr))
-    return new EngineError(`the restic repository ${loc} is damaged (${lastLine(stderr)}); run \`restic -r ${loc} check\` and repair it before the next backup.`);
-  return new EngineError(`restic ${what} failed on ${loc} (${lastLine(stderr)}); check the repository and try again.`);
+    return new EngineError(`the restic repository ${loc} is damaged (${lastLine(stderr)}); run \`restic -r ${loc} check\` and repair it before the next backup.`, "damaged", lastLines(stderr));
+  return new EngineError(`restic ${what} failed on ${loc} (${lastLine(stderr)}); check the repository and try again.`, "other", lastLines(stderr));
 }
 
 type Sub = ResultPromise<{ reject: false; buffer: false; stdin: "pipe" | "ignore"; stdout: "pipe"; stderr: "pipe" }>;
