@@ -3,7 +3,8 @@ import { once } from "node:events";
 import { parseSideRecord, type Op } from "./canonical.ts";
 import { DumpError, EngineError } from "./errors.ts";
 import type { Engine, StdoutDump } from "./engine/types.ts";
-import { DATA_FILE, DATA_TAG, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "./ingest.ts";
+import { DATA_FILE, DATA_TAG, SIDE_FILE, STREAM_FILE } from "./ingest.ts";
+import { resolveSnapshot, sideOf } from "./snapshots.ts";
 
 export interface DumpResult { bytes: number; streamSha256: string }
 
@@ -108,15 +109,15 @@ export async function dump(engine: Engine, snapshotId: string, output: NodeJS.Wr
 type Open = (snapshotId: string, filename: string) => StdoutDump;
 
 async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: NodeJS.WritableStream, opts: { expectedSha256?: string; signal?: AbortSignal }): Promise<DumpResult> {
-  // most snapshots are canonical: their data dump starts before the lookup and waits in its pipe
-  const early = startData(open, snapshotId);
+  // most snapshots are canonical: with restic, their data dump starts before
+  // the lookup and waits in its pipe (used only if restic's own reading of the
+  // reference is the one resolved here)
+  const early = engine.kind === "restic" && snapshotId.length >= 8 && snapshotId !== "latest" ? startData(open, snapshotId) : undefined;
   const all = await engine.snapshots();
-  const snap = all.find((s) => s.id === snapshotId || s.id.startsWith(snapshotId));
-  const canonical = snap?.tags.includes(DATA_TAG) ?? false;
-  // borg needs the exact archive name; restic takes the prefix the caller gave
-  const earlyUsable = canonical && (snap!.id === snapshotId || engine.kind === "restic");
-  if (!earlyUsable) early.dump.kill();
-  if (!snap) throw new DumpError(`there is no snapshot ${snapshotId} in ${engine.repo.location}; list them with qubes-dedup snapshots.`);
+  const snap = resolveSnapshot(all, snapshotId, engine.repo.location);
+  const canonical = snap.tags.includes(DATA_TAG);
+  const earlyUsable = canonical && all.filter((s) => s.id.startsWith(snapshotId)).length === 1;
+  if (early && !earlyUsable) early.dump.kill();
   let running: StdoutDump | undefined;
   const out = new Out(output, () => running?.kill());
   const onAbort = () => ((out.gone = true), running?.kill());
@@ -124,10 +125,9 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
   let expected = opts.expectedSha256;
   try {
     if (canonical) {
-      const run = snap.tags.find((t) => t.startsWith("qd-run:"));
-      const side = all.find((s) => s.tags.includes(SIDE_TAG) && run && s.tags.includes(run));
+      const side = sideOf(all, snap);
       if (!side) throw new DumpError(`the side record of snapshot ${snapshotId} is missing, so the stream cannot be rebuilt; the repository may be damaged, run a check.`);
-      const d = earlyUsable ? early : startData(open, snap.id);
+      const d = early && earlyUsable ? early : startData(open, snap.id);
       running = d.dump;
       const { meta, ops } = parseSideRecord(await readAll(open(side.id, SIDE_FILE)));
       if (expected && expected !== meta.streamSha256) throw new DumpError(`snapshot ${snapshotId} records SHA-256 ${meta.streamSha256}, not the expected ${expected}; pick the right snapshot.`);

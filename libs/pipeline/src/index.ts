@@ -7,6 +7,7 @@ export { openEngine } from "./engine/index.ts";
 export { ingest, STREAM_FILE, PROJECT_TAG } from "./ingest.ts";
 export type { IngestProgress, FileSummary, QubeSummary, IngestResult, IngestOptions } from "./ingest.ts";
 export { dump, type DumpResult } from "./dump.ts";
+export { listDataSnapshots, isDataSnapshot } from "./snapshots.ts";
 export { IngestError, EngineError, DumpError } from "./errors.ts";
 export { parseBackupHeader, type BackupHeader } from "./header.ts";
 export { parseQubesXml, type QubeInfo, type VolumeInfo } from "./qubes-xml.ts";

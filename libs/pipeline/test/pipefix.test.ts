@@ -7,9 +7,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DumpError, dump, ingest, type Engine, type EngineKind } from "../src/index.ts";
+import { DumpError, dump, ingest, listDataSnapshots, type Engine, type EngineKind } from "../src/index.ts";
 import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
-import { fileStream, freshRepo } from "./helpers/repo.ts";
+import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
+import { resolveSnapshot } from "../src/snapshots.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TSX = path.resolve(here, "../../../node_modules/.bin/tsx");
@@ -73,5 +74,21 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
     expect(err.message).toMatch(new RegExp(`^${kind} could not read snapshot ${id} \\((.+)\\): the \\d+ bytes written so far are an incomplete stream; \`${check.replace(/[/.-]/g, "\\$&")}\` shows what is damaged\\.$`));
     if (kind === "restic") expect(err.message).toContain("ciphertext verification failed");
     else expect(err.message).toMatch(/integrity|checksum|mismatch|corrupt/i);
+  }, 60_000);
+
+  it("resolves references among backups only: latest, prefixes; a side record's id is unknown", async () => {
+    const sink = new Sink();
+    await dump(engine, "latest", sink);
+    expect(sink.bytes().equals(fs.readFileSync(streamFile))).toBe(true);
+    const all = await engine.snapshots();
+    const data = await listDataSnapshots(engine);
+    expect(data.map((s) => s.id)).toEqual([snapshotId]);
+    const side = all.find((s) => s.tags.includes("qd-side"))!;
+    let n = 1;
+    while (snapshotId.startsWith(side.id.slice(0, n))) n++;
+    const ref = side.id.slice(0, n);
+    await expect(dump(engine, ref, new Sink())).rejects.toThrow(`there is no backup "${ref}" in ${engine.repo.location}; give the id of one, or a unique start of it, or latest (see qubes-dedup snapshots).`);
+    const two = [data[0]!, { ...data[0]!, id: `${snapshotId}x` }];
+    expect(() => resolveSnapshot(two, snapshotId.slice(0, 4), "R")).toThrow(`the snapshot reference "${snapshotId.slice(0, 4)}" is ambiguous in R (it starts 2 backups' ids); give more characters of the id (see qubes-dedup snapshots).`);
   }, 60_000);
 });
