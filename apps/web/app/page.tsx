@@ -15,7 +15,7 @@ export default function HomePage() {
         <h1>No repository yet</h1>
         <p>
           Register one in this backup qube with{" "}
-          <code>qubes-dedup repo add default --engine restic --location /path/to/repo --password-file /path/to/pw</code>,
+          <code className="wrap">qubes-dedup repo add default --engine restic --location /path/to/repo --password-file /path/to/pw</code>,
           then run a backup from dom0 (<code>qubes-dedup-agent backup</code>).
         </p>
       </div>

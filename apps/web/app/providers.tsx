@@ -12,11 +12,12 @@ function unauthorized(e: unknown): boolean {
 }
 
 /**
- * TanStack Query + tRPC for every page; data refreshes every 5 s. Any call
- * answered 401 replaces the page by the token form until the user signs in.
+ * TanStack Query + tRPC for every page; data refreshes every 5 s. Without a
+ * valid session (`signedIn`, decided by the server from the cookie) or once
+ * any call is answered 401, the page is the token form until the user signs in.
  */
-export function Providers({ children }: { children: ReactNode }) {
-  const [needsToken, setNeedsToken] = useState(false);
+export function Providers({ children, signedIn }: { children: ReactNode; signedIn: boolean }) {
+  const [needsToken, setNeedsToken] = useState(!signedIn);
   const [queryClient] = useState(
     () =>
       new QueryClient({
@@ -29,14 +30,12 @@ export function Providers({ children }: { children: ReactNode }) {
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: "/api/trpc", transformer: superjson })] }),
   );
-  const signedIn = () => {
-    setNeedsToken(false);
-    void queryClient.resetQueries();
-  };
+  // A full reload so that the server renders the page (and the top bar) signed in.
+  const onSignedIn = () => window.location.reload();
   return (
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
-        {needsToken ? <TokenForm onSignedIn={signedIn} /> : children}
+        {needsToken ? <TokenForm onSignedIn={onSignedIn} /> : children}
       </TRPCProvider>
     </QueryClientProvider>
   );

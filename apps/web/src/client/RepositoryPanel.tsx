@@ -77,6 +77,11 @@ function Cards({ repo }: { repo: RepositoryView }) {
         <div className="value" data-testid="repo-last-backup">
           {repo.lastBackupAt ? formatAge(repo.lastBackupAt) : "never"}
         </div>
+        {repo.lastBackupAt && (
+          <div className="sub">
+            <Time value={repo.lastBackupAt} />
+          </div>
+        )}
       </div>
       <div className="card">
         <div className="label">Repository size</div>
@@ -85,9 +90,12 @@ function Cards({ repo }: { repo: RepositoryView }) {
         </div>
       </div>
       <div className="card">
-        <div className="label">Logical size ({repo.snapshotCount} snapshots)</div>
+        <div className="label">Logical size</div>
         <div className="value">
           <Bytes value={repo.logicalBytes} testId="repo-logical" />
+        </div>
+        <div className="sub">
+          all {repo.snapshotCount} snapshot{repo.snapshotCount === 1 ? "" : "s"}
         </div>
       </div>
       <div className="card">
@@ -98,14 +106,27 @@ function Cards({ repo }: { repo: RepositoryView }) {
           {formatRatio(repo.dedupRatio)}
         </div>
       </div>
-      <div className="card">
+      <div className="card" data-testid="repo-next-backup">
         <div className="label">Next scheduled backup</div>
-        <div className="value" data-testid="repo-next-backup">
-          {repo.nextBackupAt ? <Time value={repo.nextBackupAt} /> : <span className="muted">not scheduled</span>}
+        <div className="value">
+          {repo.nextBackupAt ? formatUntil(repo.nextBackupAt) : <span className="muted">none</span>}
+        </div>
+        <div className="sub">
+          {repo.nextBackupAt ? <Time value={repo.nextBackupAt} /> : <a href="/schedules">add a schedule</a>}
         </div>
       </div>
     </div>
   );
+}
+
+/** How far ahead `when` is: "in 5 min", "in 3 h", "in 2 days" ("now" when past). */
+function formatUntil(when: Date, now: Date = new Date()): string {
+  const s = (when.getTime() - now.getTime()) / 1000;
+  if (s < 60) return "now";
+  if (s < 3600) return `in ${Math.floor(s / 60)} min`;
+  if (s < 86400) return `in ${Math.floor(s / 3600)} h`;
+  const d = Math.floor(s / 86400);
+  return `in ${d} day${d === 1 ? "" : "s"}`;
 }
 
 function FailedJobs({ jobs }: { jobs: RepositoryView["failedJobs"] }) {

@@ -67,7 +67,7 @@ export function SnapshotTable({ rows, sort, onSort }: { rows: SnapshotRow[]; sor
         {rows.map((s) => (
           <tr key={s.id} data-testid="snapshot-row" data-snapshot={s.engineSnapshotId}>
             <td>
-              <a href={`/snapshots/${s.id}`} data-testid="snapshot-link">
+              <a href={`/snapshots/${encodeURIComponent(s.engineSnapshotId)}`} data-testid="snapshot-link">
                 <Time value={s.createdAt} />
               </a>
               {s.compressed && (

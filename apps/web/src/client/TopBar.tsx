@@ -5,8 +5,8 @@ async function signOut() {
   window.location.href = "/";
 }
 
-/** Site header: brand, navigation, sign out. */
-export function TopBar() {
+/** Site header: brand, navigation, and "Sign out" when `signedIn` (the session cookie holds the current token). */
+export function TopBar({ signedIn }: { signedIn: boolean }) {
   return (
     <header className="top">
       <a className="brand" href="/">
@@ -20,9 +20,11 @@ export function TopBar() {
         <a href="/schedules">Schedules</a>
         <a href="/repositories">Repositories</a>
       </nav>
-      <button className="link" onClick={() => void signOut()}>
-        Sign out
-      </button>
+      {signedIn && (
+        <button className="link" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      )}
     </header>
   );
 }

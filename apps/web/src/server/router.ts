@@ -1,7 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { listRepositories } from "./repositories.ts";
-import { getSnapshot, qubeNames } from "./snapshot-detail.ts";
+import { getSnapshot, qubeNames, resolveSnapshotRef } from "./snapshot-detail.ts";
 import { listSnapshots } from "./snapshots.ts";
 import { authedProcedure, router, createCallerFactory } from "./trpc.ts";
 import { backupRequestInput, restoreRequestInput } from "./requests.ts";
@@ -39,12 +39,25 @@ export const appRouter = router({
     list: authedProcedure
       .input(z.object({ repositoryId, qube: z.string().min(1).max(64).optional(), from: z.date().optional(), to: z.date().optional() }))
       .query(({ ctx, input }) => listSnapshots(ctx.db, input.repositoryId, { qube: input.qube, from: input.from, to: input.to })),
-    /** One snapshot with its qubes and volumes; NOT_FOUND when there is none. */
-    get: authedProcedure.input(z.object({ id: z.number().int().positive() })).query(async ({ ctx, input }) => {
-      const s = await getSnapshot(ctx.db, input.id);
-      if (!s) throw new TRPCError({ code: "NOT_FOUND", message: `There is no snapshot ${input.id}: pick one from the snapshot list.` });
-      return s;
-    }),
+    /**
+     * One snapshot with its qubes and volumes, by db id (number) or by what a
+     * user types (string: db id, engine snapshot id, or a unique prefix of >= 8
+     * hex digits). NOT_FOUND when there is none, BAD_REQUEST when a prefix is ambiguous.
+     */
+    get: authedProcedure
+      .input(z.object({ id: z.union([z.number().int().positive(), z.string().trim().min(1).max(200)]) }))
+      .query(async ({ ctx, input }) => {
+        const m = typeof input.id === "number" ? { id: input.id } : await resolveSnapshotRef(ctx.db, input.id);
+        if ("ambiguous" in m) {
+          throw new TRPCError({ code: "BAD_REQUEST", message: `"${input.id}" is the start of ${m.ambiguous} snapshot ids: give more of the engine snapshot id.` });
+        }
+        const s = "id" in m ? await getSnapshot(ctx.db, m.id) : null;
+        if (!s) {
+          const what = /^\d+$/.test(String(input.id)) ? String(input.id) : `"${input.id}"`;
+          throw new TRPCError({ code: "NOT_FOUND", message: `There is no snapshot ${what}: pick one from the snapshot list.` });
+        }
+        return s;
+      }),
     /** Qube names found in a repository's snapshots (for the filter). */
     qubeNames: authedProcedure.input(z.object({ repositoryId })).query(({ ctx, input }) => qubeNames(ctx.db, input.repositoryId)),
   }),

@@ -5,15 +5,28 @@ import { Bytes, Time } from "../../../src/client/bits.tsx";
 import { useTRPC } from "../../../src/client/trpc.ts";
 import { formatDuration, formatRatio } from "../../../src/shared/format.ts";
 
-/** One snapshot: identity, sizes, checksum, and its qubes with their volumes. */
+/**
+ * One snapshot: identity, sizes, checksum, and its qubes with their volumes.
+ * The URL names it by engine snapshot id (or a unique prefix of >= 8 hex
+ * digits, as `qubes-dedup snapshots` prints them) or by db row id.
+ */
 export default function SnapshotPage({ params }: { params: Promise<{ id: string }> }) {
-  const { id } = use(params);
+  const ref = decodeURIComponent(use(params).id);
   const trpc = useTRPC();
-  const n = Number(id);
-  const snap = useQuery({ ...trpc.snapshots.get.queryOptions({ id: n }), enabled: Number.isInteger(n) && n > 0 });
-  if (!Number.isInteger(n) || n <= 0) return <p className="error">&quot;{id}&quot; is not a snapshot number: pick one from the snapshot list.</p>;
-  if (snap.isPending) return <p className="muted">Loading…</p>;
-  if (snap.isError) return <p className="error">{snap.error.message}</p>;
+  const snap = useQuery({ ...trpc.snapshots.get.queryOptions({ id: ref }), retry: false });
+  if (snap.isPending) return <p className="muted">Loading snapshot…</p>;
+  if (snap.isError) {
+    return (
+      <section className="empty" data-testid="no-snapshot">
+        <h1>No snapshot “{ref}”</h1>
+        <p className="error">{snap.error.message}</p>
+        <p>
+          Snapshots are named by their engine snapshot id (or its first 8 or more hex digits), as{" "}
+          <code>qubes-dedup snapshots</code> and the restore page show them. <a href="/snapshots">See all snapshots</a>.
+        </p>
+      </section>
+    );
+  }
   const s = snap.data;
   return (
     <section className="panel" data-testid="snapshot-detail">
