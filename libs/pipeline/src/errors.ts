@@ -4,13 +4,15 @@ export class IngestError extends Error {
 }
 
 /** What went wrong in an engine, for callers that word it differently. */
-export type EngineFailure = "damaged" | "other";
+export type EngineFailure = "damaged" | "missing" | "gone" | "network" | "other";
 
 /** restic/borg failed: missing binary, wrong password, locked, corrupt, unreachable. */
 export class EngineError extends Error {
   override name = "EngineError";
   /**
-   * @param failure "damaged" when the engine reported damaged data
+   * @param failure "damaged" (the engine reported damaged data), "missing" (no
+   *   repository at the location), "gone" (a local repository's directory no
+   *   longer exists), "network" (its server cannot be reached)
    * @param detail the engine's own last error lines (stderr), when it ran
    */
   constructor(message: string, readonly failure: EngineFailure = "other", readonly detail?: string) {

@@ -7,10 +7,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DumpError, dump, ingest, listDataSnapshots, type Engine, type EngineKind } from "../src/index.ts";
+import { DumpError, dump, ingest, listDataSnapshots, openEngine, type Engine, type EngineKind } from "../src/index.ts";
 import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
 import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
 import { resolveSnapshot } from "../src/snapshots.ts";
+import { freePort } from "./helpers/rest.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TSX = path.resolve(here, "../../../node_modules/.bin/tsx");
@@ -91,4 +92,30 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
     const two = [data[0]!, { ...data[0]!, id: `${snapshotId}x` }];
     expect(() => resolveSnapshot(two, snapshotId.slice(0, 4), "R")).toThrow(`the snapshot reference "${snapshotId.slice(0, 4)}" is ambiguous in R (it starts 2 backups' ids); give more characters of the id (see qubes-dedup snapshots).`);
   }, 60_000);
+});
+
+describe("messages", () => {
+  it("names the REST server that refuses connections (not 'initialise it first')", async () => {
+    const { engine } = await freshRepo("restic");
+    const port = await freePort();
+    const loc = `rest:http://127.0.0.1:${port}/repo/`;
+    const e = openEngine({ ...engine.repo, location: loc });
+    await expect(e.snapshots()).rejects.toThrow(`restic cannot reach the server http://127.0.0.1:${port} of the repository ${loc} (connection refused); start the server or fix the location, then try again.`);
+    await expect(e.isInitialised()).rejects.toThrow(/cannot reach the server/);
+  }, 30_000);
+
+  it.each(["restic", "borg"] as EngineKind[])("%s: a registered repository whose directory was deleted is gone", async (kind) => {
+    const { engine } = await freshRepo(kind);
+    fs.rmSync(engine.repo.location, { recursive: true, force: true });
+    await expect(engine.snapshots()).rejects.toThrow(`the ${kind} repository ${engine.repo.location} is gone (the directory does not exist; deleted or not mounted); mount or restore it, or register a new repository with qubes-dedup repo add.`);
+    expect(await engine.isInitialised()).toBe(false);
+  }, 30_000);
+
+  it("borg pointed at a restic repository says so", async () => {
+    const { engine } = await freshRepo("restic");
+    const b = openEngine({ ...engine.repo, engine: "borg" });
+    const msg = `${engine.repo.location} is not a borg repository (it is a restic one); point the location at a borg repository, or register this one with --engine restic.`;
+    await expect(b.snapshots()).rejects.toThrow(msg);
+    await expect(b.isInitialised()).rejects.toThrow(msg);
+  }, 30_000);
 });

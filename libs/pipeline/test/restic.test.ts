@@ -118,6 +118,7 @@ describe("restic failures", () => {
   it("reports a missing repository and isInitialised", async () => {
     const { engine, dir } = await freshRepo("restic");
     const none = openEngine({ ...engine.repo, location: path.join(dir, "none") });
+    fs.mkdirSync(path.join(dir, "none"));
     expect(await none.isInitialised()).toBe(false);
     expect(await engine.isInitialised()).toBe(true);
     await expect(none.snapshots()).rejects.toThrow(/^there is no restic repository at /);

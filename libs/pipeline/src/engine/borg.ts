@@ -1,7 +1,8 @@
 import fs from "node:fs";
+import path from "node:path";
 import { execa } from "execa";
 import { EngineError } from "../errors.ts";
-import { checkPasswordFile, engineEnv, isEnoent, notInstalled, stoppableDump, type DumpProcess } from "./common.ts";
+import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
 import type { Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
@@ -16,8 +17,12 @@ export function borgError(repo: RepositoryRef, what: string, stderr: string): En
   const loc = repo.location;
   if (/passphrase supplied in BORG_PASSPHRASE.*is incorrect/is.test(stderr))
     return new EngineError(`borg cannot open the repository ${loc}: the password in ${repo.passwordFile} is wrong; put the repository's passphrase in that file.`);
+  const notBorg = notABorgRepository(loc);
+  if (notBorg) return notBorg;
+  if (NETWORK_ERROR.test(stderr) || /Could not resolve hostname|ssh: connect to host/i.test(stderr))
+    return new EngineError(`borg cannot reach the server ${serverOf(loc, stderr)} of the repository ${loc} (${borgDetail(stderr)}); start the server or fix the location, then try again.`, "network", borgDetail(stderr));
   if (/does not exist|is not a valid repository/i.test(stderr))
-    return new EngineError(`there is no borg repository at ${loc}; initialise it first (borg init, or qubes-dedup repo add) or fix the location.`);
+    return repositoryGone("borg", loc) ?? new EngineError(`there is no borg repository at ${loc}; initialise it first (borg init, or qubes-dedup repo add) or fix the location.`, "missing");
   if (/Failed to create\/acquire the lock|LockTimeout|lock.*timeout/i.test(stderr))
     return new EngineError(`the borg repository ${loc} is locked by another process; run \`borg break-lock ${loc}\` if no other backup is running.`);
   if (/IntegrityError|integrity|corrupt|Data integrity error|segment .* (missing|damaged)|ObjectNotFound/i.test(stderr))
@@ -32,6 +37,27 @@ const BORG_NOISE = /^(\s|Traceback|Local Exception|Exception ignored|AssertionEr
 export function borgDetail(stderr: string): string {
   const lines = stderr.split("\n").filter((l) => l.trim() && !BORG_NOISE.test(l) && !l.startsWith("{"));
   return (lines[0] ?? "no error output").trim();
+}
+
+/**
+ * A local directory whose `config` is not borg's (an INI file starting
+ * "[repository]"): borg would crash on it with a Python traceback.
+ */
+function notABorgRepository(loc: string): EngineError | undefined {
+  if (!isLocalPath(loc)) return undefined;
+  let head: string;
+  try {
+    const fd = fs.openSync(path.join(loc, "config"), "r");
+    const b = Buffer.alloc(32);
+    const n = fs.readSync(fd, b, 0, b.length, 0);
+    fs.closeSync(fd);
+    head = b.subarray(0, n).toString("latin1");
+  } catch {
+    return undefined;
+  }
+  if (head.startsWith("[repository]")) return undefined;
+  const restic = fs.existsSync(path.join(loc, "keys")) && fs.existsSync(path.join(loc, "snapshots"));
+  return new EngineError(`${loc} is not a borg repository${restic ? " (it is a restic one)" : ""}; point the location at a borg repository${restic ? ", or register this one with --engine restic" : ""}.`, "missing");
 }
 
 /** Archive names carry the tags (borg has none): `tag1,tag2,…`. */
@@ -62,7 +88,7 @@ class Borg implements Engine {
       await this.run("info", ["info", "--json", this.repo.location]);
       return true;
     } catch (e) {
-      if (e instanceof EngineError && e.message.startsWith("there is no borg repository")) return false;
+      if (e instanceof EngineError && (e.failure === "missing" || e.failure === "gone") && !/is not a borg repository/.test(e.message)) return false;
       throw e;
     }
   }

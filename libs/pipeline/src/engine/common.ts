@@ -35,6 +35,35 @@ export function lastLines(stderr: string, n = 2): string {
   return lines.slice(-n).join("; ").replace(/^Fatal: /, "") || "no error output";
 }
 
+/** Engine output that means the network, not the repository, failed (Go's net errors, DNS, TLS). */
+export const NETWORK_ERROR = /dial tcp|connection refused|no such host|i\/o timeout|connection reset by peer|network is unreachable|no route to host|TLS handshake|server misbehaving|EOF \(connection|Remote: Connection closed|Connection closed by remote host/i;
+
+/**
+ * The server a remote location names, without credentials (rest:https://user:pw@host:8000/x
+ * -> https://host:8000); the dial target from the engine's output for other backends.
+ */
+export function serverOf(location: string, stderr = ""): string {
+  const url = location.replace(/^rest:/, "");
+  try {
+    const u = new URL(url);
+    if (u.host) return `${u.protocol}//${u.host}`;
+  } catch {
+    // not a URL: sftp:host:/path, user@host:path
+  }
+  return /dial tcp ([^\s:]+:\d+)/.exec(stderr)?.[1] ?? location.replace(/^[a-z0-9]+:/i, "").split(/[:/]/)[0] ?? location;
+}
+
+/** True for a location on this machine (a path), not a server's. */
+export function isLocalPath(location: string): boolean {
+  return !/^[a-z0-9+]+:/i.test(location) && !/^[^/]*@[^/]*:/.test(location);
+}
+
+/** The repository was registered but its directory is gone (deleted, unmounted). */
+export function repositoryGone(kind: "restic" | "borg", location: string): EngineError | undefined {
+  if (!isLocalPath(location) || fs.existsSync(location)) return undefined;
+  return new EngineError(`the ${kind} repository ${location} is gone (the directory does not exist; deleted or not mounted); mount or restore it, or register a new repository with qubes-dedup repo add.`, "gone");
+}
+
 export function notInstalled(binary: string, pkg: string): EngineError {
   return new EngineError(`${binary} is not installed (not found on PATH); install it: apt-get install ${pkg}.`);
 }

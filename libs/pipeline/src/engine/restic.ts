@@ -1,6 +1,6 @@
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
-import { checkPasswordFile, engineEnv, isEnoent, lastLine, lastLines, notInstalled, stoppableDump } from "./common.ts";
+import { checkPasswordFile, engineEnv, isEnoent, lastLine, lastLines, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump } from "./common.ts";
 import type { Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
@@ -17,13 +17,20 @@ export function resticError(repo: RepositoryRef, what: string, stderr: string): 
   const loc = repo.location;
   if (/wrong password or no key found/i.test(stderr))
     return new EngineError(`restic cannot open the repository ${loc}: the password in ${repo.passwordFile} is wrong; put the repository's password in that file.`);
+  if (NETWORK_ERROR.test(stderr))
+    return new EngineError(`restic cannot reach the server ${serverOf(loc, stderr)} of the repository ${loc} (${networkCause(stderr)}); start the server or fix the location, then try again.`, "network", lastLines(stderr));
   if (/Is there a repository at the following location|repository does not exist|unable to open config file/i.test(stderr))
-    return new EngineError(`there is no restic repository at ${loc}; initialise it first (restic init, or qubes-dedup repo add) or fix the location.`);
+    return repositoryGone("restic", loc) ?? new EngineError(`there is no restic repository at ${loc}; initialise it first (restic init, or qubes-dedup repo add) or fix the location.`, "missing");
   if (/already locked|unable to create lock/i.test(stderr))
     return new EngineError(`the restic repository ${loc} is locked by another process; run \`restic -r ${loc} unlock\` if no other backup is running.`);
   if (/ciphertext verification failed|invalid data returned|pack .* (not found|does not exist)|blob .* not found|load\(<data|Load\(<|unexpected EOF|damaged|corrupt|errors were found|is not a valid/i.test(stderr))
     return new EngineError(`the restic repository ${loc} is damaged (${lastLine(stderr)}); run \`restic -r ${loc} check\` and repair it before the next backup.`, "damaged", lastLines(stderr));
   return new EngineError(`restic ${what} failed on ${loc} (${lastLine(stderr)}); check the repository and try again.`, "other", lastLines(stderr));
+}
+
+/** The network failure in a few words ("connection refused"). */
+function networkCause(stderr: string): string {
+  return /connection refused|no such host|i\/o timeout|connection reset by peer|network is unreachable|no route to host|TLS handshake[^\n]*/i.exec(stderr)?.[0] ?? "network error";
 }
 
 type Sub = ResultPromise<{ reject: false; buffer: false; stdin: "pipe" | "ignore"; stdout: "pipe"; stderr: "pipe" }>;
@@ -55,7 +62,7 @@ class Restic implements Engine {
       await this.run("cat config", ["cat", "config"]);
       return true;
     } catch (e) {
-      if (e instanceof EngineError && e.message.startsWith("there is no restic repository")) return false;
+      if (e instanceof EngineError && (e.failure === "missing" || e.failure === "gone")) return false;
       throw e;
     }
   }
