@@ -25,6 +25,28 @@ export interface SideMeta {
   logicalBytes: number;
   /** bytes of the data file */
   dataBytes: number;
+  /** what the ingest found (absent in side records written before it was kept) */
+  summary?: IngestSummary;
+}
+
+/**
+ * The ingest's summary, kept in the side record so that an index can be
+ * rebuilt from the repository alone (disaster recovery).
+ */
+export interface IngestSummary {
+  backupId: string;
+  /** qubes as the backup's qubes.xml lists them, with their files: bytes in the stream and chunk count */
+  qubes: { qid: number; name: string; backupPath: string; backupSizeBytes: number; files: { name: string; streamBytes: number; chunks: number }[] }[];
+  compressed: boolean;
+  warnings: string[];
+  /** seconds the ingest took until the side record was written */
+  durationSeconds: number;
+  /** ISO 8601 time the ingest started */
+  createdAt: string;
+  /** bytes of the original stream */
+  logicalBytes: number;
+  /** SHA-256 (hex) of the original stream */
+  streamSha256: string;
 }
 
 const MAGIC = Buffer.from("QDSIDE1\n");

@@ -6,7 +6,7 @@ import { EngineError, IngestError } from "./errors.ts";
 import type { BackupHeader } from "./header.ts";
 import type { Engine, StdinBackup } from "./engine/types.ts";
 import { SHIM_TRAILER, type TrailerFormat } from "./trailer.ts";
-import { SideRecordBuilder } from "./canonical.ts";
+import { SideRecordBuilder, type IngestSummary } from "./canonical.ts";
 
 /** File name of the whole stream in a raw (v1) snapshot. */
 export const STREAM_FILE = "qubes-backup.bin";
@@ -37,6 +37,8 @@ export interface IngestOptions {
   hostname?: string;
   /** recogniser of MAC trailers (default: the shim's) */
   trailer?: TrailerFormat;
+  /** seconds the engine's backend may keep failing before the backup fails (restic; default 60) */
+  backendTimeoutSeconds?: number;
 }
 
 /**
@@ -49,16 +51,18 @@ export interface IngestOptions {
  */
 export async function ingest(input: NodeJS.ReadableStream | Readable, engine: Engine, opts: IngestOptions = {}): Promise<IngestResult> {
   const started = performance.now();
+  const createdAt = new Date().toISOString();
   const runTag = `qd-run:${new Date().toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`;
   const progress: IngestProgress = { bytesRead: 0 };
   let pending: Uint8Array[] = [];
   const side = new SideRecordBuilder((b) => pending.push(b));
   const analyzer = new StreamAnalyzer(side, opts.trailer ?? SHIM_TRAILER, (path) => (progress.currentFile = path));
   const hash = createHash("sha256");
-  const backup = engine.backupStdin({ filename: DATA_FILE, tags: [PROJECT_TAG, runTag, DATA_TAG], hostname: opts.hostname });
+  const backup = engine.backupStdin({ filename: DATA_FILE, tags: [PROJECT_TAG, runTag, DATA_TAG], hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds });
   // restic allows concurrent backups: the side record's one starts now, so that its start-up overlaps the data
-  const early = engine.kind === "restic" ? sideBackup(engine, runTag, opts.hostname) : undefined;
+  const early = engine.kind === "restic" ? sideBackup(engine, runTag, opts) : undefined;
   let engineFailure: unknown;
+  let data: { snapshotId: string; addedBytes: number };
   backup.done.catch((e) => (engineFailure = e));
   const onAbort = () => (input as Readable).destroy?.();
   opts.signal?.addEventListener("abort", onAbort);
@@ -69,9 +73,11 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
       pending = [];
       return out;
     };
-    await pump(input as AsyncIterable<Buffer>, { analyzer, hash, backup, take, progress }, opts);
+    await pump(input as AsyncIterable<Buffer>, { analyzer, hash, backup, take, progress, failed: () => engineFailure }, opts);
     if (opts.signal?.aborted) throw new Error("aborted");
     analyzer.end();
+    backup.stdin.end();
+    data = await backup.done;
   } catch (e) {
     const failedFirst = engineFailure;
     await early?.interrupt();
@@ -84,15 +90,18 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
   }
-  backup.stdin.end();
   const header = analyzer.header!;
   const streamSha256 = hash.digest("hex");
-  const data = await backup.done;
-  const record = side.finish({ format: 1, backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes });
+  const qubes = summarise(analyzer);
+  const summary: IngestSummary = {
+    backupId: header.backupId, qubes, compressed: header.compressed, warnings: analyzer.warnings,
+    durationSeconds: (performance.now() - started) / 1000, createdAt, logicalBytes: progress.bytesRead, streamSha256,
+  };
+  const record = side.finish({ format: 1, backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes, summary });
   let sideAdded: number;
   let snapshotId: string;
   try {
-    [sideAdded, snapshotId] = await storeSideAndResolveId(engine, record, runTag, data.snapshotId, early ?? sideBackup(engine, runTag, opts.hostname));
+    [sideAdded, snapshotId] = await storeSideAndResolveId(engine, record, runTag, data.snapshotId, early ?? sideBackup(engine, runTag, opts));
   } catch (e) {
     await early?.interrupt();
     await engine.forget((await engine.snapshots({ tag: runTag })).map((s) => s.id)).catch(() => {});
@@ -100,15 +109,15 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   }
   const addedBytes = data.addedBytes + sideAdded;
   return {
-    snapshotId, backupId: header.backupId, header, qubes: summarise(analyzer),
+    snapshotId, backupId: header.backupId, header, qubes,
     logicalBytes: progress.bytesRead, addedBytes, streamSha256,
     compressed: header.compressed, durationSeconds: (performance.now() - started) / 1000, warnings: analyzer.warnings,
   };
 }
 
 /** Starts the snapshot that will hold the side record (written once the stream has ended). */
-function sideBackup(engine: Engine, runTag: string, hostname?: string): StdinBackup {
-  return engine.backupStdin({ filename: SIDE_FILE, tags: [PROJECT_TAG, runTag, SIDE_TAG], hostname });
+function sideBackup(engine: Engine, runTag: string, opts: IngestOptions): StdinBackup {
+  return engine.backupStdin({ filename: SIDE_FILE, tags: [PROJECT_TAG, runTag, SIDE_TAG], hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds });
 }
 
 /**
@@ -132,12 +141,15 @@ interface Pump {
   /** the data bytes the analyzer set aside for the engine since the last call */
   take: () => Uint8Array[];
   progress: IngestProgress;
+  /** the engine's failure, once it failed */
+  failed: () => unknown;
 }
 
 /** Reads the stream once: checks and splits it, hashes it, feeds the engine with back-pressure. */
 async function pump(input: AsyncIterable<Buffer>, p: Pump, opts: IngestOptions): Promise<void> {
   for await (const chunk of input) {
     if (opts.signal?.aborted) return;
+    if (p.failed()) throw p.failed();
     p.analyzer.write(chunk);
     p.hash.update(chunk);
     p.progress.bytesRead += chunk.length;
@@ -159,7 +171,14 @@ async function drainOrExit(backup: StdinBackup): Promise<void> {
 /** Interrupts the engine and removes any snapshot this run may still have written. */
 async function abandon(engine: Engine, backup: StdinBackup, runTag: string): Promise<void> {
   await backup.interrupt();
-  const left = await engine.snapshots({ tag: runTag });
+  let left;
+  try {
+    left = await engine.snapshots({ tag: runTag });
+  } catch (e) {
+    // an unreachable server cannot have stored this run's snapshot either
+    if (e instanceof EngineError && e.failure === "network") return;
+    throw e;
+  }
   if (left.length) await engine.forget(left.map((s) => s.id));
 }
 

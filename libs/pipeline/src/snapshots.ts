@@ -1,6 +1,7 @@
+import { parseSideRecord, type IngestSummary } from "./canonical.ts";
 import { DumpError } from "./errors.ts";
 import type { Engine, EngineSnapshot } from "./engine/types.ts";
-import { DATA_TAG, PROJECT_TAG, SIDE_TAG, STREAM_FILE } from "./ingest.ts";
+import { DATA_TAG, PROJECT_TAG, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "./ingest.ts";
 
 /**
  * True for a snapshot that holds a backup stream: a canonical data snapshot
@@ -46,4 +47,55 @@ export function resolveSnapshot(all: EngineSnapshot[], ref: string, location: st
  */
 export async function listDataSnapshots(engine: Engine): Promise<EngineSnapshot[]> {
   return (await engine.snapshots()).filter(isDataSnapshot).sort((a, b) => a.time.getTime() - b.time.getTime());
+}
+
+/** Largest side record read (bytes). */
+const MAX_SIDE = 256 << 20;
+
+/**
+ * A backup's summary as its side record keeps it. `partial` is true when the
+ * side record predates summaries (only backupId, streamSha256, logicalBytes
+ * are there) or, for a legacy single-file snapshot, there is no side record
+ * at all (nothing but the snapshot's id and time is known).
+ */
+export type SnapshotSummary = (IngestSummary & { partial: false }) | (Partial<IngestSummary> & { partial: true });
+
+/** What {@link readSnapshotInfo} returns. */
+export interface SnapshotInfo {
+  /** the data snapshot's full id */
+  snapshotId: string;
+  /** the engine's snapshot time */
+  time: Date;
+  summary: SnapshotSummary;
+}
+
+/**
+ * Reads a backup's summary from its side record only (a few KiB, not the data):
+ * enough to rebuild an index from the repository alone.
+ * @param dataSnapshotId a data snapshot's id, unique prefix, or "latest"
+ * @throws DumpError (unknown reference, missing or unreadable side record), EngineError
+ */
+export async function readSnapshotInfo(engine: Engine, dataSnapshotId: string): Promise<SnapshotInfo> {
+  const all = await engine.snapshots();
+  const snap = resolveSnapshot(all, dataSnapshotId, engine.repo.location);
+  const base = { snapshotId: snap.id, time: snap.time };
+  if (!snap.tags.includes(DATA_TAG)) return { ...base, summary: { partial: true } };
+  const side = sideOf(all, snap);
+  if (!side) throw new DumpError(`the side record of snapshot ${snap.id} is missing; the repository may be damaged, run a check.`);
+  const { meta } = parseSideRecord(await readSide(engine, side.id));
+  if (meta.summary) return { ...base, summary: { ...meta.summary, partial: false } };
+  return { ...base, summary: { partial: true, backupId: meta.backupId, streamSha256: meta.streamSha256, logicalBytes: meta.logicalBytes } };
+}
+
+async function readSide(engine: Engine, id: string): Promise<Buffer> {
+  const d = engine.dumpFile(id, SIDE_FILE);
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of d.stdout as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > MAX_SIDE) throw new DumpError(`a side record over ${MAX_SIDE} bytes is refused; the repository may be damaged, run a check.`);
+    parts.push(c);
+  }
+  await d.done;
+  return Buffer.concat(parts);
 }

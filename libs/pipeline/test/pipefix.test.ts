@@ -4,14 +4,16 @@
 // clear messages, a REST server that goes away, and the side record's summary.
 import fs from "node:fs";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DumpError, dump, ingest, listDataSnapshots, openEngine, type Engine, type EngineKind } from "../src/index.ts";
+import { DumpError, EngineError, dump, ingest, listDataSnapshots, openEngine, readSnapshotInfo, type Engine, type EngineKind } from "../src/index.ts";
 import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
 import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
 import { resolveSnapshot } from "../src/snapshots.ts";
-import { freePort } from "./helpers/rest.ts";
+import { SideRecordBuilder } from "../src/canonical.ts";
+import { freePort, startRest } from "./helpers/rest.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TSX = path.resolve(here, "../../../node_modules/.bin/tsx");
@@ -94,6 +96,33 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
   }, 60_000);
 });
 
+describe.each(["restic", "borg"] as EngineKind[])("%s side-record summaries", (kind) => {
+  it("keeps the ingest summary in the side record; older side records read as partial", async () => {
+    const { engine } = await freshRepo(kind);
+    const r = await ingest(fileStream(streamFile), engine);
+    const info = await readSnapshotInfo(engine, r.snapshotId.slice(0, 12));
+    expect(info.snapshotId).toBe(r.snapshotId);
+    expect(info.time).toBeInstanceOf(Date);
+    const { partial, createdAt, durationSeconds, ...rest } = info.summary;
+    expect(partial).toBe(false);
+    expect(rest).toEqual({ backupId: r.backupId, qubes: r.qubes, compressed: r.compressed, warnings: r.warnings, logicalBytes: r.logicalBytes, streamSha256: r.streamSha256 });
+    expect(new Date(createdAt!).toISOString()).toBe(createdAt);
+    expect(durationSeconds).toBeGreaterThan(0);
+    expect(durationSeconds).toBeLessThanOrEqual(r.durationSeconds);
+    // a run stored before summaries were kept: a side record with the old meta
+    const old = new SideRecordBuilder(() => {}).finish({ format: 1, backupId: "20240101T000000-1", streamSha256: "a".repeat(64), logicalBytes: 5, dataBytes: 0 });
+    for (const [file, tag, bytes] of [["qubes-backup.data", "qd-data", Buffer.from("x")], ["qubes-backup.side", "qd-side", old]] as const) {
+      const b = engine.backupStdin({ filename: file, tags: ["qubes-dedup", "qd-run:old", tag] });
+      b.stdin.end(bytes);
+      await b.done;
+    }
+    const data = await listDataSnapshots(engine);
+    expect(data).toHaveLength(2);
+    const oldId = data.find((s) => s.tags.includes("qd-run:old"))!.id;
+    expect((await readSnapshotInfo(engine, oldId)).summary).toEqual({ partial: true, backupId: "20240101T000000-1", streamSha256: "a".repeat(64), logicalBytes: 5 });
+  }, 60_000);
+});
+
 describe("messages", () => {
   it("names the REST server that refuses connections (not 'initialise it first')", async () => {
     const { engine } = await freshRepo("restic");
@@ -118,4 +147,36 @@ describe("messages", () => {
     await expect(b.snapshots()).rejects.toThrow(msg);
     await expect(b.isInitialised()).rejects.toThrow(msg);
   }, 30_000);
+});
+
+describe("REST server gone mid-backup", () => {
+  it("fails within the watchdog's limit naming the server, stores nothing; the next backup succeeds", async () => {
+    const dir = tmpDir("qd-rest-");
+    let server = await startRest(path.join(dir, "srv"));
+    const passwordFile = path.join(dir, "password");
+    fs.writeFileSync(passwordFile, "pw\n");
+    const location = `rest:${server.url}repo/`;
+    const engine = openEngine({ engine: "restic", location, passwordFile });
+    await engine.init();
+    const bytes = fs.readFileSync(streamFile);
+    const input = new PassThrough();
+    const run = ingest(input, engine, { backendTimeoutSeconds: 3 }).catch((e) => e);
+    input.write(bytes.subarray(0, 1 << 20));
+    // both restic processes (data and side record) hold their locks: the server is in use
+    const locks = path.join(dir, "srv", "repo", "locks");
+    while (!fs.existsSync(locks) || fs.readdirSync(locks).length < 2) await new Promise((r) => setTimeout(r, 20));
+    await server.stop();
+    input.end(bytes.subarray(1 << 20));
+    const err = await run;
+    expect(err).toBeInstanceOf(EngineError);
+    expect(err.message).toBe(`restic lost the server http://127.0.0.1:${server.port} of the repository ${location}: its uploads kept failing for 3 seconds (connection refused); nothing was stored, bring the server back and run the backup again.`);
+    server = await startRest(path.join(dir, "srv"), server.port);
+    try {
+      expect(await engine.snapshots()).toEqual([]);
+      const r = await ingest(fileStream(streamFile), engine, { backendTimeoutSeconds: 3 });
+      expect((await listDataSnapshots(engine)).map((s) => s.id)).toEqual([r.snapshotId]);
+    } finally {
+      await server.stop();
+    }
+  }, 90_000);
 });

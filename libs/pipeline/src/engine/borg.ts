@@ -4,7 +4,7 @@ import { execa } from "execa";
 import { EngineError } from "../errors.ts";
 import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
-import type { Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
+import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 const STDERR_KEEP = 64 * 1024;
 
@@ -119,7 +119,7 @@ class Borg implements Engine {
     await this.run("compact", ["compact", this.repo.location]);
   }
 
-  backupStdin(opts: { filename: string; tags: string[]; hostname?: string }): StdinBackup {
+  backupStdin(opts: BackupStdinOptions): StdinBackup {
     const name = archiveName(opts.tags);
     const sub = execa(this.bin, ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"], {
       reject: false, buffer: { stdout: true, stderr: false }, stdin: "pipe", env: this.env(), extendEnv: false,

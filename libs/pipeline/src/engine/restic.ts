@@ -1,10 +1,14 @@
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
 import { checkPasswordFile, engineEnv, isEnoent, lastLine, lastLines, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump } from "./common.ts";
-import type { Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
+import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
 const STDERR_KEEP = 64 * 1024;
+/** Seconds restic's backend may keep failing during a backup before it is stopped. */
+const BACKEND_TIMEOUT_S = 60;
+/** restic 0.14's stderr while its backend fails: it retries each upload with back-off for up to ~15 minutes. */
+const BACKEND_RETRY = /returned error, retrying|retrying after|connection refused|dial tcp|no such host|i\/o timeout|connection reset/i;
 /** Seconds between SIGINT and SIGKILL when interrupting. */
 const KILL_GRACE_S = 15;
 
@@ -97,15 +101,26 @@ class Restic implements Engine {
     }) as Sub;
   }
 
-  backupStdin(opts: { filename: string; tags: string[]; hostname?: string }): StdinBackup {
+  backupStdin(opts: BackupStdinOptions): StdinBackup {
     const args = ["backup", "--stdin", "--stdin-filename", opts.filename, "--json"];
     for (const t of opts.tags) args.push("--tag", t);
     if (opts.hostname) args.push("--host", opts.hostname);
     const sub = this.spawn(args, "pipe");
+    const limit = opts.backendTimeoutSeconds ?? BACKEND_TIMEOUT_S;
+    const grace = Math.min(KILL_GRACE_S, limit);
     let stderr = "";
+    let stuck: EngineError | undefined;
+    const watchdog = backendWatchdog(limit, () => {
+      stuck = new EngineError(`restic lost the server ${serverOf(this.repo.location, stderr)} of the repository ${this.repo.location}: its uploads kept failing for ${limit} seconds (${networkCause(stderr)}); nothing was stored, bring the server back and run the backup again.`, "network", lastLines(stderr));
+      void interrupt(sub, "SIGINT", grace);
+    });
     let summary: { snapshot_id?: string; data_added?: number } | undefined;
     let pending = "";
-    sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
+    sub.stderr.on("data", (d: Buffer) => {
+      const text = d.toString();
+      stderr = (stderr + text).slice(-STDERR_KEEP);
+      if (BACKEND_RETRY.test(text)) watchdog.failure();
+    });
     sub.stdout.on("data", (d: Buffer) => {
       const lines = (pending + d.toString()).split("\n");
       pending = lines.pop() ?? "";
@@ -114,13 +129,15 @@ class Restic implements Engine {
     sub.stdin!.on("error", () => {}); // EPIPE when restic exits early; its exit status tells why
     const done = (async () => {
       const r = await sub;
+      watchdog.stop();
+      if (stuck) throw stuck;
       if (pending.includes('"summary"')) summary = JSON.parse(pending);
       if (isEnoent(r)) throw notInstalled("restic", "restic");
       if (r.exitCode !== 0 || !summary?.snapshot_id) throw resticError(this.repo, "backup", stderr);
       return { snapshotId: summary.snapshot_id, addedBytes: Number(summary.data_added ?? 0) };
     })();
     done.catch(() => {});
-    return { stdin: sub.stdin!, done, interrupt: () => interrupt(sub) };
+    return { stdin: sub.stdin!, done, interrupt: () => interrupt(sub, "SIGINT", grace) };
   }
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {
@@ -137,14 +154,41 @@ class Restic implements Engine {
  * Stops an engine without a snapshot: `signal` (restic: SIGINT, after which it
  * removes its lock and writes nothing), then SIGKILL if it lingers.
  */
-export async function interrupt(sub: { kill(s?: NodeJS.Signals): boolean; exitCode?: number | null; then: PromiseLike<unknown>["then"] }, signal: NodeJS.Signals = "SIGINT"): Promise<void> {
+export async function interrupt(sub: { kill(s?: NodeJS.Signals): boolean; exitCode?: number | null; then: PromiseLike<unknown>["then"] }, signal: NodeJS.Signals = "SIGINT", graceSeconds = KILL_GRACE_S): Promise<void> {
   sub.kill(signal);
-  const timer = setTimeout(() => sub.kill("SIGKILL"), KILL_GRACE_S * 1000);
+  const timer = setTimeout(() => sub.kill("SIGKILL"), graceSeconds * 1000);
   try {
     await Promise.resolve(sub).catch(() => {});
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Calls `onStuck` once the backend has kept failing for `seconds`: failures
+ * (stderr lines) that started `seconds` ago and were still reported within
+ * the last `seconds`. A quiet spell as long as the limit counts as recovery
+ * (restic 0.14 says nothing when a retry succeeds).
+ */
+function backendWatchdog(seconds: number, onStuck: () => void): { failure(): void; stop(): void } {
+  let first: number | undefined;
+  let last = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const check = () => {
+    const now = performance.now();
+    if (now - last > seconds * 1000) first = undefined;
+    else if (first !== undefined && now - first >= seconds * 1000) return onStuck();
+    timer = first === undefined ? undefined : setTimeout(check, 250);
+  };
+  return {
+    failure() {
+      last = performance.now();
+      if (first !== undefined) return;
+      first = last;
+      timer = setTimeout(check, seconds * 1000);
+    },
+    stop: () => clearTimeout(timer),
+  };
 }
 
 export function openRestic(repo: RepositoryRef, binary = "restic"): Engine {

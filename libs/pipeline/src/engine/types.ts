@@ -16,6 +16,18 @@ export interface EngineSnapshot {
   paths: string[];
 }
 
+export interface BackupStdinOptions {
+  filename: string;
+  tags: string[];
+  hostname?: string;
+  /**
+   * restic: seconds its backend may keep failing (it retries uploads for up
+   * to ~15 minutes) before the backup is interrupted and fails naming the
+   * server (default 60); also bounds the wait for it to exit
+   */
+  backendTimeoutSeconds?: number;
+}
+
 /** A running `backup --stdin` / `create -`: write the stream to `stdin`. */
 export interface StdinBackup {
   stdin: Writable;
@@ -52,7 +64,7 @@ export interface Engine {
   check(opts?: { readDataSubset?: string }): Promise<void>;
   forget(ids: string[]): Promise<void>;
   /** starts storing stdin as one file `filename` in a new snapshot with these tags */
-  backupStdin(opts: { filename: string; tags: string[]; hostname?: string }): StdinBackup;
+  backupStdin(opts: BackupStdinOptions): StdinBackup;
   /** streams file `filename` of a snapshot to stdout */
   dumpFile(snapshotId: string, filename: string): StdoutDump;
 }
