@@ -143,7 +143,7 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
     running?.kill();
     const failed = out.failed();
     if (failed) throw failed;
-    if (e instanceof EngineError && e.detail !== undefined && !out.gone) throw readFailed(engine, snapshotId, out.written, e);
+    if (e instanceof EngineError && (e.failure === "damaged" || e.failure === "other") && e.detail !== undefined && !out.gone) throw readFailed(engine, snapshotId, out.written, e);
     if (!(e instanceof Gone) && !out.gone) throw e instanceof DumpError || e instanceof EngineError ? e : new DumpError(`reading snapshot ${snapshotId} failed (${(e as Error).message}); check the repository.`);
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);

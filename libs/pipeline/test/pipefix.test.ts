@@ -8,7 +8,7 @@ import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DumpError, EngineError, dump, ingest, listDataSnapshots, openEngine, readSnapshotInfo, type Engine, type EngineKind } from "../src/index.ts";
+import { DumpError, EngineError, dump, ingest, listDataSnapshots, openEngine, readSnapshotInfo, type Engine, type IngestResult, type EngineKind } from "../src/index.ts";
 import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
 import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
 import { resolveSnapshot } from "../src/snapshots.ts";
@@ -31,9 +31,11 @@ const streamFile = makeStream(tmpDir(), { qubes: smallSystem("pipefix", 3 << 20)
 describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
   let engine: Engine;
   let snapshotId: string;
+  let result: IngestResult;
   beforeAll(async () => {
     ({ engine } = await freshRepo(kind));
-    snapshotId = (await ingest(fileStream(streamFile), engine)).snapshotId;
+    result = await ingest(fileStream(streamFile), engine);
+    snapshotId = result.snapshotId;
   }, 60_000);
 
   it("fails a dump whose output fails (ENOSPC), in process and as a command", async () => {
@@ -94,12 +96,9 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
     const two = [data[0]!, { ...data[0]!, id: `${snapshotId}x` }];
     expect(() => resolveSnapshot(two, snapshotId.slice(0, 4), "R")).toThrow(`the snapshot reference "${snapshotId.slice(0, 4)}" is ambiguous in R (it starts 2 backups' ids); give more characters of the id (see qubes-dedup snapshots).`);
   }, 60_000);
-});
 
-describe.each(["restic", "borg"] as EngineKind[])("%s side-record summaries", (kind) => {
   it("keeps the ingest summary in the side record; older side records read as partial", async () => {
-    const { engine } = await freshRepo(kind);
-    const r = await ingest(fileStream(streamFile), engine);
+    const r = result;
     const info = await readSnapshotInfo(engine, r.snapshotId.slice(0, 12));
     expect(info.snapshotId).toBe(r.snapshotId);
     expect(info.time).toBeInstanceOf(Date);
