@@ -5,7 +5,7 @@
 import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { openDatabase, defaultDatabaseUrl, type Database } from "@qubes-dedup/db";
-import { addRepository, listSnapshots, runBackup, runDump } from "@qubes-dedup/service";
+import { addRepository, listSnapshots, reindex, runBackup, runDump } from "@qubes-dedup/service";
 import { readOrCreateToken, rotateToken, tokenFile } from "../src/server/token.ts";
 import { formatBytes } from "./format.ts";
 import { USAGE, UsageError } from "./usage.ts";
@@ -122,6 +122,18 @@ async function cmdSnapshots(args: string[]): Promise<void> {
   });
 }
 
+async function cmdReindex(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args);
+  if (positionals.length) throw new UsageError("reindex takes no arguments");
+  await withDb(values.db as string | undefined, async (db) => {
+    const r = await reindex(db, values.repo as string);
+    process.stderr.write(
+      `qubes-dedup: index of "${values.repo}" rebuilt from the repository: ${r.added} added, ${r.kept} already indexed, ${r.removed} removed (gone from the repository)\n`,
+    );
+    if (r.partial.length) process.stderr.write(`qubes-dedup: warning: ${r.partial.length} backups predate stored summaries, so their qubes are not listed: ${r.partial.join(", ")}\n`);
+  });
+}
+
 async function cmdWebToken(args: string[]): Promise<void> {
   const { values, positionals } = parse(args, { rotate: { type: "boolean", default: false } } as const);
   if (positionals.length) throw new UsageError("web-token takes no arguments");
@@ -137,6 +149,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
   dump: cmdDump,
   snapshots: cmdSnapshots,
   "web-token": cmdWebToken,
+  reindex: cmdReindex,
 };
 
 async function main(argv: string[]): Promise<number> {

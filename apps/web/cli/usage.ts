@@ -12,6 +12,8 @@ commands (backup qube side of qubes-dedup):
                           (<snapshot>: an id or unique prefix from "snapshots", or latest)
   snapshots [--repo NAME] [--json]
                           list snapshots with sizes and dedup ratio
+  reindex [--repo NAME]   rebuild the index of a repository from the repository itself
+                          (after losing the backup qube: repo add the repository, then reindex)
   web-token [--rotate]    print the dashboard's session token (--rotate: replace it)
 
 options:

@@ -88,7 +88,7 @@ async function recordSnapshot(db: Database, repositoryId: number, jobId: number,
     return snap.id;
   } catch (e) {
     throw new ServiceError(
-      `snapshot ${r.snapshotId} is stored in the repository but could not be recorded in the index db (${(e as Error).message.split("\n")[0]}): run "qubes-dedup reindex" to rebuild the index from the repository.`,
+      `snapshot ${r.snapshotId} is stored in the repository but could not be recorded in the index db (${(e as Error).message.split("\n")[0]}): run "qubes-dedup reindex --repo <name>" to rebuild the index from the repository.`,
     );
   }
 }

@@ -20,3 +20,4 @@ export {
   type RequestState,
 } from "./qrexec.ts";
 export { applyRetention, checkRepository, keptRuns, type KeepPolicy, type RetentionResult } from "./maintenance.ts";
+export { reindex, type ReindexResult } from "./reindex.ts";

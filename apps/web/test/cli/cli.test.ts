@@ -92,6 +92,24 @@ describe("qubes-dedup with a real restic repository", () => {
     expect(jobs(s).map((j) => `${j.kind}:${j.status}`)).toEqual(["backup:succeeded", "dump:succeeded"]);
   }, 120_000);
 
+  it("rebuilds a lost index from the repository alone (repo add + reindex), and dump still checks the SHA-256", () => {
+    const fresh = { ...s, db: path.join(s.dir, "rebuilt.db") };
+    fresh.env = { ...s.env, QUBES_DEDUP_DB: fresh.db };
+    const original = JSON.parse(cli(s, ["snapshots", "--json"]).stdout.toString()) as { id: string; logicalBytes: number; streamSha256: string; qubes: string[]; backupId: string }[];
+    expect(cli(fresh, ["repo", "add", "default", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile]).status).toBe(0);
+    const r = cli(fresh, ["reindex"]);
+    expect(r.stderr).toBe(`qubes-dedup: index of "default" rebuilt from the repository: ${original.length} added, 0 already indexed, 0 removed (gone from the repository)\n`);
+    expect(r.status).toBe(0);
+    const rebuilt = JSON.parse(cli(fresh, ["snapshots", "--json"]).stdout.toString()) as typeof original;
+    expect(rebuilt.map(({ id, logicalBytes, streamSha256, qubes, backupId }) => ({ id, logicalBytes, streamSha256, qubes, backupId }))).toEqual(
+      original.map(({ id, logicalBytes, streamSha256, qubes, backupId }) => ({ id, logicalBytes, streamSha256, qubes, backupId })),
+    );
+    expect(cli(fresh, ["reindex"]).stderr).toContain(`0 added, ${original.length} already indexed`);
+    const dump = cli(fresh, ["dump", "latest"]);
+    expect(dump.status).toBe(0);
+    expect(crypto.createHash("sha256").update(dump.stdout).digest("hex")).toBe(original.at(-1)!.streamSha256);
+  }, 120_000);
+
   it("refuses a truncated stream: exit 1, no snapshot in restic, the job recorded as failed", () => {
     const before = resticSnapshots(s);
     const whole = fs.readFileSync(stream.file);

@@ -1,0 +1,75 @@
+import { listDataSnapshots, readSnapshotInfo } from "@qubes-dedup/pipeline";
+import type { Database } from "@qubes-dedup/db";
+import { engineFor, getRepository } from "./repositories.ts";
+
+/** What {@link reindex} changed in the index db. */
+export interface ReindexResult {
+  /** Backups found in the repository and added to the index. */
+  added: number;
+  /** Backups the index already had. */
+  kept: number;
+  /** Index rows whose backup is no longer in the repository, removed. */
+  removed: number;
+  /** Ids of added backups whose side record predates the stored summary (no qubes listed). */
+  partial: string[];
+}
+
+/** Marks rows rebuilt by reindex; the engine's figures of that time are gone. */
+const REBUILT =
+  "rebuilt from the repository by qubes-dedup reindex: the new data it added and the repository size at that time are not known.";
+
+/**
+ * Rebuilds a repository's snapshot rows from the repository itself (the
+ * source of truth; DESIGN.md "Disaster recovery is the product"): every
+ * backup's summary is read from its side record (a few KiB each, not the
+ * data). Rows of backups that are gone from the repository are removed.
+ * Repository size of rebuilt rows is today's, their new-data figure 0.
+ * @throws ServiceError when the repository is not registered; EngineError.
+ */
+export async function reindex(db: Database, repository: string): Promise<ReindexResult> {
+  const repo = await getRepository(db, repository);
+  const engine = engineFor(repo);
+  const backups = await listDataSnapshots(engine);
+  const rows = await db.prisma.snapshot.findMany({ where: { repositoryId: repo.id }, select: { id: true, engineSnapshotId: true } });
+  const indexed = new Set(rows.map((r) => r.engineSnapshotId));
+  const present = new Set(backups.map((b) => b.id));
+  const result: ReindexResult = { added: 0, kept: 0, removed: 0, partial: [] };
+  const repositoryBytes = BigInt(await engine.repositoryBytes());
+  for (const b of backups) {
+    if (indexed.has(b.id)) {
+      result.kept++;
+      continue;
+    }
+    const { summary } = await readSnapshotInfo(engine, b.id);
+    if (summary.partial) result.partial.push(b.id);
+    await db.prisma.snapshot.create({
+      data: {
+        repositoryId: repo.id,
+        engineSnapshotId: b.id,
+        backupId: summary.backupId ?? "unknown",
+        createdAt: summary.createdAt ? new Date(summary.createdAt) : b.time,
+        logicalBytes: BigInt(summary.logicalBytes ?? 0),
+        addedBytes: 0n,
+        repositoryBytes,
+        streamSha256: summary.streamSha256 ?? "",
+        compressed: summary.compressed ?? false,
+        durationSeconds: summary.durationSeconds ?? 0,
+        warnings: JSON.stringify([...(summary.warnings ?? []), REBUILT]),
+        qubes: {
+          create: (summary.qubes ?? []).map((q) => ({
+            qid: q.qid,
+            name: q.name,
+            backupPath: q.backupPath,
+            backupSizeBytes: BigInt(q.backupSizeBytes),
+            volumes: { create: q.files.map((f) => ({ name: f.name, streamBytes: BigInt(f.streamBytes), chunks: f.chunks })) },
+          })),
+        },
+      },
+    });
+    result.added++;
+  }
+  const gone = rows.filter((r) => !present.has(r.engineSnapshotId));
+  if (gone.length) await db.prisma.snapshot.deleteMany({ where: { id: { in: gone.map((r) => r.id) } } });
+  result.removed = gone.length;
+  return result;
+}
