@@ -37,16 +37,24 @@ export async function addRepository(db: Database, input: NewRepository): Promise
   if (input.engine !== "restic" && input.engine !== "borg")
     throw new ServiceError(`unknown engine "${input.engine}": use restic or borg.`);
   const passwordFile = path.resolve(input.passwordFile);
+  let password: string;
   try {
-    fs.accessSync(passwordFile, fs.constants.R_OK);
+    password = fs.readFileSync(passwordFile, "utf8");
   } catch {
     throw new ServiceError(`cannot read the password file ${passwordFile}: create it (one line, the repository password) and make it readable by this user.`);
   }
+  if (password.split("\n")[0]!.trim() === "")
+    throw new ServiceError(`the password file ${passwordFile} is empty: put the repository password on its first line.`);
   const location = isRemote(input.location) ? input.location : path.resolve(input.location);
   if (await db.prisma.repository.findUnique({ where: { name: input.name } }))
     throw new ServiceError(`a repository named "${input.name}" already exists: choose another name or remove it first.`);
   const engine = openEngine({ engine: input.engine, location, passwordFile });
-  if (!(await engine.isInitialised())) await engine.init();
+  if (!(await engine.isInitialised())) {
+    // Never initialise a repository on top of someone's files.
+    if (!isRemote(location) && fs.existsSync(location) && fs.readdirSync(location).length > 0)
+      throw new ServiceError(`${location} holds files but no ${input.engine} repository: give an empty or new directory, or the path of an existing repository.`);
+    await engine.init();
+  }
   return db.prisma.repository.create({ data: { name: input.name, engine: input.engine, location, passwordFile } });
 }
 

@@ -89,6 +89,22 @@ describe("runBackup / listSnapshots / runDump", () => {
     );
   });
 
+  it("refuses an empty password file and a non-empty directory that is not a repository, creating nothing", async () => {
+    fs.writeFileSync(path.join(dir, "empty-pass"), "\n");
+    await expect(addRepository(db, { name: "e", engine: "restic", location: path.join(dir, "new"), passwordFile: path.join(dir, "empty-pass") })).rejects.toThrow(
+      `the password file ${path.join(dir, "empty-pass")} is empty: put the repository password on its first line.`,
+    );
+    expect(fs.existsSync(path.join(dir, "new"))).toBe(false);
+    const docs = path.join(dir, "docs");
+    fs.mkdirSync(docs);
+    fs.writeFileSync(path.join(docs, "letter.txt"), "keep me\n");
+    await expect(addRepository(db, { name: "d", engine: "restic", location: docs, passwordFile: path.join(dir, "pass") })).rejects.toThrow(
+      `${docs} holds files but no restic repository: give an empty or new directory, or the path of an existing repository.`,
+    );
+    expect(fs.readdirSync(docs)).toEqual(["letter.txt"]);
+    expect(await db.prisma.repository.count({ where: { name: { in: ["e", "d"] } } })).toBe(0);
+  }, 60_000);
+
   it("marks a running job whose process is gone as failed", async () => {
     const repo = await db.prisma.repository.findFirstOrThrow();
     const dead = await db.prisma.job.create({ data: { repositoryId: repo.id, kind: "backup", status: "running", pid: 2 ** 22 + 1 } });
