@@ -122,14 +122,17 @@ function sideBackup(engine: Engine, runTag: string, opts: IngestOptions): StdinB
 
 /**
  * Stores the side record and, when the engine's summary gave a short id
- * (restic 0.14), finds the full one through the run tag, at the same time
- * (restic's locks allow it); borg's archive name is the full id already, and
+ * (restic 0.14), finds the full one: in a local repository's snapshot
+ * directory (no extra restic start), else through the run tag, at the same
+ * time (restic's locks allow it); borg's archive name is the full id already, and
  * its repository lock is exclusive, so its side backup starts only now.
  * @returns bytes the side record added, and the data snapshot's full id
  */
 async function storeSideAndResolveId(engine: Engine, record: Buffer, runTag: string, shortId: string, side: StdinBackup): Promise<[number, string]> {
   side.stdin.end(record);
   if (engine.kind !== "restic") return [(await side.done).addedBytes, shortId];
+  const local = await engine.localFullId?.(shortId);
+  if (local) return [(await side.done).addedBytes, local];
   const [done, snaps] = await Promise.all([side.done, engine.snapshots({ tag: runTag })]);
   return [done.addedBytes, snaps.find((s) => s.id.startsWith(shortId))?.id ?? shortId];
 }

@@ -1,6 +1,8 @@
+import { readdir } from "node:fs/promises";
+import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
-import { checkPasswordFile, engineEnv, isEnoent, lastLine, lastLines, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump } from "./common.ts";
+import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump } from "./common.ts";
 import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
@@ -92,6 +94,21 @@ class Restic implements Engine {
 
   async forget(ids: string[]): Promise<void> {
     if (ids.length) await this.run("forget", ["forget", "--prune", ...ids]);
+  }
+
+  /**
+   * restic 0.14's local backend names each snapshot file after its full id
+   * (`<repo>/snapshots/<64 hex>`), so a directory listing answers what
+   * `snapshots --json` would, without a process start and key derivation.
+   */
+  async localFullId(shortId: string): Promise<string | undefined> {
+    if (!isLocalPath(this.repo.location) || !/^[0-9a-f]{8,64}$/.test(shortId)) return undefined;
+    try {
+      const hits = (await readdir(path.join(this.repo.location, "snapshots"))).filter((n) => /^[0-9a-f]{64}$/.test(n) && n.startsWith(shortId));
+      return hits.length === 1 ? hits[0] : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private spawn(args: string[], stdin: "pipe" | "ignore"): Sub {

@@ -67,4 +67,10 @@ export interface Engine {
   backupStdin(opts: BackupStdinOptions): StdinBackup;
   /** streams file `filename` of a snapshot to stdout */
   dumpFile(snapshotId: string, filename: string): StdoutDump;
+  /**
+   * the full id of the one snapshot whose id starts with `shortId`, read
+   * without starting the engine when the repository is on this machine;
+   * undefined when that cannot tell (the caller then lists snapshots)
+   */
+  localFullId?(shortId: string): Promise<string | undefined>;
 }
