@@ -2,6 +2,7 @@ import zlib from "node:zlib";
 import type { LayoutSink } from "./analyzer.ts";
 import type { OuterMember } from "./outer.ts";
 import { DumpError } from "./errors.ts";
+import type { StdoutDump } from "./engine/types.ts";
 import { isZeroBlock } from "./tar.ts";
 
 /**
@@ -156,4 +157,24 @@ export function parseSideRecord(gz: Buffer): { meta: SideMeta; ops: Op[] } {
     } else throw bad(`unknown op ${t}`);
   }
   return { meta, ops };
+}
+
+/** Largest side record accepted (bytes); a real one is KiBs per 100 MiB chunk. */
+const MAX_SIDE = 256 << 20;
+
+/**
+ * Reads a side record from an engine dump into memory, bounded by
+ * MAX_SIDE so a damaged repository cannot make it unbounded.
+ * @throws DumpError over the bound; the engine's error from `d.done`.
+ */
+export async function readSideRecord(d: StdoutDump): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of d.stdout as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > MAX_SIDE) throw new DumpError(`a side record over ${MAX_SIDE} bytes is refused; the repository may be damaged, run a check.`);
+    parts.push(c);
+  }
+  await d.done;
+  return Buffer.concat(parts);
 }

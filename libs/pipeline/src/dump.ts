@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { parseSideRecord, type Op } from "./canonical.ts";
+import { parseSideRecord, readSideRecord, type Op } from "./canonical.ts";
 import { DumpError, EngineError } from "./errors.ts";
 import type { Engine, StdoutDump } from "./engine/types.ts";
 import { DATA_FILE, DATA_TAG, SIDE_FILE, STREAM_FILE } from "./ingest.ts";
@@ -9,7 +9,6 @@ import { resolveSnapshot, sideOf } from "./snapshots.ts";
 export interface DumpResult { bytes: number; streamSha256: string }
 
 /** Largest side record read into memory (bytes). */
-const MAX_SIDE = 256 << 20;
 const ZEROS = Buffer.alloc(65536);
 
 class Gone extends Error {}
@@ -129,7 +128,7 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
       if (!side) throw new DumpError(`the side record of snapshot ${snapshotId} is missing, so the stream cannot be rebuilt; the repository may be damaged, run a check.`);
       const d = early && earlyUsable ? early : startData(open, snap.id);
       running = d.dump;
-      const { meta, ops } = parseSideRecord(await readAll(open(side.id, SIDE_FILE)));
+      const { meta, ops } = parseSideRecord(await readSideRecord(open(side.id, SIDE_FILE)));
       if (expected && expected !== meta.streamSha256) throw new DumpError(`snapshot ${snapshotId} records SHA-256 ${meta.streamSha256}, not the expected ${expected}; pick the right snapshot.`);
       expected = meta.streamSha256;
       await rebuild(ops, d.data, out, d.dump.done);
@@ -153,18 +152,6 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
   if (!out.gone && expected && sha !== expected)
     throw new DumpError(`snapshot ${snapshotId} does not match the SHA-256 recorded at backup time (got ${sha}); the repository may be damaged, run a check.`);
   return { bytes: out.bytes, streamSha256: sha };
-}
-
-async function readAll(d: StdoutDump): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of d.stdout as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > MAX_SIDE) throw new DumpError(`a side record over ${MAX_SIDE} bytes is refused; the repository may be damaged, run a check.`);
-    parts.push(c);
-  }
-  await d.done;
-  return Buffer.concat(parts);
 }
 
 /** Starts dumping a snapshot's data file, held back until read. */

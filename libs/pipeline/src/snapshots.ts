@@ -1,4 +1,4 @@
-import { parseSideRecord, type IngestSummary } from "./canonical.ts";
+import { parseSideRecord, readSideRecord, type IngestSummary } from "./canonical.ts";
 import { DumpError } from "./errors.ts";
 import type { Engine, EngineSnapshot } from "./engine/types.ts";
 import { DATA_TAG, PROJECT_TAG, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "./ingest.ts";
@@ -50,7 +50,6 @@ export async function listDataSnapshots(engine: Engine): Promise<EngineSnapshot[
 }
 
 /** Largest side record read (bytes). */
-const MAX_SIDE = 256 << 20;
 
 /**
  * A backup's summary as its side record keeps it. `partial` is true when the
@@ -82,20 +81,7 @@ export async function readSnapshotInfo(engine: Engine, dataSnapshotId: string): 
   if (!snap.tags.includes(DATA_TAG)) return { ...base, summary: { partial: true } };
   const side = sideOf(all, snap);
   if (!side) throw new DumpError(`the side record of snapshot ${snap.id} is missing; the repository may be damaged, run a check.`);
-  const { meta } = parseSideRecord(await readSide(engine, side.id));
+  const { meta } = parseSideRecord(await readSideRecord(engine.dumpFile(side.id, SIDE_FILE)));
   if (meta.summary) return { ...base, summary: { ...meta.summary, partial: false } };
   return { ...base, summary: { partial: true, backupId: meta.backupId, streamSha256: meta.streamSha256, logicalBytes: meta.logicalBytes } };
-}
-
-async function readSide(engine: Engine, id: string): Promise<Buffer> {
-  const d = engine.dumpFile(id, SIDE_FILE);
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of d.stdout as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > MAX_SIDE) throw new DumpError(`a side record over ${MAX_SIDE} bytes is refused; the repository may be damaged, run a check.`);
-    parts.push(c);
-  }
-  await d.done;
-  return Buffer.concat(parts);
 }
