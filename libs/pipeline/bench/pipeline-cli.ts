@@ -2,14 +2,16 @@
 // apps/web): runs `ingest` or `dump` in a process of its own so that its
 // wall time and peak RSS can be measured apart from the engine's.
 // usage: pipeline-cli ingest --engine restic|borg --repo L --password-file F   (stream on stdin)
-//        pipeline-cli dump --engine restic|borg --repo L --password-file F <snapshot>   (stream to stdout)
+//        pipeline-cli dump --engine restic|borg --repo L --password-file F [--side ID] <snapshot>   (stream to stdout)
+// --side is the side record's snapshot id from ingest's result, as the
+// product's index db hands it to dump.
 // ingest prints its result as one JSON line on stdout, dump on stderr; both
 // include peakRssMiB (VmHWM of this process).
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { dump, ingest, openEngine, type EngineKind } from "../src/index.ts";
 
-const USAGE = "usage: pipeline-cli ingest|dump --engine restic|borg --repo LOCATION --password-file FILE [snapshot]\n";
+const USAGE = "usage: pipeline-cli ingest|dump --engine restic|borg --repo LOCATION --password-file FILE [--side ID] [snapshot]\n";
 
 /** This process's peak resident set (MiB), from /proc/self/status. */
 function peakRssMiB(): number {
@@ -20,7 +22,7 @@ function peakRssMiB(): number {
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ allowPositionals: true, strict: true, options: { engine: { type: "string" }, repo: { type: "string" }, "password-file": { type: "string" } } });
+    parsed = parseArgs({ allowPositionals: true, strict: true, options: { engine: { type: "string" }, repo: { type: "string" }, "password-file": { type: "string" }, side: { type: "string" } } });
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -35,7 +37,7 @@ async function main(): Promise<number> {
     const r = await ingest(process.stdin, engine);
     process.stdout.write(`${JSON.stringify({ ...r, header: undefined, qubes: undefined, peakRssMiB: peakRssMiB() })}\n`);
   } else {
-    const r = await dump(engine, snapshot!, process.stdout);
+    const r = await dump(engine, snapshot!, process.stdout, { sideSnapshotId: v.side });
     process.stderr.write(`${JSON.stringify({ ...r, peakRssMiB: peakRssMiB() })}\n`);
   }
   return 0;

@@ -26,6 +26,12 @@ export interface SideMeta {
   logicalBytes: number;
   /** bytes of the data file */
   dataBytes: number;
+  /**
+   * the data snapshot's id as the engine reported it when the data was stored
+   * (restic 0.14: the 8-hex short id; borg: the archive name), so that a side
+   * record found by a hint can be matched to its data; absent in older records
+   */
+  dataSnapshotId?: string;
   /** what the ingest found (absent in side records written before it was kept) */
   summary?: IngestSummary;
 }

@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { parseSideRecord, readSideRecord, type Op } from "./canonical.ts";
+import { parseSideRecord, readSideRecord, type Op, type SideMeta } from "./canonical.ts";
 import { DumpError, EngineError } from "./errors.ts";
 import type { Engine, StdoutDump } from "./engine/types.ts";
 import { DATA_FILE, DATA_TAG, SIDE_FILE, STREAM_FILE } from "./ingest.ts";
-import { resolveSnapshot, sideOf } from "./snapshots.ts";
+import { pairedSideName, resolveSnapshot, sideOf } from "./snapshots.ts";
 
 export interface DumpResult { bytes: number; streamSha256: string }
 
-/** Largest side record read into memory (bytes). */
+/** A block of zeros, written for the side record's zero runs. */
 const ZEROS = Buffer.alloc(65536);
 
 class Gone extends Error {}
@@ -79,17 +79,33 @@ async function drainOrGone(out: NodeJS.WritableStream): Promise<void> {
   ac.abort();
 }
 
+/** Options of {@link dump}. */
+export interface DumpOptions {
+  /** SHA-256 (hex) recorded at ingest; a snapshot recording another one is refused before any byte is written */
+  expectedSha256?: string;
+  /**
+   * id of the snapshot holding the side record, as ingest returned it
+   * (IngestResult.sideSnapshotId): data and side record are then read at once,
+   * without listing the repository's snapshots first. A stale or wrong id
+   * costs only time: the side record names its data snapshot, and a record
+   * that names another one sends dump back to the listing.
+   */
+  sideSnapshotId?: string;
+  signal?: AbortSignal;
+}
+
 /**
  * Writes a snapshot's original backup stream to `output`, starting at once.
  * Canonical snapshots are rebuilt from the data file and the side record and
  * checked against the SHA-256 recorded at ingest; raw (v1) ones are copied.
  * A closed output (EPIPE, destroyed) is a normal end: qvm-backup-restore cuts
  * the pipe once it has what it needs; any other write error (ENOSPC, EIO) is not.
+ * @param snapshotId a data snapshot's id, a unique prefix of one, or "latest"
  * @returns bytes written and the SHA-256 (hex) of those bytes
  * @throws DumpError on a digest mismatch, an unreadable side record, or a failed
  *   output ("writing the stream failed after N bytes (ENOSPC): …"); EngineError
  */
-export async function dump(engine: Engine, snapshotId: string, output: NodeJS.WritableStream, opts: { expectedSha256?: string; signal?: AbortSignal } = {}): Promise<DumpResult> {
+export async function dump(engine: Engine, snapshotId: string, output: NodeJS.WritableStream, opts: DumpOptions = {}): Promise<DumpResult> {
   // every engine process started here has exited when dump returns: one that
   // outlived us would die of SIGPIPE holding its repository lock
   const started: StdoutDump[] = [];
@@ -106,34 +122,25 @@ export async function dump(engine: Engine, snapshotId: string, output: NodeJS.Wr
 }
 
 type Open = (snapshotId: string, filename: string) => StdoutDump;
+type Data = { dump: StdoutDump; data: AsyncIterator<Buffer> };
+/** What to read: a canonical snapshot's data (already started) and parsed side record, or a raw snapshot's id. */
+type Plan = { canonical: true; data: Data; meta: SideMeta; ops: Op[] } | { canonical: false; id: string };
 
-async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: NodeJS.WritableStream, opts: { expectedSha256?: string; signal?: AbortSignal }): Promise<DumpResult> {
-  // most snapshots are canonical: with restic, their data dump starts before
-  // the lookup and waits in its pipe (used only if restic's own reading of the
-  // reference is the one resolved here)
-  const early = engine.kind === "restic" && snapshotId.length >= 8 && snapshotId !== "latest" ? startData(open, snapshotId) : undefined;
-  const all = await engine.snapshots();
-  const snap = resolveSnapshot(all, snapshotId, engine.repo.location);
-  const canonical = snap.tags.includes(DATA_TAG);
-  const earlyUsable = canonical && all.filter((s) => s.id.startsWith(snapshotId)).length === 1;
-  if (early && !earlyUsable) early.dump.kill();
+async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: NodeJS.WritableStream, opts: DumpOptions): Promise<DumpResult> {
+  const plan = await locate(engine, open, snapshotId, opts);
   let running: StdoutDump | undefined;
   const out = new Out(output, () => running?.kill());
   const onAbort = () => ((out.gone = true), running?.kill());
   opts.signal?.addEventListener("abort", onAbort);
   let expected = opts.expectedSha256;
   try {
-    if (canonical) {
-      const side = sideOf(all, snap);
-      if (!side) throw new DumpError(`the side record of snapshot ${snapshotId} is missing, so the stream cannot be rebuilt; the repository may be damaged, run a check.`);
-      const d = early && earlyUsable ? early : startData(open, snap.id);
-      running = d.dump;
-      const { meta, ops } = parseSideRecord(await readSideRecord(open(side.id, SIDE_FILE)));
-      if (expected && expected !== meta.streamSha256) throw new DumpError(`snapshot ${snapshotId} records SHA-256 ${meta.streamSha256}, not the expected ${expected}; pick the right snapshot.`);
-      expected = meta.streamSha256;
-      await rebuild(ops, d.data, out, d.dump.done);
+    if (plan.canonical) {
+      running = plan.data.dump;
+      if (expected && expected !== plan.meta.streamSha256) throw new DumpError(`snapshot ${snapshotId} records SHA-256 ${plan.meta.streamSha256}, not the expected ${expected}; pick the right snapshot.`);
+      expected = plan.meta.streamSha256;
+      await rebuild(plan.ops, plan.data.data, out, running.done);
     } else {
-      running = open(snap.id, STREAM_FILE);
+      running = open(plan.id, STREAM_FILE);
       for await (const chunk of running.stdout as AsyncIterable<Buffer>) await out.write(chunk);
     }
     await running.done;
@@ -154,8 +161,49 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
   return { bytes: out.bytes, streamSha256: sha };
 }
 
+/**
+ * Finds the snapshot's parts, starting engine processes as early as it can:
+ * every engine start costs a key derivation and an index load (restic ~0.6 s),
+ * so the data dump starts before anything is known and waits in its pipe.
+ * When the side record can be named without a listing (a hint from the index,
+ * or borg's archive names), data and side record are read at the same time.
+ */
+async function locate(engine: Engine, open: Open, ref: string, opts: DumpOptions): Promise<Plan> {
+  const sideRef = ref === "latest" ? undefined : (opts.sideSnapshotId ?? pairedSideName(engine, ref));
+  const early = sideRef || (engine.kind === "restic" && ref.length >= 8 && ref !== "latest") ? startData(open, ref) : undefined;
+  if (sideRef) {
+    const side = await readSide(open, sideRef).catch(() => undefined);
+    if (side && sideBelongs(side.meta, ref, opts.expectedSha256)) return { canonical: true, data: early!, ...side };
+  }
+  const all = await engine.snapshots();
+  const snap = resolveSnapshot(all, ref, engine.repo.location);
+  // restic resolves a prefix among all snapshots, borg takes names as they are
+  const earlyIsSnap = engine.kind === "restic" ? all.filter((s) => s.id.startsWith(ref)).length === 1 : snap.id === ref;
+  const canonical = snap.tags.includes(DATA_TAG);
+  if (early && !(canonical && earlyIsSnap)) void early.dump.kill();
+  if (!canonical) return { canonical: false, id: snap.id };
+  const side = sideOf(all, snap);
+  if (!side) throw new DumpError(`the side record of snapshot ${ref} is missing, so the stream cannot be rebuilt; the repository may be damaged, run a check.`);
+  const data = early && earlyIsSnap ? early : startData(open, snap.id);
+  return { canonical: true, data, ...(await readSide(open, side.id)) };
+}
+
+async function readSide(open: Open, sideId: string): Promise<{ meta: SideMeta; ops: Op[] }> {
+  return parseSideRecord(await readSideRecord(open(sideId, SIDE_FILE)));
+}
+
+/**
+ * True when a side record found through a hint is the one of `ref`: it names
+ * its data snapshot (restic's short id, borg's archive name); records written
+ * before it did are trusted only when their SHA-256 is the expected one.
+ */
+function sideBelongs(meta: SideMeta, ref: string, expectedSha256: string | undefined): boolean {
+  if (meta.dataSnapshotId) return ref.startsWith(meta.dataSnapshotId);
+  return expectedSha256 !== undefined && expectedSha256 === meta.streamSha256;
+}
+
 /** Starts dumping a snapshot's data file, held back until read. */
-function startData(open: Open, id: string): { dump: StdoutDump; data: AsyncIterator<Buffer> } {
+function startData(open: Open, id: string): Data {
   const dump = open(id, DATA_FILE);
   return { dump, data: heldBack(dump.stdout as AsyncIterable<Buffer>) };
 }

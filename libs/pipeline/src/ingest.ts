@@ -26,8 +26,13 @@ export const PROJECT_TAG = "qubes-dedup";
 export interface IngestProgress { bytesRead: number; bytesExpected?: number; currentFile?: string }
 export interface FileSummary { name: string; streamBytes: number; chunks: number }
 export interface QubeSummary { qid: number; name: string; backupPath: string; backupSizeBytes: number; files: FileSummary[] }
+/**
+ * What ingest stored. `snapshotId` is the data snapshot's full id (restic) or
+ * archive name (borg), the one to dump; `sideSnapshotId` the same for its side
+ * record (give it to dump to save a listing). Sizes in bytes, duration in seconds.
+ */
 export interface IngestResult {
-  snapshotId: string; backupId: string; header: BackupHeader; qubes: QubeSummary[];
+  snapshotId: string; sideSnapshotId: string; backupId: string; header: BackupHeader; qubes: QubeSummary[];
   logicalBytes: number; addedBytes: number; streamSha256: string; compressed: boolean;
   durationSeconds: number; warnings: string[];
 }
@@ -97,11 +102,12 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
     backupId: header.backupId, qubes, compressed: header.compressed, warnings: analyzer.warnings,
     durationSeconds: (performance.now() - started) / 1000, createdAt, logicalBytes: progress.bytesRead, streamSha256,
   };
-  const record = side.finish({ format: 1, backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes, summary });
+  const record = side.finish({ format: 1, backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes, dataSnapshotId: data.snapshotId, summary });
   let sideAdded: number;
   let snapshotId: string;
+  let sideSnapshotId: string;
   try {
-    [sideAdded, snapshotId] = await storeSideAndResolveId(engine, record, runTag, data.snapshotId, early ?? sideBackup(engine, runTag, opts));
+    ({ sideAdded, snapshotId, sideSnapshotId } = await storeSideAndResolveIds(engine, record, runTag, data.snapshotId, early ?? sideBackup(engine, runTag, opts)));
   } catch (e) {
     await early?.interrupt();
     await engine.forget((await engine.snapshots({ tag: runTag })).map((s) => s.id)).catch(() => {});
@@ -109,7 +115,7 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   }
   const addedBytes = data.addedBytes + sideAdded;
   return {
-    snapshotId, backupId: header.backupId, header, qubes,
+    snapshotId, sideSnapshotId, backupId: header.backupId, header, qubes,
     logicalBytes: progress.bytesRead, addedBytes, streamSha256,
     compressed: header.compressed, durationSeconds: (performance.now() - started) / 1000, warnings: analyzer.warnings,
   };
@@ -121,20 +127,30 @@ function sideBackup(engine: Engine, runTag: string, opts: IngestOptions): StdinB
 }
 
 /**
- * Stores the side record and, when the engine's summary gave a short id
- * (restic 0.14), finds the full one: in a local repository's snapshot
- * directory (no extra restic start), else through the run tag, at the same
- * time (restic's locks allow it); borg's archive name is the full id already, and
- * its repository lock is exclusive, so its side backup starts only now.
- * @returns bytes the side record added, and the data snapshot's full id
+ * Stores the side record and, when the engine's summaries gave short ids
+ * (restic 0.14), finds the full ones: in a local repository's snapshot
+ * directory (no extra restic start), else through the run tag; borg's archive
+ * names are full ids already, and its repository lock is exclusive, so its
+ * side backup starts only now.
+ * @returns bytes the side record added, and both snapshots' ids (full ones
+ *   where they could be found)
  */
-async function storeSideAndResolveId(engine: Engine, record: Buffer, runTag: string, shortId: string, side: StdinBackup): Promise<[number, string]> {
+async function storeSideAndResolveIds(engine: Engine, record: Buffer, runTag: string, dataShortId: string, side: StdinBackup): Promise<{ sideAdded: number; snapshotId: string; sideSnapshotId: string }> {
   side.stdin.end(record);
-  if (engine.kind !== "restic") return [(await side.done).addedBytes, shortId];
-  const local = await engine.localFullId?.(shortId);
-  if (local) return [(await side.done).addedBytes, local];
-  const [done, snaps] = await Promise.all([side.done, engine.snapshots({ tag: runTag })]);
-  return [done.addedBytes, snaps.find((s) => s.id.startsWith(shortId))?.id ?? shortId];
+  if (engine.kind !== "restic") {
+    const stored = await side.done;
+    return { sideAdded: stored.addedBytes, snapshotId: dataShortId, sideSnapshotId: stored.snapshotId };
+  }
+  const dataLocal = await engine.localFullId?.(dataShortId);
+  if (dataLocal) {
+    const stored = await side.done;
+    return { sideAdded: stored.addedBytes, snapshotId: dataLocal, sideSnapshotId: (await engine.localFullId?.(stored.snapshotId)) ?? stored.snapshotId };
+  }
+  // restic's locks allow the listing while the side record is stored; a side
+  // snapshot not listed yet keeps its short id, which restic resolves as well
+  const [stored, snaps] = await Promise.all([side.done, engine.snapshots({ tag: runTag })]);
+  const full = (short: string) => snaps.find((s) => s.id.startsWith(short))?.id ?? short;
+  return { sideAdded: stored.addedBytes, snapshotId: full(dataShortId), sideSnapshotId: full(stored.snapshotId) };
 }
 
 interface Pump {

@@ -20,6 +20,19 @@ export function sideOf(all: EngineSnapshot[], data: EngineSnapshot): EngineSnaps
 }
 
 /**
+ * The name of a borg data archive's side record, known without listing the
+ * repository: borg archive names are the snapshot's tags joined by commas
+ * (engine/borg.ts), and a run's two archives differ only in qd-data / qd-side.
+ * Undefined for restic (ids are content hashes) and for other references.
+ */
+export function pairedSideName(engine: Engine, ref: string): string | undefined {
+  if (engine.kind !== "borg") return undefined;
+  const tags = ref.split(",");
+  if (!tags.includes(DATA_TAG) || !tags.some((t) => t.startsWith("qd-run:"))) return undefined;
+  return tags.map((t) => (t === DATA_TAG ? SIDE_TAG : t)).join(",");
+}
+
+/**
  * Finds the data snapshot a reference names, among data snapshots only:
  * "latest" (the newest), an exact id, or a unique prefix of one.
  * @param all every snapshot of the repository (engine.snapshots())
@@ -49,8 +62,6 @@ export async function listDataSnapshots(engine: Engine): Promise<EngineSnapshot[
   return (await engine.snapshots()).filter(isDataSnapshot).sort((a, b) => a.time.getTime() - b.time.getTime());
 }
 
-/** Largest side record read (bytes). */
-
 /**
  * A backup's summary as its side record keeps it. `partial` is true when the
  * side record predates summaries (only backupId, streamSha256, logicalBytes
@@ -63,6 +74,8 @@ export type SnapshotSummary = (IngestSummary & { partial: false }) | (Partial<In
 export interface SnapshotInfo {
   /** the data snapshot's full id */
   snapshotId: string;
+  /** the full id of the snapshot holding its side record (absent for a legacy single-file snapshot) */
+  sideSnapshotId?: string;
   /** the engine's snapshot time */
   time: Date;
   summary: SnapshotSummary;
@@ -82,6 +95,6 @@ export async function readSnapshotInfo(engine: Engine, dataSnapshotId: string): 
   const side = sideOf(all, snap);
   if (!side) throw new DumpError(`the side record of snapshot ${snap.id} is missing; the repository may be damaged, run a check.`);
   const { meta } = parseSideRecord(await readSideRecord(engine.dumpFile(side.id, SIDE_FILE)));
-  if (meta.summary) return { ...base, summary: { ...meta.summary, partial: false } };
-  return { ...base, summary: { partial: true, backupId: meta.backupId, streamSha256: meta.streamSha256, logicalBytes: meta.logicalBytes } };
+  if (meta.summary) return { ...base, sideSnapshotId: side.id, summary: { ...meta.summary, partial: false } };
+  return { ...base, sideSnapshotId: side.id, summary: { partial: true, backupId: meta.backupId, streamSha256: meta.streamSha256, logicalBytes: meta.logicalBytes } };
 }

@@ -3,7 +3,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { IngestError, dump, ingest, openEngine, type EngineKind } from "../src/index.ts";
+import { IngestError, dump, ingest, openEngine, type Engine, type EngineKind } from "../src/index.ts";
 import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
 import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
 
@@ -12,7 +12,42 @@ function cuts(seed: string, max: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => crypto.createHash("sha256").update(`${seed}${i}`).digest().readUInt32BE(0) % max);
 }
 
+/** The engine, counting the snapshot listings and file dumps it is asked for. */
+function counting(engine: Engine): { engine: Engine; listings: () => number; dumps: () => string[] } {
+  let listings = 0;
+  const dumps: string[] = [];
+  const e = Object.create(engine) as Engine & { snapshots: Engine["snapshots"]; dumpFile: Engine["dumpFile"] };
+  e.snapshots = (o) => (listings++, engine.snapshots(o));
+  e.dumpFile = (id, file) => (dumps.push(`${id}:${file}`), engine.dumpFile(id, file));
+  return { engine: e, listings: () => listings, dumps: () => dumps };
+}
+
 describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
+  it("reads data and side record at once when the side record is named, and lists snapshots only when that name is stale", async () => {
+    const { engine } = await freshRepo(kind);
+    const qubes = smallSystem(`hint-${kind}`, 512 * 1024);
+    const s1 = makeStream(tmpDir(), { qubes, chunkSize: 65536, backupId: "20250101T000000-1" });
+    const s2 = makeStream(tmpDir(), { qubes, chunkSize: 65536, backupId: "20250102T000000-2" });
+    const r1 = await ingest(fileStream(s1, 65536), engine);
+    const r2 = await ingest(fileStream(s2, 65536), engine);
+    const all = await engine.snapshots();
+    expect(all.find((s) => s.id === r1.sideSnapshotId)?.tags).toContain("qd-side");
+    expect(all.find((s) => s.id === r1.snapshotId)?.tags).toContain("qd-data");
+    const missing = kind === "restic" ? "deadbeef" : "qubes-dedup,qd-run:gone,qd-side";
+    // borg names the side archive after the data archive, so it needs no hint
+    const cases: [string | undefined, number][] = [[r1.sideSnapshotId, 0], [r2.sideSnapshotId, 1], [missing, 1], [undefined, kind === "borg" ? 0 : 1]];
+    for (const [hint, listings] of cases) {
+      const c = counting(engine);
+      const out = new Sink();
+      const d = await dump(c.engine, r1.snapshotId, out, { sideSnapshotId: hint });
+      expect(out.bytes().equals(fs.readFileSync(s1)), `hint ${hint}`).toBe(true);
+      expect(d.streamSha256).toBe(r1.streamSha256);
+      expect(c.listings(), `listings with hint ${hint}`).toBe(listings);
+      if (listings === 0) expect(c.dumps().sort()).toEqual([`${r1.sideSnapshotId}:qubes-backup.side`, `${r1.snapshotId}:qubes-backup.data`].sort());
+    }
+  }, 120_000);
+
+
   it("round-trips byte for byte with 4 KiB chunks and re-backs up unchanged qubes cheaply", async () => {
     const { engine } = await freshRepo(kind);
     const qubes = smallSystem(`rt-${kind}`, 1536 * 1024);

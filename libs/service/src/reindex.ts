@@ -40,12 +40,13 @@ export async function reindex(db: Database, repository: string): Promise<Reindex
       result.kept++;
       continue;
     }
-    const { summary } = await readSnapshotInfo(engine, b.id);
+    const { summary, sideSnapshotId } = await readSnapshotInfo(engine, b.id);
     if (summary.partial) result.partial.push(b.id);
     await db.prisma.snapshot.create({
       data: {
         repositoryId: repo.id,
         engineSnapshotId: b.id,
+        sideSnapshotId,
         backupId: summary.backupId ?? "unknown",
         createdAt: summary.createdAt ? new Date(summary.createdAt) : b.time,
         logicalBytes: BigInt(summary.logicalBytes ?? 0),

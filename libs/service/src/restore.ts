@@ -46,6 +46,7 @@ export async function runDump(db: Database, opts: RunDumpOptions): Promise<DumpR
   try {
     const result = await dump(engineFor(repo), engineRef, opts.output, {
       expectedSha256: row?.streamSha256,
+      sideSnapshotId: row?.sideSnapshotId ?? undefined,
       signal: opts.signal,
     });
     await finishJob(db, jobId, { bytesDone: result.bytes, snapshotRef: engineRef });

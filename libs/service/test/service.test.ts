@@ -53,6 +53,10 @@ describe("runBackup / listSnapshots / runDump", () => {
       where: { engineSnapshotId: r2.ingest.snapshotId },
       include: { qubes: { include: { volumes: true }, orderBy: { qid: "asc" } } },
     });
+    // the side record's full id (read from the local repository), which lets a restore skip the listing
+    expect(row.sideSnapshotId).toBe(r2.ingest.sideSnapshotId);
+    expect(row.sideSnapshotId).toMatch(/^[0-9a-f]{64}$/);
+    expect(row.sideSnapshotId).not.toBe(row.engineSnapshotId);
     const work = row.qubes.find((q) => q.name === "work")!;
     expect(work.volumes.map((v) => v.name).sort()).toEqual(["private.img"]);
     // qvm-backup cuts each file's inner stream into 1 MiB chunks here (an exact multiple gets one empty chunk more).
