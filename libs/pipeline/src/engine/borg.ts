@@ -4,6 +4,7 @@ import { execa } from "execa";
 import { EngineError } from "../errors.ts";
 import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
+import { outputPipe } from "./pipe.ts";
 import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 const STDERR_KEEP = 64 * 1024;
@@ -141,13 +142,15 @@ class Borg implements Engine {
   }
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {
+    const pipe = outputPipe();
     const sub = execa(this.bin, ["extract", "--stdout", `${this.repo.location}::${snapshotId}`, filename], {
-      reject: false, buffer: false, stdin: "ignore", env: this.env(), extendEnv: false,
+      reject: false, buffer: false, stdin: "ignore", stdout: pipe.childStdout as "pipe", env: this.env(), extendEnv: false,
     });
+    const output = pipe.reader(sub.stdout);
     let stderr = "";
     sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
     // borg releases its lock when SIGTERM turns into an exception
-    return stoppableDump(sub as unknown as DumpProcess, "SIGTERM", (_code, r) => (isEnoent(r) ? notInstalled("borg", "borgbackup") : borgError(this.repo, "extract", stderr)));
+    return stoppableDump(sub as unknown as DumpProcess, output, "SIGTERM", (_code, r) => (isEnoent(r) ? notInstalled("borg", "borgbackup") : borgError(this.repo, "extract", stderr)));
   }
 }
 

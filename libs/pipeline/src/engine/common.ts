@@ -79,7 +79,6 @@ const STOP_GRACE_S = 15;
 
 /** The parts of a spawned engine (execa's result) a dump needs. */
 export interface DumpProcess extends PromiseLike<{ exitCode?: number }> {
-  stdout: Readable;
   kill(signal?: NodeJS.Signals): boolean;
 }
 
@@ -87,20 +86,21 @@ export interface DumpProcess extends PromiseLike<{ exitCode?: number }> {
  * Wraps a running `dump` / `extract --stdout` so that the engine never dies
  * of SIGPIPE while it holds its repository lock: the caller reads a pass-through
  * copy, and once the caller stops (kill(), or destroys what it reads) the
- * engine's own pipe is drained into nothing until the engine has exited after
+ * engine's output is drained into nothing until the engine has exited after
  * `signal` (restic removes its lock on SIGINT, borg on SIGTERM).
+ * @param output what the engine writes (engine/pipe.ts outputPipe's reader)
  * @param fail maps a failed exit (code ≠ 0, not stopped) to the error `done` rejects with
  */
-export function stoppableDump(sub: DumpProcess, signal: NodeJS.Signals, fail: (exitCode: number | undefined, result: unknown) => Error): StdoutDump {
+export function stoppableDump(sub: DumpProcess, output: Readable, signal: NodeJS.Signals, fail: (exitCode: number | undefined, result: unknown) => Error): StdoutDump {
   const out = new PassThrough({ highWaterMark: 256 << 10 });
-  sub.stdout.pipe(out);
+  output.pipe(out);
   let stopped: Promise<void> | undefined;
   const exited = Promise.resolve(sub).then((r) => r, (e: unknown) => e as { exitCode?: number });
   const kill = (): Promise<void> => {
     stopped ??= (async () => {
-      sub.stdout.unpipe(out);
-      sub.stdout.on("data", () => {});
-      sub.stdout.resume();
+      output.unpipe(out);
+      output.on("data", () => {});
+      output.resume();
       out.end();
       sub.kill(signal);
       const timer = setTimeout(() => sub.kill("SIGKILL"), STOP_GRACE_S * 1000);

@@ -3,6 +3,7 @@ import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
 import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump } from "./common.ts";
+import { outputPipe } from "./pipe.ts";
 import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
@@ -111,10 +112,11 @@ class Restic implements Engine {
     }
   }
 
-  private spawn(args: string[], stdin: "pipe" | "ignore"): Sub {
+  private spawn(args: string[], stdin: "pipe" | "ignore", stdout: number | "pipe" = "pipe"): Sub {
     checkPasswordFile(this.repo);
     return execa(this.bin, [...this.base(), ...args], {
-      reject: false, buffer: false, stdin, stdout: "pipe", stderr: "pipe", env: engineEnv({ RESTIC_PROGRESS_FPS: "0.5" }), extendEnv: false,
+      // execa documents any file descriptor integer for stdout; its types list only 1-9
+      reject: false, buffer: false, stdin, stdout: stdout as "pipe", stderr: "pipe", env: engineEnv({ RESTIC_PROGRESS_FPS: "0.5" }), extendEnv: false,
     }) as Sub;
   }
 
@@ -158,12 +160,14 @@ class Restic implements Engine {
   }
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {
-    const sub = this.spawn(["dump", snapshotId, `/${filename}`], "ignore");
+    const pipe = outputPipe();
+    const sub = this.spawn(["dump", snapshotId, `/${filename}`], "ignore", pipe.childStdout);
+    const output = pipe.reader(sub.stdout);
     let stderr = "";
     sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
     // SIGINT, not SIGTERM: restic 0.14 removes its lock only on SIGINT, and a
     // left-over lock blocks check and prune until someone runs `restic unlock`.
-    return stoppableDump(sub, "SIGINT", (_code, r) => (isEnoent(r) ? notInstalled("restic", "restic") : resticError(this.repo, "dump", stderr)));
+    return stoppableDump(sub, output, "SIGINT", (_code, r) => (isEnoent(r) ? notInstalled("restic", "restic") : resticError(this.repo, "dump", stderr)));
   }
 }
 
