@@ -4,7 +4,7 @@ import { execa } from "execa";
 import { EngineError } from "../errors.ts";
 import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
-import { outputPipe } from "./pipe.ts";
+import { inputPipe, outputPipe } from "./pipe.ts";
 import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 const STDERR_KEEP = 64 * 1024;
@@ -122,12 +122,14 @@ class Borg implements Engine {
 
   backupStdin(opts: BackupStdinOptions): StdinBackup {
     const name = archiveName(opts.tags);
+    const pipe = inputPipe();
     const sub = execa(this.bin, ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"], {
-      reject: false, buffer: { stdout: true, stderr: false }, stdin: "pipe", env: this.env(), extendEnv: false,
+      reject: false, buffer: { stdout: true, stderr: false }, stdin: pipe.childStdin as "pipe", env: this.env(), extendEnv: false,
     });
+    const stdin = pipe.writer(sub.stdin);
     let stderr = "";
     sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
-    sub.stdin!.on("error", () => {});
+    stdin.on("error", () => {});
     const done = (async () => {
       const r = await sub;
       if (isEnoent(r)) throw notInstalled("borg", "borgbackup");
@@ -138,7 +140,7 @@ class Borg implements Engine {
     done.catch(() => {});
     // borg 1.2 treats a first SIGINT as "checkpoint after the current file", and
     // the current file is stdin, which would never end; SIGTERM aborts at once.
-    return { stdin: sub.stdin!, done, interrupt: () => interrupt(sub, "SIGTERM") };
+    return { stdin, done, interrupt: () => interrupt(sub, "SIGTERM") };
   }
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {

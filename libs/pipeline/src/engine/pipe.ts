@@ -3,14 +3,14 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 
 /**
- * Bytes of buffer asked for an engine's output pipe: one restic blob (512 KiB
+ * Bytes of buffer asked for an engine's pipes: one restic blob (512 KiB
  * to 8 MiB, ~1 MiB on average) or borg chunk fits, up to Linux's default
  * limit for unprivileged processes (/proc/sys/fs/pipe-max-size, 1 MiB).
  */
-export const OUTPUT_PIPE_BYTES = 1 << 20;
+export const ENGINE_PIPE_BYTES = 1 << 20;
 
 /** fcntl F_SETPIPE_SZ (Linux, fcntl(2)). */
 const F_SETPIPE_SZ = 1031;
@@ -25,7 +25,7 @@ export interface OutputPipe {
    * @param spawnedStdout the child's stdout as spawn returned it (used when childStdout is "pipe")
    */
   reader(spawnedStdout: Readable | null | undefined): Readable;
-  /** settles true once the buffer is OUTPUT_PIPE_BYTES, false when it could not be resized (engines need not wait) */
+  /** settles true once the buffer is ENGINE_PIPE_BYTES, false when it could not be resized (engines need not wait) */
   resized: Promise<boolean>;
 }
 
@@ -46,43 +46,83 @@ export interface OutputPipe {
  * mkfifo the pipe keeps its default size: only speed suffers.
  */
 export function outputPipe(): OutputPipe {
-  const fifo = makeFifo();
+  const fifo = makeFifo("output");
   if (!fifo) return { childStdout: "pipe", reader: (s) => s!, resized: Promise.resolve(false) };
-  const { writeFd, readFd } = fifo;
+  const { childFd, ourFd } = fifo;
   return {
-    childStdout: writeFd,
-    resized: resize(writeFd),
+    childStdout: childFd,
+    resized: resize(childFd),
     reader() {
-      fs.closeSync(writeFd);
-      return new net.Socket({ fd: readFd, readable: true, writable: false });
+      fs.closeSync(childFd);
+      return new net.Socket({ fd: ourFd, readable: true, writable: false });
+    },
+  };
+}
+
+/** Where an engine's stdin comes from, and how we write it. */
+export interface InputPipe {
+  /** the child's stdin: a FIFO's read end, or "pipe" (Node's socketpair) when no FIFO could be made */
+  readonly childStdin: number | "pipe";
+  /**
+   * Call right after spawning: drops our copy of the read end (so that a
+   * write after the engine's exit fails with EPIPE) and returns what to write.
+   * @param spawnedStdin the child's stdin as spawn returned it (used when childStdin is "pipe")
+   */
+  writer(spawnedStdin: Writable | null | undefined): Writable;
+  /** as OutputPipe.resized */
+  resized: Promise<boolean>;
+}
+
+/**
+ * The same for an engine's stdin (restic backup --stdin, borg create -): with
+ * a 1 MiB buffer the engine reads a chunker's worth per read and we write
+ * large pieces, instead of both waking each other every ~200 KiB.
+ */
+export function inputPipe(): InputPipe {
+  const fifo = makeFifo("input");
+  if (!fifo) return { childStdin: "pipe", writer: (s) => s!, resized: Promise.resolve(false) };
+  const { childFd, ourFd } = fifo;
+  return {
+    childStdin: childFd,
+    resized: resize(childFd),
+    writer() {
+      fs.closeSync(childFd);
+      return new net.Socket({ fd: ourFd, readable: false, writable: true });
     },
   };
 }
 
 /**
- * Opens a fresh FIFO twice (a write end, which never blocks to open with
- * O_RDWR, and a non-blocking read end) and removes its name at once, so
- * nothing is left behind whatever happens next.
+ * Opens a fresh FIFO's two ends and removes its name at once, so nothing is
+ * left behind whatever happens next. The child's end is a blocking file
+ * description of its own (engines do plain blocking I/O; libuv makes ours
+ * non-blocking). A first O_RDWR open lets both opens return at once (fifo(7)).
+ * @param childEnd "output": the child writes, we read; "input": the reverse
  */
-function makeFifo(): { writeFd: number; readFd: number } | undefined {
+function makeFifo(childEnd: "output" | "input"): { childFd: number; ourFd: number } | undefined {
   let dir: string | undefined;
+  let both: number | undefined;
   try {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "qubes-dedup-pipe-"));
-    const name = path.join(dir, "out");
+    const name = path.join(dir, "fifo");
     if (spawnSync("mkfifo", ["-m", "600", name], { stdio: "ignore" }).status !== 0) return undefined;
-    const writeFd = fs.openSync(name, fs.constants.O_RDWR);
-    const readFd = fs.openSync(name, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    return { writeFd, readFd };
+    both = fs.openSync(name, fs.constants.O_RDWR);
+    const { O_RDONLY, O_WRONLY, O_NONBLOCK } = fs.constants;
+    const childFd = fs.openSync(name, childEnd === "output" ? O_WRONLY : O_RDONLY);
+    const ourFd = fs.openSync(name, (childEnd === "output" ? O_RDONLY : O_WRONLY) | O_NONBLOCK);
+    return { childFd, ourFd };
   } catch {
     return undefined;
   } finally {
+    if (both !== undefined) fs.closeSync(both);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** Resizes the pipe behind `fd` in a python3 child; settles true when it did. */
 function resize(fd: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn("python3", ["-c", `import fcntl; fcntl.fcntl(0, ${F_SETPIPE_SZ}, ${OUTPUT_PIPE_BYTES})`], { stdio: [fd, "ignore", "ignore"] });
+    const child = spawn("python3", ["-c", `import fcntl; fcntl.fcntl(0, ${F_SETPIPE_SZ}, ${ENGINE_PIPE_BYTES})`], { stdio: [fd, "ignore", "ignore"] });
     child.on("error", () => resolve(false));
     child.on("close", (code) => resolve(code === 0));
     child.unref();

@@ -3,7 +3,7 @@ import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
 import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump } from "./common.ts";
-import { outputPipe } from "./pipe.ts";
+import { inputPipe, outputPipe } from "./pipe.ts";
 import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
@@ -112,11 +112,11 @@ class Restic implements Engine {
     }
   }
 
-  private spawn(args: string[], stdin: "pipe" | "ignore", stdout: number | "pipe" = "pipe"): Sub {
+  private spawn(args: string[], stdin: number | "pipe" | "ignore", stdout: number | "pipe" = "pipe"): Sub {
     checkPasswordFile(this.repo);
     return execa(this.bin, [...this.base(), ...args], {
-      // execa documents any file descriptor integer for stdout; its types list only 1-9
-      reject: false, buffer: false, stdin, stdout: stdout as "pipe", stderr: "pipe", env: engineEnv({ RESTIC_PROGRESS_FPS: "0.5" }), extendEnv: false,
+      // execa documents any file descriptor integer for stdin/stdout; its types list only 1-9
+      reject: false, buffer: false, stdin: stdin as "pipe", stdout: stdout as "pipe", stderr: "pipe", env: engineEnv({ RESTIC_PROGRESS_FPS: "0.5" }), extendEnv: false,
     }) as Sub;
   }
 
@@ -124,7 +124,9 @@ class Restic implements Engine {
     const args = ["backup", "--stdin", "--stdin-filename", opts.filename, "--json"];
     for (const t of opts.tags) args.push("--tag", t);
     if (opts.hostname) args.push("--host", opts.hostname);
-    const sub = this.spawn(args, "pipe");
+    const pipe = inputPipe();
+    const sub = this.spawn(args, pipe.childStdin);
+    const stdin = pipe.writer(sub.stdin);
     const limit = opts.backendTimeoutSeconds ?? BACKEND_TIMEOUT_S;
     const grace = Math.min(KILL_GRACE_S, limit);
     let stderr = "";
@@ -145,7 +147,7 @@ class Restic implements Engine {
       pending = lines.pop() ?? "";
       for (const l of lines) if (l.includes('"summary"')) summary = JSON.parse(l);
     });
-    sub.stdin!.on("error", () => {}); // EPIPE when restic exits early; its exit status tells why
+    stdin.on("error", () => {}); // EPIPE when restic exits early; its exit status tells why
     const done = (async () => {
       const r = await sub;
       watchdog.stop();
@@ -156,7 +158,7 @@ class Restic implements Engine {
       return { snapshotId: summary.snapshot_id, addedBytes: Number(summary.data_added ?? 0) };
     })();
     done.catch(() => {});
-    return { stdin: sub.stdin!, done, interrupt: () => interrupt(sub, "SIGINT", grace) };
+    return { stdin, done, interrupt: () => interrupt(sub, "SIGINT", grace) };
   }
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {
