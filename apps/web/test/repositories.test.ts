@@ -5,7 +5,7 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { appRouter, createCaller } from "../src/server/router.ts";
 import { locationProblem } from "../src/server/repo-admin.ts";
 import { removeTemplate, tempDatabase } from "./seed.ts";
-import { startRest, type RestServer } from "./rest.ts";
+import { startRest, type RestServer } from "@qubes-dedup/qubes-sim";
 
 let db: Awaited<ReturnType<typeof tempDatabase>>;
 let rest: (RestServer & { port: number }) | undefined;

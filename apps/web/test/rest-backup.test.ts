@@ -6,7 +6,7 @@ import { makeBackupStreamFile, type QubeSpec } from "@qubes-dedup/qubes-sim";
 import { runBackup } from "@qubes-dedup/service";
 import { addRepositoryFromDashboard } from "../src/server/repo-admin.ts";
 import { removeTemplate, tempDatabase } from "./seed.ts";
-import { startRest, type RestServer } from "./rest.ts";
+import { startRest, type RestServer } from "@qubes-dedup/qubes-sim";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const SHIM_DIR = path.join(ROOT, "libs/shim/dist");

@@ -14,10 +14,10 @@ describe("outputPipe", () => {
   it("gives an engine a 1 MiB pipe and ends when the engine exits, leaving no FIFO behind", async () => {
     const before = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith("qubes-dedup-pipe-"));
     const p = outputPipe();
-    expect(typeof p.childStdout).toBe("number");
+    expect(typeof p.childFd).toBe("number");
     expect(await p.resized).toBe(true);
-    const child = spawn("/bin/sh", ["-c", probe(3_000_000)], { stdio: ["ignore", p.childStdout, "inherit"] });
-    const bytes = Buffer.concat(await p.reader(child.stdout).toArray());
+    const child = spawn("/bin/sh", ["-c", probe(3_000_000)], { stdio: ["ignore", p.childFd, "inherit"] });
+    const bytes = Buffer.concat(await p.ours(child.stdout).toArray());
     expect(bytes.subarray(0, 8).toString().trim()).toBe(String(ENGINE_PIPE_BYTES));
     expect(bytes.length).toBe(8 + 3_000_000);
     expect(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith("qubes-dedup-pipe-"))).toEqual(before);
@@ -32,18 +32,18 @@ describe("outputPipe", () => {
     } finally {
       process.env.PATH = path;
     }
-    expect(p.childStdout).toBe("pipe");
+    expect(p.childFd).toBe("pipe");
     expect(await p.resized).toBe(false);
-    const child = spawn("/bin/sh", ["-c", "head -c 100000 /dev/zero"], { stdio: ["ignore", p.childStdout, "inherit"] });
-    expect(Buffer.concat(await p.reader(child.stdout).toArray()).length).toBe(100_000);
+    const child = spawn("/bin/sh", ["-c", "head -c 100000 /dev/zero"], { stdio: ["ignore", p.childFd, "inherit"] });
+    expect(Buffer.concat(await p.ours(child.stdout).toArray()).length).toBe(100_000);
   });
 
   it("gives an engine's stdin a 1 MiB pipe that ends when we end it", async () => {
     const p = inputPipe();
-    expect(typeof p.childStdin).toBe("number");
+    expect(typeof p.childFd).toBe("number");
     expect(await p.resized).toBe(true);
-    const child = spawn("/bin/sh", ["-c", "python3 -c 'import fcntl; print(fcntl.fcntl(0, 1032))'; wc -c"], { stdio: [p.childStdin, "pipe", "inherit"] });
-    const w = p.writer(child.stdin);
+    const child = spawn("/bin/sh", ["-c", "python3 -c 'import fcntl; print(fcntl.fcntl(0, 1032))'; wc -c"], { stdio: [p.childFd, "pipe", "inherit"] });
+    const w = p.ours(child.stdin);
     const report = child.stdout!.toArray();
     for (let i = 0; i < 30; i++) if (!w.write(Buffer.alloc(100_000, i))) await once(w, "drain");
     w.end();
@@ -52,8 +52,8 @@ describe("outputPipe", () => {
 
   it("reports a reader that went away as an error on the stream (EPIPE), not a crash", async () => {
     const p = inputPipe();
-    const child = spawn("/bin/true", [], { stdio: [p.childStdin, "ignore", "inherit"] });
-    const w = p.writer(child.stdin);
+    const child = spawn("/bin/true", [], { stdio: [p.childFd, "ignore", "inherit"] });
+    const w = p.ours(child.stdin);
     await once(child, "exit");
     await p.resized;
     const failed = once(w, "error");

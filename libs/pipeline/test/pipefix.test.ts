@@ -13,7 +13,7 @@ import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
 import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
 import { resolveSnapshot } from "../src/snapshots.ts";
 import { SideRecordBuilder } from "../src/canonical.ts";
-import { freePort, startRest } from "./helpers/rest.ts";
+import { freePort, startRest } from "@qubes-dedup/qubes-sim";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TSX = path.resolve(here, "../../../node_modules/.bin/tsx");

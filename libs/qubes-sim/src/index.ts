@@ -15,3 +15,4 @@ export { makeBackupStreamFile, type StreamFileOptions } from "./testing.ts";
 export { qrexecCall, agentPath, REFUSED_EXIT, DOM0_SERVICES, type QrexecCallOptions } from "./qrexec/client.ts";
 export { parsePolicy, evaluatePolicy, loadPolicy, policyDir, PolicyError, type PolicyRule, type PolicyAction, type QrexecCall } from "./qrexec/policy.ts";
 export { askConfirmation, answerPending, listPending, waitForPending, pendingDir, type PendingCall } from "./qrexec/ask.ts";
+export { freePort, startRest, type RestServer } from "./rest-server.ts";

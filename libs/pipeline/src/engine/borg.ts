@@ -124,9 +124,9 @@ class Borg implements Engine {
     const name = archiveName(opts.tags);
     const pipe = inputPipe();
     const sub = execa(this.bin, ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"], {
-      reject: false, buffer: { stdout: true, stderr: false }, stdin: pipe.childStdin as "pipe", env: this.env(), extendEnv: false,
+      reject: false, buffer: { stdout: true, stderr: false }, stdin: pipe.childFd as "pipe", env: this.env(), extendEnv: false,
     });
-    const stdin = pipe.writer(sub.stdin);
+    const stdin = pipe.ours(sub.stdin);
     let stderr = "";
     sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
     stdin.on("error", () => {});
@@ -146,9 +146,9 @@ class Borg implements Engine {
   dumpFile(snapshotId: string, filename: string): StdoutDump {
     const pipe = outputPipe();
     const sub = execa(this.bin, ["extract", "--stdout", `${this.repo.location}::${snapshotId}`, filename], {
-      reject: false, buffer: false, stdin: "ignore", stdout: pipe.childStdout as "pipe", env: this.env(), extendEnv: false,
+      reject: false, buffer: false, stdin: "ignore", stdout: pipe.childFd as "pipe", env: this.env(), extendEnv: false,
     });
-    const output = pipe.reader(sub.stdout);
+    const output = pipe.ours(sub.stdout);
     let stderr = "";
     sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
     // borg releases its lock when SIGTERM turns into an exception

@@ -15,25 +15,26 @@ export const ENGINE_PIPE_BYTES = 1 << 20;
 /** fcntl F_SETPIPE_SZ (Linux, fcntl(2)). */
 const F_SETPIPE_SZ = 1031;
 
-/** Where an engine's stdout goes, and how we read it. */
-export interface OutputPipe {
-  /** the child's stdout: a FIFO's write end, or "pipe" (Node's socketpair) when no FIFO could be made */
-  readonly childStdout: number | "pipe";
+/** One end of an engine's stdin or stdout: the child's, and ours. */
+export interface EnginePipe<T extends Readable | Writable> {
+  /** the child's end: a FIFO's, or "pipe" (Node's socketpair) when no FIFO could be made */
+  readonly childFd: number | "pipe";
   /**
-   * Call right after spawning: drops our copy of the write end (so that the
-   * engine's exit is our end of file) and returns what to read.
-   * @param spawnedStdout the child's stdout as spawn returned it (used when childStdout is "pipe")
+   * Call right after spawning: drops our copy of the child's end (so that the
+   * engine's exit is our end of file, or makes our writes fail with EPIPE)
+   * and returns our end.
+   * @param spawned the child's stdin/stdout as spawn returned it (used when childFd is "pipe")
    */
-  reader(spawnedStdout: Readable | null | undefined): Readable;
+  ours(spawned: T | null | undefined): T;
   /** settles true once the buffer is ENGINE_PIPE_BYTES, false when it could not be resized (engines need not wait) */
-  resized: Promise<boolean>;
+  readonly resized: Promise<boolean>;
 }
 
 /**
  * A pipe with a 1 MiB buffer for an engine's stdout.
  *
  * Why: restic 0.14's dump and borg 1.2's extract load a chunk, write it, and
- * only then load the next. Node gives a child's stdout a socketpair (~200 KiB,
+ * only then load the next. Node gives a child's stdio a socketpair (~200 KiB,
  * not resizable from JavaScript), so every chunk write blocks until we have
  * read most of it, and loading and writing take turns. A FIFO resized with
  * F_SETPIPE_SZ takes a whole chunk, and the engine goes on loading while we
@@ -45,49 +46,30 @@ export interface OutputPipe {
  * (restic and borg need ≥ 0.3 s before their first write). Without python3 or
  * mkfifo the pipe keeps its default size: only speed suffers.
  */
-export function outputPipe(): OutputPipe {
-  const fifo = makeFifo("output");
-  if (!fifo) return { childStdout: "pipe", reader: (s) => s!, resized: Promise.resolve(false) };
-  const { childFd, ourFd } = fifo;
-  return {
-    childStdout: childFd,
-    resized: resize(childFd),
-    reader() {
-      fs.closeSync(childFd);
-      return new net.Socket({ fd: ourFd, readable: true, writable: false });
-    },
-  };
-}
-
-/** Where an engine's stdin comes from, and how we write it. */
-export interface InputPipe {
-  /** the child's stdin: a FIFO's read end, or "pipe" (Node's socketpair) when no FIFO could be made */
-  readonly childStdin: number | "pipe";
-  /**
-   * Call right after spawning: drops our copy of the read end (so that a
-   * write after the engine's exit fails with EPIPE) and returns what to write.
-   * @param spawnedStdin the child's stdin as spawn returned it (used when childStdin is "pipe")
-   */
-  writer(spawnedStdin: Writable | null | undefined): Writable;
-  /** as OutputPipe.resized */
-  resized: Promise<boolean>;
+export function outputPipe(): EnginePipe<Readable> {
+  return enginePipe("output") as EnginePipe<Readable>;
 }
 
 /**
- * The same for an engine's stdin (restic backup --stdin, borg create -): with
- * a 1 MiB buffer the engine reads a chunker's worth per read and we write
- * large pieces, instead of both waking each other every ~200 KiB.
+ * The same for an engine's stdin (restic backup --stdin, borg create -): both
+ * read stdin in pieces no larger than the buffer in front of them, so with
+ * 1 MiB the engine and we stop waking each other every ~200 KiB. Measured on a
+ * 1228 MiB stream, our restic ingest: 7.2-7.5 s -> 6.8 s.
  */
-export function inputPipe(): InputPipe {
-  const fifo = makeFifo("input");
-  if (!fifo) return { childStdin: "pipe", writer: (s) => s!, resized: Promise.resolve(false) };
+export function inputPipe(): EnginePipe<Writable> {
+  return enginePipe("input") as EnginePipe<Writable>;
+}
+
+function enginePipe(childEnd: "output" | "input"): EnginePipe<Readable | Writable> {
+  const fifo = makeFifo(childEnd);
+  if (!fifo) return { childFd: "pipe", ours: (s) => s!, resized: Promise.resolve(false) };
   const { childFd, ourFd } = fifo;
   return {
-    childStdin: childFd,
+    childFd,
     resized: resize(childFd),
-    writer() {
+    ours() {
       fs.closeSync(childFd);
-      return new net.Socket({ fd: ourFd, readable: false, writable: true });
+      return new net.Socket({ fd: ourFd, readable: childEnd === "output", writable: childEnd === "input" });
     },
   };
 }

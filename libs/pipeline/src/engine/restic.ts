@@ -125,8 +125,8 @@ class Restic implements Engine {
     for (const t of opts.tags) args.push("--tag", t);
     if (opts.hostname) args.push("--host", opts.hostname);
     const pipe = inputPipe();
-    const sub = this.spawn(args, pipe.childStdin);
-    const stdin = pipe.writer(sub.stdin);
+    const sub = this.spawn(args, pipe.childFd);
+    const stdin = pipe.ours(sub.stdin);
     const limit = opts.backendTimeoutSeconds ?? BACKEND_TIMEOUT_S;
     const grace = Math.min(KILL_GRACE_S, limit);
     let stderr = "";
@@ -163,8 +163,8 @@ class Restic implements Engine {
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {
     const pipe = outputPipe();
-    const sub = this.spawn(["dump", snapshotId, `/${filename}`], "ignore", pipe.childStdout);
-    const output = pipe.reader(sub.stdout);
+    const sub = this.spawn(["dump", snapshotId, `/${filename}`], "ignore", pipe.childFd);
+    const output = pipe.ours(sub.stdout);
     let stderr = "";
     sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
     // SIGINT, not SIGTERM: restic 0.14 removes its lock only on SIGINT, and a
