@@ -83,20 +83,25 @@ function enginePipe(childEnd: "output" | "input"): EnginePipe<Readable | Writabl
  */
 function makeFifo(childEnd: "output" | "input"): { childFd: number; ourFd: number } | undefined {
   let dir: string | undefined;
-  let both: number | undefined;
+  const opened: number[] = [];
+  const open = (name: string, flags: number) => {
+    opened.push(fs.openSync(name, flags));
+    return opened[opened.length - 1]!;
+  };
   try {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "qubes-dedup-pipe-"));
     const name = path.join(dir, "fifo");
     if (spawnSync("mkfifo", ["-m", "600", name], { stdio: "ignore" }).status !== 0) return undefined;
-    both = fs.openSync(name, fs.constants.O_RDWR);
-    const { O_RDONLY, O_WRONLY, O_NONBLOCK } = fs.constants;
-    const childFd = fs.openSync(name, childEnd === "output" ? O_WRONLY : O_RDONLY);
-    const ourFd = fs.openSync(name, (childEnd === "output" ? O_RDONLY : O_WRONLY) | O_NONBLOCK);
+    const { O_RDWR, O_RDONLY, O_WRONLY, O_NONBLOCK } = fs.constants;
+    const both = open(name, O_RDWR);
+    const childFd = open(name, childEnd === "output" ? O_WRONLY : O_RDONLY);
+    const ourFd = open(name, (childEnd === "output" ? O_RDONLY : O_WRONLY) | O_NONBLOCK);
+    fs.closeSync(both);
     return { childFd, ourFd };
   } catch {
+    for (const fd of opened) fs.closeSync(fd);
     return undefined;
   } finally {
-    if (both !== undefined) fs.closeSync(both);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
