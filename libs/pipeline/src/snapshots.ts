@@ -54,12 +54,17 @@ export function resolveSnapshot(all: EngineSnapshot[], ref: string, location: st
   throw new DumpError(`there is no backup "${ref}" in ${location}; give the id of one, or a unique start of it, or latest (see qubes-dedup snapshots).`);
 }
 
+/** The backups (data snapshots) among a repository's snapshots, oldest first. */
+export function dataSnapshotsOf(all: EngineSnapshot[]): EngineSnapshot[] {
+  return all.filter(isDataSnapshot).sort((a, b) => a.time.getTime() - b.time.getTime());
+}
+
 /**
  * The repository's backups (data snapshots), oldest first.
  * @throws EngineError
  */
 export async function listDataSnapshots(engine: Engine): Promise<EngineSnapshot[]> {
-  return (await engine.snapshots()).filter(isDataSnapshot).sort((a, b) => a.time.getTime() - b.time.getTime());
+  return dataSnapshotsOf(await engine.snapshots());
 }
 
 /**
@@ -85,10 +90,11 @@ export interface SnapshotInfo {
  * Reads a backup's summary from its side record only (a few KiB, not the data):
  * enough to rebuild an index from the repository alone.
  * @param dataSnapshotId a data snapshot's id, unique prefix, or "latest"
+ * @param listing the repository's snapshots (engine.snapshots()) when the caller has them already
  * @throws DumpError (unknown reference, missing or unreadable side record), EngineError
  */
-export async function readSnapshotInfo(engine: Engine, dataSnapshotId: string): Promise<SnapshotInfo> {
-  const all = await engine.snapshots();
+export async function readSnapshotInfo(engine: Engine, dataSnapshotId: string, listing?: EngineSnapshot[]): Promise<SnapshotInfo> {
+  const all = listing ?? (await engine.snapshots());
   const snap = resolveSnapshot(all, dataSnapshotId, engine.repo.location);
   const base = { snapshotId: snap.id, time: snap.time };
   if (!snap.tags.includes(DATA_TAG)) return { ...base, summary: { partial: true } };

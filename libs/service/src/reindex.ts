@@ -1,4 +1,4 @@
-import { listDataSnapshots, readSnapshotInfo } from "@qubes-dedup/pipeline";
+import { dataSnapshotsOf, readSnapshotInfo, sideOf } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
 
@@ -29,18 +29,24 @@ const REBUILT =
 export async function reindex(db: Database, repository: string): Promise<ReindexResult> {
   const repo = await getRepository(db, repository);
   const engine = engineFor(repo);
-  const backups = await listDataSnapshots(engine);
-  const rows = await db.prisma.snapshot.findMany({ where: { repositoryId: repo.id }, select: { id: true, engineSnapshotId: true } });
-  const indexed = new Set(rows.map((r) => r.engineSnapshotId));
+  // one listing for the whole run: each backup's side record is found in it
+  const all = await engine.snapshots();
+  const backups = dataSnapshotsOf(all);
+  const rows = await db.prisma.snapshot.findMany({ where: { repositoryId: repo.id }, select: { id: true, engineSnapshotId: true, sideSnapshotId: true } });
+  const indexed = new Map(rows.map((r) => [r.engineSnapshotId, r]));
   const present = new Set(backups.map((b) => b.id));
   const result: ReindexResult = { added: 0, kept: 0, removed: 0, partial: [] };
   const repositoryBytes = BigInt(await engine.repositoryBytes());
   for (const b of backups) {
-    if (indexed.has(b.id)) {
+    const row = indexed.get(b.id);
+    if (row) {
+      // rows written before the side record's id was kept get it now, so their restores skip the listing too
+      const side = row.sideSnapshotId ? undefined : sideOf(all, b);
+      if (side) await db.prisma.snapshot.update({ where: { id: row.id }, data: { sideSnapshotId: side.id } });
       result.kept++;
       continue;
     }
-    const { summary, sideSnapshotId } = await readSnapshotInfo(engine, b.id);
+    const { summary, sideSnapshotId } = await readSnapshotInfo(engine, b.id, all);
     if (summary.partial) result.partial.push(b.id);
     await db.prisma.snapshot.create({
       data: {

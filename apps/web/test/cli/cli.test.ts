@@ -104,7 +104,6 @@ describe("qubes-dedup with a real restic repository", () => {
     expect(rebuilt.map(({ id, logicalBytes, streamSha256, qubes, backupId }) => ({ id, logicalBytes, streamSha256, qubes, backupId }))).toEqual(
       original.map(({ id, logicalBytes, streamSha256, qubes, backupId }) => ({ id, logicalBytes, streamSha256, qubes, backupId })),
     );
-    expect(cli(fresh, ["reindex"]).stderr).toContain(`0 added, ${original.length} already indexed`);
     // the rebuilt rows name their side records as ingest did, so a restore from them skips the listing too
     const sideIds = (file: string) => {
       const db = new BetterSqlite3(file, { readonly: true });
@@ -116,6 +115,12 @@ describe("qubes-dedup with a real restic repository", () => {
     };
     expect(sideIds(fresh.db)).toEqual(sideIds(s.db));
     expect((sideIds(fresh.db) as { sideSnapshotId: string | null }[]).every((r) => /^[0-9a-f]{64}$/.test(r.sideSnapshotId ?? ""))).toBe(true);
+    // rows from before the side id was kept get it from the next reindex, which keeps them otherwise
+    const w = new BetterSqlite3(fresh.db);
+    w.prepare("UPDATE Snapshot SET sideSnapshotId = NULL").run();
+    w.close();
+    expect(cli(fresh, ["reindex"]).stderr).toContain(`0 added, ${original.length} already indexed`);
+    expect(sideIds(fresh.db)).toEqual(sideIds(s.db));
     const dump = cli(fresh, ["dump", "latest"]);
     expect(dump.status).toBe(0);
     expect(crypto.createHash("sha256").update(dump.stdout).digest("hex")).toBe(original.at(-1)!.streamSha256);
