@@ -74,15 +74,27 @@ async function cmdRepo(args: string[]): Promise<void> {
   throw new UsageError(sub ? `unknown repo command "${sub}"` : "repo needs a command: add or list");
 }
 
+/**
+ * An AbortSignal that SIGINT or SIGTERM fires: the running job then stops its
+ * engines the way that releases their repository locks, and fails.
+ */
+function abortOnSignals(): AbortSignal {
+  const ac = new AbortController();
+  // `on`, not `once`: execa's exit hook (signal-exit) re-raises a signal that
+  // no other listener is left to handle, which would kill us mid-stop and
+  // SIGTERM restic, which then leaves its lock behind
+  process.on("SIGTERM", () => ac.abort(new Error("stopped by SIGTERM")));
+  process.on("SIGINT", () => ac.abort(new Error("stopped by SIGINT")));
+  return ac.signal;
+}
+
 async function cmdIngest(args: string[]): Promise<void> {
   const { values, positionals } = parse(args);
   if (positionals.length) throw new UsageError("ingest takes no arguments: the stream comes on stdin");
   if (process.stdin.isTTY) throw new UsageError("ingest reads a Qubes backup stream on stdin; pipe one in (dom0 does, through qubes.Backup)");
-  const ac = new AbortController();
-  process.once("SIGTERM", () => ac.abort(new Error("stopped by SIGTERM")));
-  process.once("SIGINT", () => ac.abort(new Error("stopped by SIGINT")));
+  const signal = abortOnSignals();
   await withDb(values.db as string | undefined, async (db) => {
-    const r = await runBackup(db, { repository: values.repo as string, input: process.stdin, signal: ac.signal });
+    const r = await runBackup(db, { repository: values.repo as string, input: process.stdin, signal });
     for (const w of r.ingest.warnings) process.stderr.write(`qubes-dedup: warning: ${w}\n`);
     process.stderr.write(
       `qubes-dedup: stored snapshot ${r.ingest.snapshotId}: ${r.ingest.qubes.length} qubes, ${formatBytes(r.ingest.logicalBytes)} read, ${formatBytes(r.ingest.addedBytes)} added\n`,
@@ -96,7 +108,8 @@ async function cmdDump(args: string[]): Promise<void> {
   if (!snapshot || more.length) throw new UsageError("dump takes exactly one <snapshot>");
   // A reader that stops early (qvm-backup-restore does) is a normal end.
   process.stdout.on("error", () => {});
-  await withDb(values.db as string | undefined, (db) => runDump(db, { repository: values.repo as string, snapshot, output: process.stdout }));
+  const signal = abortOnSignals();
+  await withDb(values.db as string | undefined, (db) => runDump(db, { repository: values.repo as string, snapshot, output: process.stdout, signal }));
 }
 
 async function cmdSnapshots(args: string[]): Promise<void> {

@@ -102,23 +102,39 @@ export interface DumpOptions {
  * the pipe once it has what it needs; any other write error (ENOSPC, EIO) is not.
  * @param snapshotId a data snapshot's id, a unique prefix of one, or "latest"
  * @returns bytes written and the SHA-256 (hex) of those bytes
- * @throws DumpError on a digest mismatch, an unreadable side record, or a failed
- *   output ("writing the stream failed after N bytes (ENOSPC): …"); EngineError
+ * @throws DumpError on a digest mismatch, an unreadable side record, a failed
+ *   output ("writing the stream failed after N bytes (ENOSPC): …"), or an
+ *   abort through opts.signal ("the dump was cancelled …"); EngineError
  */
 export async function dump(engine: Engine, snapshotId: string, output: NodeJS.WritableStream, opts: DumpOptions = {}): Promise<DumpResult> {
   // every engine process started here has exited when dump returns: one that
   // outlived us would die of SIGPIPE holding its repository lock
   const started: StdoutDump[] = [];
   const open = (id: string, file: string) => {
+    if (opts.signal?.aborted) throw cancelled(0);
     const d = engine.dumpFile(id, file);
     started.push(d);
     return d;
   };
+  const stopAll = () => started.forEach((d) => void d.kill());
+  opts.signal?.addEventListener("abort", stopAll);
   try {
-    return await dumpWith(engine, open, snapshotId, output, opts);
+    const r = await dumpWith(engine, open, snapshotId, output, opts);
+    if (opts.signal?.aborted) throw cancelled(r.bytes);
+    return r;
+  } catch (e) {
+    if (opts.signal?.aborted && !(e instanceof DumpError && e.message.startsWith("the dump was cancelled"))) throw cancelled(undefined);
+    throw e;
   } finally {
+    opts.signal?.removeEventListener("abort", stopAll);
     await Promise.all(started.map((d) => d.kill()));
   }
+}
+
+/** The error of a dump stopped through its AbortSignal. */
+function cancelled(bytes: number | undefined): DumpError {
+  const what = bytes === undefined ? "" : ` after ${bytes} bytes`;
+  return new DumpError(`the dump was cancelled${what}; the output is incomplete, dump again to get the whole stream.`);
 }
 
 type Open = (snapshotId: string, filename: string) => StdoutDump;
@@ -175,6 +191,7 @@ async function locate(engine: Engine, open: Open, ref: string, opts: DumpOptions
     const side = await readSide(open, sideRef).catch(() => undefined);
     if (side && sideBelongs(side.meta, ref, opts.expectedSha256)) return { canonical: true, data: early!, ...side };
   }
+  if (opts.signal?.aborted) throw cancelled(0);
   const all = await engine.snapshots();
   const snap = resolveSnapshot(all, ref, engine.repo.location);
   // restic resolves a prefix among all snapshots, borg takes names as they are

@@ -1,15 +1,25 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cli, makeStream, resticSnapshots, scratch, type Scratch } from "./harness.ts";
+import { CLI, cli, makeStream, resticSnapshots, scratch, type Scratch } from "./harness.ts";
 
 function addRepo(s: Scratch) {
   const r = cli(s, ["repo", "add", "default", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile]);
   expect(r.stderr).toContain('repository "default" (restic)');
   expect(r.status).toBe(0);
+}
+
+/** Waits until process `pid` has a child named `name` (polls /proc every 10 ms, up to 30 s). */
+async function waitForChild(pid: number, name: string): Promise<void> {
+  for (let i = 0; i < 3000; i++) {
+    const kids = fs.readdirSync(`/proc/${pid}/task`).flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean));
+    if (kids.some((k) => fs.readFileSync(`/proc/${k}/comm`, "utf8").trim() === name)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no ${name} process under ${pid} after 30 s`);
 }
 
 function jobs(s: Scratch): { kind: string; status: string; error: string | null }[] {
@@ -125,6 +135,22 @@ describe("qubes-dedup with a real restic repository", () => {
     expect(dump.status).toBe(0);
     expect(crypto.createHash("sha256").update(dump.stdout).digest("hex")).toBe(original.at(-1)!.streamSha256);
   }, 120_000);
+
+  it("a dump stopped by SIGTERM says so, exits 1, stops restic and leaves no lock", async () => {
+    const [latest] = (JSON.parse(cli(s, ["snapshots", "--json"]).stdout.toString()) as { id: string }[]).slice(-1);
+    const child = spawn(process.execPath, [CLI, "dump", latest!.id], { env: s.env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    // as soon as restic runs: inside its start-up (key derivation, then the lock file), where a careless stop leaves the lock behind
+    await waitForChild(child.pid!, "restic");
+    child.kill("SIGTERM");
+    const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^qubes-dedup: the dump was cancelled( after \d+ bytes)?; the output is incomplete, dump again to get the whole stream\.\n$/);
+    const locks = execFileSync("restic", ["-r", s.repo, "--password-file", s.passwordFile, "list", "locks", "--no-lock"], { encoding: "utf8" });
+    expect(locks).toBe("");
+    expect(jobs(s).at(-1)).toMatchObject({ kind: "dump", status: "failed" });
+  }, 60_000);
 
   it("refuses a truncated stream: exit 1, no snapshot in restic, the job recorded as failed", () => {
     const before = resticSnapshots(s);

@@ -123,9 +123,11 @@ class Borg implements Engine {
   backupStdin(opts: BackupStdinOptions): StdinBackup {
     const name = archiveName(opts.tags);
     const pipe = inputPipe();
-    const sub = execa(this.bin, ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"], {
-      reject: false, buffer: { stdout: true, stderr: false }, stdin: pipe.childFd as "pipe", env: this.env(), extendEnv: false,
-    });
+    const sub = pipe.spawnWith((fd) =>
+      execa(this.bin, ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"], {
+        reject: false, buffer: { stdout: true, stderr: false }, stdin: fd as "pipe", env: this.env(), extendEnv: false,
+      }),
+    );
     const stdin = pipe.ours(sub.stdin);
     let stderr = "";
     sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
@@ -145,9 +147,11 @@ class Borg implements Engine {
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {
     const pipe = outputPipe();
-    const sub = execa(this.bin, ["extract", "--stdout", `${this.repo.location}::${snapshotId}`, filename], {
-      reject: false, buffer: false, stdin: "ignore", stdout: pipe.childFd as "pipe", env: this.env(), extendEnv: false,
-    });
+    const sub = pipe.spawnWith((fd) =>
+      execa(this.bin, ["extract", "--stdout", `${this.repo.location}::${snapshotId}`, filename], {
+        reject: false, buffer: false, stdin: "ignore", stdout: fd as "pipe", env: this.env(), extendEnv: false,
+      }),
+    );
     const output = pipe.ours(sub.stdout);
     let stderr = "";
     sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));

@@ -88,11 +88,23 @@ export interface DumpProcess extends PromiseLike<{ exitCode?: number }> {
  * copy, and once the caller stops (kill(), or destroys what it reads) the
  * engine's output is drained into nothing until the engine has exited after
  * `signal` (restic removes its lock on SIGINT, borg on SIGTERM).
- * @param output what the engine writes (engine/pipe.ts outputPipe's reader)
+ *
+ * The signal waits for the engine's first output byte (or its exit): restic
+ * 0.14 writes its lock file and only ~200 ms later records it for removal, so
+ * a SIGINT during start-up leaves a lock that blocks `check` and `prune` until
+ * someone runs `restic unlock`. Output means the lock is recorded. An engine
+ * whose output has ended is left to exit on its own (it is releasing its lock).
+ * @param output what the engine writes (engine/pipe.ts outputPipe's end)
  * @param fail maps a failed exit (code ≠ 0, not stopped) to the error `done` rejects with
  */
 export function stoppableDump(sub: DumpProcess, output: Readable, signal: NodeJS.Signals, fail: (exitCode: number | undefined, result: unknown) => Error): StdoutDump {
   const out = new PassThrough({ highWaterMark: 256 << 10 });
+  let ended = false;
+  const started = new Promise<void>((resolve) => {
+    output.once("data", () => resolve());
+    output.once("end", () => ((ended = true), resolve()));
+    output.once("error", () => resolve());
+  });
   output.pipe(out);
   let stopped: Promise<void> | undefined;
   const exited = Promise.resolve(sub).then((r) => r, (e: unknown) => e as { exitCode?: number });
@@ -102,8 +114,10 @@ export function stoppableDump(sub: DumpProcess, output: Readable, signal: NodeJS
       output.on("data", () => {});
       output.resume();
       out.end();
-      sub.kill(signal);
       const timer = setTimeout(() => sub.kill("SIGKILL"), STOP_GRACE_S * 1000);
+      await Promise.race([started, exited]);
+      // an engine whose output has ended is closing its repository: a signal now could cut that short
+      if (!ended) sub.kill(signal);
       await exited;
       clearTimeout(timer);
     })();

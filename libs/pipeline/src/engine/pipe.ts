@@ -28,6 +28,11 @@ export interface EnginePipe<T extends Readable | Writable> {
   ours(spawned: T | null | undefined): T;
   /** settles true once the buffer is ENGINE_PIPE_BYTES, false when it could not be resized (engines need not wait) */
   readonly resized: Promise<boolean>;
+  /**
+   * Starts the engine with the child's end (`start` spawns it); if `start`
+   * throws (an unreadable password file, say), both ends are closed first.
+   */
+  spawnWith<S>(start: (childFd: number | "pipe") => S): S;
 }
 
 /**
@@ -62,11 +67,20 @@ export function inputPipe(): EnginePipe<Writable> {
 
 function enginePipe(childEnd: "output" | "input"): EnginePipe<Readable | Writable> {
   const fifo = makeFifo(childEnd);
-  if (!fifo) return { childFd: "pipe", ours: (s) => s!, resized: Promise.resolve(false) };
+  if (!fifo) return { childFd: "pipe", ours: (s) => s!, resized: Promise.resolve(false), spawnWith: (start) => start("pipe") };
   const { childFd, ourFd } = fifo;
   return {
     childFd,
-    resized: resize(childFd),
+    resized: resize(childEnd === "output" ? childFd : ourFd),
+    spawnWith(start) {
+      try {
+        return start(childFd);
+      } catch (e) {
+        fs.closeSync(childFd);
+        fs.closeSync(ourFd);
+        throw e;
+      }
+    },
     ours() {
       fs.closeSync(childFd);
       return new net.Socket({ fd: ourFd, readable: childEnd === "output", writable: childEnd === "input" });
@@ -106,10 +120,17 @@ function makeFifo(childEnd: "output" | "input"): { childFd: number; ourFd: numbe
   }
 }
 
-/** Resizes the pipe behind `fd` in a python3 child; settles true when it did. */
-function resize(fd: number): Promise<boolean> {
+/** The system's python3 (not a wrapper on PATH, such as pyenv's, which is slower to start). */
+const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+
+/**
+ * Resizes the pipe behind `writeFd` in a python3 child. The child gets the
+ * write end, as fd 3: nothing it or a wrapper around it reads can take bytes
+ * from the stream. Settles true when it did.
+ */
+function resize(writeFd: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn("python3", ["-c", `import fcntl; fcntl.fcntl(0, ${F_SETPIPE_SZ}, ${ENGINE_PIPE_BYTES})`], { stdio: [fd, "ignore", "ignore"] });
+    const child = spawn(PYTHON, ["-c", `import fcntl; fcntl.fcntl(3, ${F_SETPIPE_SZ}, ${ENGINE_PIPE_BYTES})`], { stdio: ["ignore", "ignore", "ignore", writeFd] });
     child.on("error", () => resolve(false));
     child.on("close", (code) => resolve(code === 0));
     child.unref();

@@ -12,6 +12,8 @@ const STDERR_KEEP = 64 * 1024;
 const BACKEND_TIMEOUT_S = 60;
 /** restic 0.14's stderr while its backend fails: it retries each upload with back-off for up to ~15 minutes. */
 const BACKEND_RETRY = /returned error, retrying|retrying after|connection refused|dial tcp|no such host|i\/o timeout|connection reset/i;
+/** Seconds `restic unlock` may take after an interrupted backup (a lost server must not hold the error up). */
+const UNLOCK_TIMEOUT_S = 30;
 /** Seconds between SIGINT and SIGKILL when interrupting. */
 const KILL_GRACE_S = 15;
 
@@ -50,11 +52,12 @@ class Restic implements Engine {
     return ["-r", this.repo.location, "--password-file", this.repo.passwordFile, "--no-cache"];
   }
 
-  private async run(what: string, args: string[]): Promise<string> {
+  private async run(what: string, args: string[], timeoutSeconds?: number): Promise<string> {
     checkPasswordFile(this.repo);
     let r;
     try {
-      r = await execa(this.bin, [...this.base(), ...args], { reject: false, env: engineEnv(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
+      const timeout = timeoutSeconds ? { timeout: timeoutSeconds * 1000, killSignal: "SIGINT" as const } : {};
+      r = await execa(this.bin, [...this.base(), ...args], { reject: false, env: engineEnv(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20, ...timeout });
     } catch (e) {
       if (isEnoent(e)) throw notInstalled("restic", "restic");
       throw e;
@@ -125,7 +128,7 @@ class Restic implements Engine {
     for (const t of opts.tags) args.push("--tag", t);
     if (opts.hostname) args.push("--host", opts.hostname);
     const pipe = inputPipe();
-    const sub = this.spawn(args, pipe.childFd);
+    const sub = pipe.spawnWith((fd) => this.spawn(args, fd));
     const stdin = pipe.ours(sub.stdin);
     const limit = opts.backendTimeoutSeconds ?? BACKEND_TIMEOUT_S;
     const grace = Math.min(KILL_GRACE_S, limit);
@@ -158,12 +161,18 @@ class Restic implements Engine {
       return { snapshotId: summary.snapshot_id, addedBytes: Number(summary.data_added ?? 0) };
     })();
     done.catch(() => {});
-    return { stdin, done, interrupt: () => interrupt(sub, "SIGINT", grace) };
+    const stop = async () => {
+      await interrupt(sub, "SIGINT", grace);
+      // a SIGINT during restic's start-up can leave its lock file behind (see
+      // stoppableDump in common.ts); `unlock` removes only the locks of processes that are gone
+      if (!summary) await this.run("unlock", ["unlock"], UNLOCK_TIMEOUT_S).catch(() => {});
+    };
+    return { stdin, done, interrupt: stop };
   }
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {
     const pipe = outputPipe();
-    const sub = this.spawn(["dump", snapshotId, `/${filename}`], "ignore", pipe.childFd);
+    const sub = pipe.spawnWith((fd) => this.spawn(["dump", snapshotId, `/${filename}`], "ignore", fd));
     const output = pipe.ours(sub.stdout);
     let stderr = "";
     sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
