@@ -123,7 +123,7 @@ export async function dump(engine: Engine, snapshotId: string, output: NodeJS.Wr
     if (opts.signal?.aborted) throw cancelled(r.bytes);
     return r;
   } catch (e) {
-    if (opts.signal?.aborted && !(e instanceof DumpError && e.message.startsWith("the dump was cancelled"))) throw cancelled(undefined);
+    if (opts.signal?.aborted && !(e instanceof Cancelled)) throw cancelled(undefined);
     throw e;
   } finally {
     opts.signal?.removeEventListener("abort", stopAll);
@@ -131,10 +131,12 @@ export async function dump(engine: Engine, snapshotId: string, output: NodeJS.Wr
   }
 }
 
-/** The error of a dump stopped through its AbortSignal. */
-function cancelled(bytes: number | undefined): DumpError {
+/** A dump stopped through its AbortSignal (a DumpError to callers). */
+class Cancelled extends DumpError {}
+
+function cancelled(bytes: number | undefined): Cancelled {
   const what = bytes === undefined ? "" : ` after ${bytes} bytes`;
-  return new DumpError(`the dump was cancelled${what}; the output is incomplete, dump again to get the whole stream.`);
+  return new Cancelled(`the dump was cancelled${what}; the output is incomplete, dump again to get the whole stream.`);
 }
 
 type Open = (snapshotId: string, filename: string) => StdoutDump;
@@ -146,7 +148,8 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
   const plan = await locate(engine, open, snapshotId, opts);
   let running: StdoutDump | undefined;
   const out = new Out(output, () => running?.kill());
-  const onAbort = () => ((out.gone = true), running?.kill());
+  // dump() stops the engines; what was written so far is not a failed output
+  const onAbort = () => (out.gone = true);
   opts.signal?.addEventListener("abort", onAbort);
   let expected = opts.expectedSha256;
   try {

@@ -85,8 +85,7 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
     data = await backup.done;
   } catch (e) {
     const failedFirst = engineFailure;
-    await early?.interrupt();
-    await abandon(engine, backup, runTag);
+    await abandon(engine, [backup, early], runTag);
     if (e instanceof EngineError) throw e;
     if (failedFirst instanceof EngineError) throw failedFirst;
     if (e instanceof IngestError) throw e;
@@ -187,9 +186,13 @@ async function drainOrExit(backup: StdinBackup): Promise<void> {
   await Promise.race([once(backup.stdin, "drain"), exited]);
 }
 
-/** Interrupts the engine and removes any snapshot this run may still have written. */
-async function abandon(engine: Engine, backup: StdinBackup, runTag: string): Promise<void> {
-  await backup.interrupt();
+/**
+ * Interrupts the run's engine processes, all at once (each may have to clear
+ * a lock left by its start-up, a restic start of its own), and removes any
+ * snapshot this run may still have written.
+ */
+async function abandon(engine: Engine, backups: (StdinBackup | undefined)[], runTag: string): Promise<void> {
+  await Promise.all(backups.map((b) => b?.interrupt()));
   let left;
   try {
     left = await engine.snapshots({ tag: runTag });
