@@ -20,11 +20,15 @@ export function fakeEnv(log?: string): NodeJS.ProcessEnv {
 }
 
 const KiB = 1024;
-/** A small system: sizes of tens to hundreds of KiB keep tests fast. */
+/**
+ * A small system: sizes of tens to hundreds of KiB keep tests fast. Both
+ * pool kinds: fedora-41 and personal on a file pool (GNU tar), work on
+ * lvm_thin (Qubes' tar writer).
+ */
 export const SMALL: QubeSpec[] = [
-  { name: "fedora-41", klass: "TemplateVM", label: "black", privateSize: 128 * KiB, rootSize: 1024 * KiB },
+  { name: "fedora-41", klass: "TemplateVM", label: "black", privateSize: 128 * KiB, rootSize: 1024 * KiB, pool: "file" },
   { name: "work", klass: "AppVM", template: "fedora-41", label: "blue", privateSize: 512 * KiB, firewall: true },
-  { name: "personal", klass: "AppVM", template: "fedora-41", label: "yellow", privateSize: 256 * KiB },
+  { name: "personal", klass: "AppVM", template: "fedora-41", label: "yellow", privateSize: 256 * KiB, pool: "file" },
 ];
 
 export function smallSystem(seed = "test"): string {

@@ -12,10 +12,12 @@ import { mutateVolume } from "../system/content.ts";
 import { createSystem } from "../system/create.ts";
 import { runCli } from "./common.ts";
 
-const USAGE = `usage: qubes-sim-create [--seed S] [--user U] [--spec FILE.json] ROOT
+const USAGE = `usage: qubes-sim-create [--seed S] [--user U] [--spec FILE.json] [--qubesd] ROOT
        qubes-sim-create --mutate IMAGE [--fraction F] [--extent BYTES] [--seed S]
 FILE.json: {"qubes":[{"name","klass":"TemplateVM|AppVM|StandaloneVM","template"?,
-            "label"?,"privateSize","rootSize"?,"firewall"?}, ...]} (sizes in bytes)
+            "label"?,"privateSize","rootSize"?,"firewall"?,"notes"?,"pool"?:"lvm|file"}, ...]}
+           (sizes in bytes)
+--qubesd: also write qubesd.service, so that backups run scrypt with qubesd's environment
 `;
 
 const QubeSpecSchema = z.object({
@@ -26,6 +28,8 @@ const QubeSpecSchema = z.object({
   privateSize: z.number().int().nonnegative(),
   rootSize: z.number().int().nonnegative().optional(),
   firewall: z.boolean().optional(),
+  notes: z.string().optional(),
+  pool: z.enum(["lvm", "file"]).optional(),
 });
 const SpecSchema = z.object({ qubes: z.array(QubeSpecSchema).min(1) });
 
@@ -52,6 +56,7 @@ runCli("qubes-sim-create", USAGE, async () => {
       mutate: { type: "string" },
       fraction: { type: "string" },
       extent: { type: "string" },
+      qubesd: { type: "boolean" },
     },
   });
   if (values.mutate) {
@@ -66,7 +71,7 @@ runCli("qubes-sim-create", USAGE, async () => {
   }
   const [root, ...extra] = positionals;
   if (!root || extra.length) throw new UsageError(root ? "only one ROOT" : "missing ROOT");
-  const store = createSystem(root, { seed: values.seed, user: values.user, qubes: values.spec ? loadSpec(values.spec) : undefined });
+  const store = createSystem(root, { seed: values.seed, user: values.user, qubes: values.spec ? loadSpec(values.spec) : undefined, qubesd: values.qubesd });
   process.stdout.write(`created ${root} with ${store.domains.length - 1} qube(s) and dom0\n`);
   return 0;
 });
