@@ -193,4 +193,21 @@ describe("progress: at most once a second, not capped", () => {
     expect(Math.max(...seen)).toBeGreaterThan(100);
     expect(seen.at(-1)).toBe(100);
   });
+
+  it("the qvm-backup command prints qubesd's reports as \\rMaking a backup... NN.NN%, every one with QUBES_SIM_PROGRESS_INTERVAL=0", () => {
+    const root = system(oneQube, "progress-cli");
+    const out = tmpDir("cli");
+    fs.writeFileSync(path.join(out, "pass"), `${PASS}\n`);
+    const run = (extra: NodeJS.ProcessEnv) =>
+      spawnSync(path.join(BIN, "qvm-backup"), ["--yes", "--no-compress", "--passphrase-file", path.join(out, "pass"), "--dest-vm", "backup", "--exclude", "dom0", `sh -c 'cat > /dev/null'`], {
+        env: { ...fakeEnv(), QUBES_SIM_ROOT: root, ...extra },
+        encoding: "utf8",
+      });
+    const chatty = run({ QUBES_SIM_PROGRESS_INTERVAL: "0" });
+    expect(chatty.status).toBe(0);
+    const reports = chatty.stderr.split("\r").slice(1);
+    expect(reports.length).toBeGreaterThan(2);
+    for (const r of reports) expect(r).toMatch(/^Making a backup\.\.\. \d+\.\d\d%\n?$/);
+    expect(Math.max(...reports.map((r) => Number(/(\d+\.\d\d)%/.exec(r)![1])))).toBeGreaterThan(100);
+  });
 });

@@ -63,6 +63,8 @@ export interface BackupOptions {
   progress?: (percent: number) => void;
   /** Clock of the progress rate limit (milliseconds; default Date.now). */
   clock?: () => number;
+  /** Least time between progress reports (milliseconds; qubesd's is 1000, the default). */
+  progressIntervalMs?: number;
   /** Receives what qubesd only logs, e.g. a chunk's failed scrypt. */
   log?: (line: string) => void;
   /** Clock for the backup id (default now). */
@@ -137,7 +139,7 @@ interface Ctx {
 /** qubesd's `_send_progress_update`: at most once a second, uncapped. */
 function reportProgress(ctx: Ctx): void {
   const now = (ctx.opts.clock ?? Date.now)();
-  if (ctx.totalSize <= 0 || !ctx.opts.progress || now - ctx.lastProgress < 1000) return;
+  if (ctx.totalSize <= 0 || !ctx.opts.progress || now - ctx.lastProgress < (ctx.opts.progressIntervalMs ?? 1000)) return;
   ctx.lastProgress = now;
   ctx.opts.progress((100 * (ctx.doneQubesBytes + ctx.currentBytes)) / ctx.totalSize);
 }

@@ -11,11 +11,12 @@ import { UsageError } from "../errors.ts";
 import { runBackup } from "../backup/backup.ts";
 import { rootFromEnv } from "../system/layout.ts";
 import { hasQubesd, qubesdEnvironment } from "../system/qubesd.ts";
-import { chunkSizeFromEnv, readPassphrase, runCli } from "./common.ts";
+import { chunkSizeFromEnv, progressIntervalFromEnv, readPassphrase, runCli } from "./common.ts";
 
 const USAGE = `usage: qvm-backup [--yes] [--no-compress|--compress|--compress-filter PROGRAM]
                   --passphrase-file FILE [--dest-vm VM] [--exclude QUBE]... LOCATION [QUBE...]
-Backs up the simulated system in $QUBES_SIM_ROOT (chunk size: $QUBES_SIM_CHUNK_SIZE bytes).
+Backs up the simulated system in $QUBES_SIM_ROOT (chunk size: $QUBES_SIM_CHUNK_SIZE bytes;
+least time between progress reports: $QUBES_SIM_PROGRESS_INTERVAL ms, default 1000).
 `;
 
 runCli("qvm-backup", USAGE, async () => {
@@ -50,6 +51,7 @@ runCli("qvm-backup", USAGE, async () => {
     compressionFilter: values["compress-filter"],
     qubesdEnv: hasQubesd(root) ? qubesdEnvironment(root) : undefined,
     chunkSize: chunkSizeFromEnv(process.env),
+    progressIntervalMs: progressIntervalFromEnv(process.env),
     progress: (pct) => {
       shown = true;
       process.stderr.write(`\rMaking a backup... ${pct.toFixed(2)}%`);
