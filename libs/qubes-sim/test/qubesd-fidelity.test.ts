@@ -206,7 +206,7 @@ describe("progress: at most once a second, not capped", () => {
     const chatty = run({ QUBES_SIM_PROGRESS_INTERVAL: "0" });
     expect(chatty.status).toBe(0);
     const reports = chatty.stderr.split("\r").slice(1);
-    expect(reports.length).toBeGreaterThan(2);
+    expect(reports.length).toBeGreaterThan(1);
     for (const r of reports) expect(r).toMatch(/^Making a backup\.\.\. \d+\.\d\d%\n?$/);
     expect(Math.max(...reports.map((r) => Number(/(\d+\.\d\d)%/.exec(r)![1])))).toBeGreaterThan(100);
   });
