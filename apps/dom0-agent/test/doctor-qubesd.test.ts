@@ -1,18 +1,23 @@
 // doctor under --root on a simulated dom0 whose qubesd is simulated (qubes-sim
 // `createSystem({ qubesd: true })`): backups' scrypt is found through qubesd's
 // unit file and drop-ins, so a missing or stale drop-in means the real scrypt.
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { createSystem } from "@qubes-dedup/qubes-sim";
 import { agent, tmp } from "./helpers.ts";
+
+const SIM_CREATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../libs/qubes-sim/bin/qubes-sim-create");
 
 const DROP_IN = "etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf";
 
 function simulatedDom0(): string {
-  const root = path.join(tmp("qdd-simdom0-"), "root");
-  createSystem(root, { qubes: [{ name: "solo", klass: "StandaloneVM", privateSize: 4096, rootSize: 4096 }], qubesd: true });
-  return root;
+  const dir = tmp("qdd-simdom0-");
+  const spec = path.join(dir, "spec.json");
+  fs.writeFileSync(spec, JSON.stringify({ qubes: [{ name: "solo", klass: "StandaloneVM", privateSize: 4096, rootSize: 4096 }] }));
+  execFileSync(SIM_CREATE, ["--qubesd", "--spec", spec, path.join(dir, "root")]);
+  return path.join(dir, "root");
 }
 
 const qubesdLine = (stdout: string) => stdout.split("\n").find((l) => l.includes("running qubesd:"));

@@ -132,11 +132,11 @@ export function qubesdUnitFiles(root: string): string[] {
  */
 export function qubesdEnvironment(root: string): NodeJS.ProcessEnv {
   const set = unitEnvironment(qubesdUnitFiles(root).map((f) => fs.readFileSync(f, "utf8")));
-  const env: NodeJS.ProcessEnv = { HOME: "/root", LANG: "C.UTF-8", PATH: SYSTEMD_SERVICE_PATH, ...set };
+  const env: Record<string, string> = { HOME: "/root", LANG: "C.UTF-8", PATH: SYSTEMD_SERVICE_PATH, ...set };
   const abs = path.resolve(root);
   env.PATH = env
     .PATH!.split(":")
     .map((d) => (path.isAbsolute(d) && fs.existsSync(path.join(abs, d)) ? path.join(abs, d) : d))
     .join(":");
-  return env;
+  return env as NodeJS.ProcessEnv;
 }
