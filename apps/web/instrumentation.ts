@@ -1,7 +1,7 @@
 /** Next.js start hook: creates the session token and starts the scheduler loop. */
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { readOrCreateToken, tokenFile } = await import("./src/server/token.ts");
+  const { readOrCreateToken, tokenFile } = await import("@qubes-dedup/service");
   const file = tokenFile();
   readOrCreateToken(file);
   console.log(`qubes-dedup dashboard: session token in ${file} (print it with "qubes-dedup web-token")`);

@@ -14,7 +14,7 @@ const config: NextConfig = {
   turbopack: { root: path.join(here, "..", "..") },
   poweredByHeader: false,
   // Type checking is the project's own `typecheck` target (tsc over the app,
-  // the CLI and the libs it imports); doing it again here would only make the
+  // and the libs it imports); doing it again here would only make the
   // dashboard build hostage to unrelated work in progress.
   typescript: { ignoreBuildErrors: true },
 };

@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { authenticate, presentedToken, sameOrigin, SESSION_COOKIE } from "../src/server/auth.ts";
 import { authedProcedure, createCallerFactory, router } from "../src/server/trpc.ts";
-import { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches } from "../src/server/token.ts";
+import { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches } from "@qubes-dedup/service";
 
 const T = "a".repeat(64);
 const req = (headers: Record<string, string>, method = "GET") => new Request("http://127.0.0.1:3000/api/trpc/x", { method, headers });

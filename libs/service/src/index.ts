@@ -1,7 +1,8 @@
 /**
  * Operations shared by the `qubes-dedup` CLI and the web dashboard: manage
  * repositories, run a backup (ingest) or a dump, list snapshots, each
- * recorded as a job in the index db.
+ * recorded as a job in the index db; the dashboard's session token; byte
+ * formatting for the terminal.
  */
 export { ServiceError } from "./errors.ts";
 export { addRepository, getRepository, engineFor, repositoryNameSchema, type NewRepository, type RepositoryRow } from "./repositories.ts";
@@ -21,3 +22,5 @@ export {
 } from "./qrexec.ts";
 export { applyRetention, checkRepository, keptRuns, type KeepPolicy, type RetentionResult } from "./maintenance.ts";
 export { reindex, type ReindexResult } from "./reindex.ts";
+export { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches, TokenError, TOKEN_FILE_NAME } from "./web-token.ts";
+export { formatBytes } from "./format.ts";

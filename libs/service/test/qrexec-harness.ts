@@ -42,7 +42,7 @@ export function buildAll(): void {
   bundle("libs/qubes-sim/src/qrexec/cli-client.ts", BUILT.client);
   fs.copyFileSync(path.join(WORKSPACE, "libs/qubes-sim/src/tty/with-tty.py"), path.join(BUILT.dom0Bin, "with-tty.py"));
   const cli = path.join(OUT, "qubes-dedup.mjs");
-  bundle("apps/web/cli/main.ts", cli, ["better-sqlite3"]);
+  bundle("apps/cli/src/main.ts", cli, ["better-sqlite3"]);
   fs.writeFileSync(path.join(BUILT.backupQubeBin, "qubes-dedup"), `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`, { mode: 0o755 });
 }
 

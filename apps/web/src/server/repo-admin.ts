@@ -11,8 +11,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { Database } from "@qubes-dedup/db";
 import { openEngine, type EngineKind } from "@qubes-dedup/pipeline";
-import { addRepository } from "@qubes-dedup/service";
-import { tokenFile } from "./token.ts";
+import { addRepository, tokenFile } from "@qubes-dedup/service";
 
 /** Absolute local path without control characters or `..` segments. */
 const localPath = /^\/(?!.*(^|\/)\.\.(\/|$))[^\0-\x1f]*$/;

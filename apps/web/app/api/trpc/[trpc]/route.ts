@@ -2,7 +2,7 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { appRouter } from "../../../../src/server/router.ts";
 import { getDatabase } from "../../../../src/server/db.ts";
 import { authenticate } from "../../../../src/server/auth.ts";
-import { readOrCreateToken, tokenFile } from "../../../../src/server/token.ts";
+import { readOrCreateToken, tokenFile } from "@qubes-dedup/service";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";

@@ -6,9 +6,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createSystem, type QubeSpec } from "@qubes-dedup/qubes-sim";
 
-/** Workspace root, from this file (apps/web/test/cli). */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
-export const CLI = path.join(ROOT, "apps/web/dist/qubes-dedup.mjs");
+/** Workspace root, from this file (apps/cli/test). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+export const CLI = path.join(ROOT, "apps/cli/dist/qubes-dedup.mjs");
 const SIM_BIN = path.join(ROOT, "libs/qubes-sim/dist/bin");
 const SHIM_DIR = path.join(ROOT, "libs/shim/dist");
 

@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 
-/** The workspace root: the demo bundle lives in apps/web/dist. */
+/** The workspace root: the demo bundle lives in apps/demo/dist. */
 export function workspaceRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!fs.existsSync(path.join(dir, "prisma", "schema.prisma"))) {
@@ -19,8 +19,8 @@ export function builtTools(root: string) {
   const t = {
     agent: path.join(root, "apps/dom0-agent/dist/qubes-dedup-agent.mjs"),
     simBin: path.join(root, "libs/qubes-sim/dist/bin"),
-    backupQubeBin: path.join(root, "apps/web/bin"),
-    cli: path.join(root, "apps/web/dist/qubes-dedup.mjs"),
+    backupQubeBin: path.join(root, "apps/cli/bin"),
+    cli: path.join(root, "apps/cli/dist/qubes-dedup.mjs"),
     shim: path.join(root, "libs/shim/dist/scrypt"),
   };
   for (const p of [t.agent, path.join(t.simBin, "qvm-backup"), t.cli, t.shim]) {

@@ -43,3 +43,24 @@ export async function compareVolumes(sourceRoot: string, restoredRoot: string): 
   }
   return out;
 }
+
+/** SHA-256 of every `volumes/<qube>/<volume>.img` under `root`, keyed "<qube>/<volume>.img". */
+export async function hashVolumes(root: string): Promise<Map<string, string>> {
+  const m = new Map<string, string>();
+  const dir = path.join(root, "volumes");
+  for (const q of fs.readdirSync(dir)) for (const v of fs.readdirSync(path.join(dir, q))) m.set(`${q}/${v}`, await fileSha256(path.join(dir, q, v)));
+  return m;
+}
+
+/**
+ * Compares the volumes of a restored system with hashes taken earlier (by
+ * {@link hashVolumes}) of the source, for a snapshot whose source has
+ * changed since. `bytes` is 0: the earlier sizes were not kept.
+ */
+export function compareWithHashes(before: Map<string, string>, restored: Map<string, string>): VolumeVerdict[] {
+  return [...before].map(([k, sha]) => {
+    const [qube = "", img = ""] = k.split("/");
+    const identical = restored.get(k) === sha;
+    return { qube, volume: img.replace(/\.img$/, ""), bytes: 0, identical, ...(identical ? {} : { why: restored.has(k) ? "content differs" : "not restored" }) };
+  });
+}

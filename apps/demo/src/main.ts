@@ -11,40 +11,21 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createSystem, mutateVolume, type QubeSpec } from "@qubes-dedup/qubes-sim";
-import { formatBytes } from "../cli/format.ts";
+import { createSystem, mutateVolume } from "@qubes-dedup/qubes-sim";
 import { builtTools, run, workspaceRoot, StepError } from "./env.ts";
-import { compareVolumes, fileSha256, type VolumeVerdict } from "./compare.ts";
+import { compareVolumes, compareWithHashes, hashVolumes } from "./compare.ts";
+import { reportLines, summarize, type SnapshotJson } from "./report.ts";
+import { demoQubes, MiB } from "./system.ts";
 
-const MiB = 1024 * 1024;
 const USAGE = "usage: qubes-dedup-demo [--json] [--workdir DIR] [--small]\n";
 
-/** Qubes of the demo system; `small` keeps test runs quick. */
-function demoQubes(small: boolean): QubeSpec[] {
-  const k = small ? 1 / 8 : 1;
-  const m = (n: number) => Math.max(1, Math.round(n * k)) * MiB;
-  return [
-    { name: "fedora-41", klass: "TemplateVM", label: "black", rootSize: m(128), privateSize: m(4) },
-    { name: "work", klass: "AppVM", template: "fedora-41", label: "blue", privateSize: m(48), firewall: true },
-    { name: "personal", klass: "AppVM", template: "fedora-41", label: "yellow", privateSize: m(32) },
-    { name: "vault", klass: "AppVM", template: "fedora-41", label: "black", privateSize: m(8) },
-  ];
-}
-
+/** A progress line: stdout, or stderr with --json (stdout then carries only the summary). */
 function log(json: boolean, line: string) {
   (json ? process.stderr : process.stdout).write(`${line}\n`);
 }
 
-interface SnapshotJson {
-  id: string;
-  logicalBytes: number;
-  addedBytes: number;
-  repositoryBytes: number;
-  dedupRatio: number;
-  qubes: string[];
-}
-
-async function restoreAndCompare(
+/** Restores `snapshot` through the agent into a new, empty simulated system at `target`. */
+async function restoreInto(
   tools: ReturnType<typeof builtTools>,
   env: NodeJS.ProcessEnv,
   agentRoot: string,
@@ -53,13 +34,6 @@ async function restoreAndCompare(
 ): Promise<void> {
   createSystem(target, { qubes: [] });
   await run(`restore of snapshot ${snapshot}`, process.execPath, [tools.agent, "restore", snapshot, "--root", agentRoot, "--dest-vm", "backup"], { ...env, QUBES_SIM_ROOT: target });
-}
-
-async function hashVolumes(root: string): Promise<Map<string, string>> {
-  const m = new Map<string, string>();
-  const dir = path.join(root, "volumes");
-  for (const q of fs.readdirSync(dir)) for (const v of fs.readdirSync(path.join(dir, q))) m.set(`${q}/${v}`, await fileSha256(path.join(dir, q, v)));
-  return m;
 }
 
 async function main(): Promise<number> {
@@ -116,42 +90,16 @@ async function main(): Promise<number> {
   if (snaps.length !== 2) throw new StepError(`expected 2 snapshots, the index lists ${snaps.length}`);
   const [first, second] = snaps as [SnapshotJson, SnapshotJson];
 
-  await restoreAndCompare(tools, env, agentRoot, second.id, path.join(work, "restored-latest"));
+  await restoreInto(tools, env, agentRoot, second.id, path.join(work, "restored-latest"));
   const latest = await compareVolumes(dom0, path.join(work, "restored-latest"));
-  await restoreAndCompare(tools, env, agentRoot, first.id, path.join(work, "restored-first"));
-  const old = await hashVolumes(path.join(work, "restored-first"));
-  const firstVerdicts: VolumeVerdict[] = [...before].map(([k, sha]) => {
-    const [qube = "", img = ""] = k.split("/");
-    return { qube, volume: img.replace(/\.img$/, ""), bytes: 0, identical: old.get(k) === sha, ...(old.get(k) === sha ? {} : { why: old.has(k) ? "content differs" : "not restored" }) };
-  });
+  await restoreInto(tools, env, agentRoot, first.id, path.join(work, "restored-first"));
+  const firstVerdicts = compareWithHashes(before, await hashVolumes(path.join(work, "restored-first")));
   const verdicts = [...latest, ...firstVerdicts];
-  const restoredIdentical = verdicts.every((v) => v.identical);
 
-  const logicalBytes = snaps.reduce((a, s) => a + s.logicalBytes, 0);
-  const repositoryBytes = second.repositoryBytes;
-  const summary = {
-    snapshots: snaps.length,
-    qubes: second.qubes,
-    logicalBytes,
-    logicalBytesPerSnapshot: snaps.map((s) => s.logicalBytes),
-    addedBytes: snaps.map((s) => s.addedBytes),
-    secondAddedPct: Number(((second.addedBytes / second.logicalBytes) * 100).toFixed(3)),
-    repositoryBytes,
-    dedupRatio: Number((logicalBytes / repositoryBytes).toFixed(3)),
-    restoredIdentical,
-    volumesChecked: verdicts.length,
-    mismatches: verdicts.filter((v) => !v.identical).map((v) => `${v.qube}/${v.volume}: ${v.why}`),
-    seconds: Number(((Date.now() - started) / 1000).toFixed(1)),
-  };
-  log(json, "");
-  log(json, `qubes:            ${summary.qubes.join(", ")}`);
-  snaps.forEach((s, i) => log(json, `snapshot ${i + 1}:       ${s.id.slice(0, 8)}  ${formatBytes(s.logicalBytes)} logical, ${formatBytes(s.addedBytes)} added`));
-  log(json, `second backup added ${summary.secondAddedPct}% of its logical size`);
-  log(json, `repository:       ${formatBytes(repositoryBytes)} for ${formatBytes(logicalBytes)} backed up (dedup ratio ${summary.dedupRatio}x)`);
-  log(json, `restore:          ${restoredIdentical ? "IDENTICAL" : "DIFFERENT"} (${verdicts.length} volumes of both snapshots compared byte for byte)`);
-  for (const m of summary.mismatches) log(json, `  mismatch: ${m}`);
+  const summary = summarize(snaps, verdicts, (Date.now() - started) / 1000);
+  for (const line of reportLines(summary, snaps)) log(json, line);
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  return restoredIdentical ? 0 : 1;
+  return summary.restoredIdentical ? 0 : 1;
 }
 
 try {
