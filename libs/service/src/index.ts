@@ -19,5 +19,6 @@ export {
   type RequestResult,
   type RequestState,
 } from "./qrexec.ts";
+export { backupRequestSchema, restoreRequestSchema } from "./request-input.ts";
 export { applyRetention, checkRepository, keptRuns, type KeepPolicy, type RetentionResult } from "./maintenance.ts";
 export { reindex, type ReindexResult } from "./reindex.ts";
