@@ -6,7 +6,8 @@
  */
 import fs from "node:fs";
 import { execa } from "execa";
-import { DROP_IN_FILE, PROJECT_PASSPHRASE_RE, REAL_SCRYPT_FILE, SHIM_DIR, installStatus, wantedFiles } from "@qubes-dedup/shim";
+import { PROJECT_PASSPHRASE_RE } from "@qubes-dedup/protocol";
+import { DROP_IN_FILE, REAL_SCRYPT_FILE, SHIM_DIR, installStatus, wantedFiles } from "@qubes-dedup/shim";
 import { CONFIG_FILE, POLICY_FILE, loadConfig, underRoot } from "./config.ts";
 import { agentCommand, shownPath } from "./args.ts";
 import { observer } from "./install.ts";

@@ -1,4 +1,4 @@
-import { TRAILER_SIZE, parseTrailer } from "@qubes-dedup/shim";
+import { TRAILER_SIZE, parseTrailer } from "@qubes-dedup/protocol/formats";
 
 /**
  * How to recognise a MAC trailer at the end of a chunk. Chunks written by a
@@ -15,8 +15,8 @@ export interface TrailerFormat {
 export const NO_TRAILER: TrailerFormat = { length: 0, matches: () => false };
 
 /**
- * The authenticated shim's trailer (format owned by `@qubes-dedup/shim`,
- * libs/shim/src/trailer.ts: 48 bytes, magic, data length, HMAC tag). The
+ * The authenticated shim's trailer (format owned by `@qubes-dedup/protocol/formats`,
+ * libs/protocol/src/formats/trailer.ts: 48 bytes, magic, data length, HMAC tag). The
  * backup qube has no key: it only recognises the structure, dom0 verifies.
  */
 export const SHIM_TRAILER: TrailerFormat = {

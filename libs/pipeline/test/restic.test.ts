@@ -40,7 +40,7 @@ describe("restic engine", () => {
   }, 60_000);
 
   it("stores a re-backup of unchanged qubes almost for free (canonical layout), shim trailers included", async () => {
-    const { makeTrailer, macKey } = await import("@qubes-dedup/shim");
+    const { makeTrailer, macKey } = await import("@qubes-dedup/protocol/formats");
     const trailer = (id: string) => (p: string, c: Buffer) => makeTrailer(macKey(`${id}!${p}!pass`), c);
     const qubes = smallSystem("dedup", 768 * 1024);
     const s1 = makeStream(tmpDir(), { qubes, chunkSize: 16384, backupId: "20250101T000000-1", trailer: trailer("20250101T000000-1") });

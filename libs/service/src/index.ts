@@ -20,6 +20,7 @@ export {
   type RequestResult,
   type RequestState,
 } from "./qrexec.ts";
+export { backupRequestSchema, restoreRequestSchema } from "./request-input.ts";
 export { applyRetention, checkRepository, keptRuns, type KeepPolicy, type RetentionResult } from "./maintenance.ts";
 export { reindex, type ReindexResult } from "./reindex.ts";
 export { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches, TokenError, TOKEN_FILE_NAME } from "./web-token.ts";

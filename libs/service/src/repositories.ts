@@ -1,14 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
-import { z } from "zod";
+import { repositoryNameSchema } from "@qubes-dedup/protocol";
 import { openEngine, type Engine, type EngineKind } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { ServiceError } from "./errors.ts";
 
-/** Repository names are short identifiers: they end up in dom0's fixed command words. */
-export const repositoryNameSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9_-]{0,31}$/, "use 1-32 characters: lowercase letters, digits, - and _, starting with a letter");
+/** Repository names are short identifiers: they end up in dom0's fixed command words (rule: @qubes-dedup/protocol). */
+export { repositoryNameSchema };
 
 /** What `addRepository` needs. `location` is a local path or a remote URL. */
 export interface NewRepository {

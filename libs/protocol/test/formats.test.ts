@@ -1,8 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { TRAILER_MAGIC, TrailerError, TrailerVerifier, TrailerWriter, macKey, makeTrailer, parseTrailer, trailerSize } from "../src/index.ts";
-import { bytes } from "./helpers.ts";
+import { TRAILER_MAGIC, TrailerError, TrailerVerifier, TrailerWriter, isProjectPassphraseLine, macKey, makeTrailer, newProjectPassphrase, parseTrailer, passphraseLine, tagMatches, trailerSize } from "../src/formats/index.ts";
 
-const key = macKey("20250102T030405-1234!vm3/private.img.000!qubes-dedup-v1-" + "00".repeat(32));
+/** `n` deterministic pseudo-random bytes (xorshift32 from `seed`). */
+function bytes(n: number, seed = 1): Buffer {
+  const b = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
+}
+
+const key = macKey(passphraseLine("qubes-dedup-v1-" + "00".repeat(32), { backupId: "20250102T030405-1234", path: "vm3/private.img.000" }));
 
 describe("trailer format", () => {
   it("is 48 bytes: magic, big-endian length, tag; deterministic", () => {
@@ -68,5 +80,35 @@ describe("trailer format", () => {
     const w = new TrailerWriter(key).update(data.subarray(0, 1)).update(data.subarray(1));
     expect(w.dataLength).toBe(3000);
     expect(w.trailer()).toEqual(makeTrailer(key, data));
+  });
+
+  it("tells the right tag from a wrong one of the same data length", () => {
+    const data = bytes(64, 9);
+    const tag = makeTrailer(key, data).subarray(16);
+    expect(tagMatches(new TrailerWriter(key).update(data), tag)).toBe(true);
+    expect(tagMatches(new TrailerWriter(macKey("other")).update(data), tag)).toBe(false);
+    expect(tagMatches(new TrailerWriter(key).update(data), tag.subarray(1))).toBe(false);
+  });
+});
+
+describe("passphrase lines", () => {
+  it("are the lines Qubes builds for the header and for each chunk", () => {
+    expect(passphraseLine("p")).toBe("backup-header!p");
+    expect(passphraseLine("p", { backupId: "20250101T000000-1", path: "vm3/private.img.000" })).toBe("20250101T000000-1!vm3/private.img.000!p");
+  });
+});
+
+describe("project passphrases", () => {
+  it("are recognised as the last !-field of the line", () => {
+    const p = newProjectPassphrase();
+    expect(p).toMatch(/^qubes-dedup-v1-[0-9a-f]{64}$/);
+    expect(newProjectPassphrase()).not.toBe(p);
+    expect(isProjectPassphraseLine(`backup-header!${p}`)).toBe(true);
+    expect(isProjectPassphraseLine(`20250101T000000-1!vm3/private.img.000!${p}`)).toBe(true);
+    expect(isProjectPassphraseLine(p)).toBe(true);
+    expect(isProjectPassphraseLine(`backup-header!${p}x`)).toBe(false);
+    expect(isProjectPassphraseLine(`backup-header!${p.toUpperCase()}`)).toBe(false);
+    expect(isProjectPassphraseLine(`${p}!something`)).toBe(false);
+    expect(isProjectPassphraseLine("backup-header!hunter2")).toBe(false);
   });
 });

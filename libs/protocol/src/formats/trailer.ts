@@ -1,5 +1,6 @@
 /**
- * The authenticated pass-through format of the qubes-dedup scrypt shim.
+ * The authenticated pass-through format of the qubes-dedup scrypt shim
+ * (libs/shim writes and checks it, the pipeline strips it, dom0 verifies it).
  *
  * In authenticated mode `scrypt enc` writes the input bytes unchanged,
  * followed by one fixed-size trailer of {@link TRAILER_SIZE} (48) bytes:

@@ -3,11 +3,11 @@
  * qubes.DedupRestore. The caller (the backup qube) is not trusted: it sends
  * ONE line of JSON (at most {@link MAX_REQUEST_BYTES} bytes, newline
  * included), which must match a strict schema with known keys only; every
- * name then passes the agent's name grammar (validate.ts) and count limits.
- * Anything else is refused before dom0 runs anything. Pure.
+ * name then passes the name rules (names.ts) and count limits. dom0 refuses
+ * anything else before it runs anything. Pure.
  */
 import { z } from "zod";
-import { ValidationError, qubeName, repoName, snapshotId } from "../validate.ts";
+import { NameError, checkQubeName, checkRepositoryName, checkSnapshotRef } from "./names.ts";
 
 /** Largest request accepted, in bytes, including the terminating newline. */
 export const MAX_REQUEST_BYTES = 4096;
@@ -50,7 +50,9 @@ const RestoreSchema = z
 /**
  * Turns the raw request bytes into the one JSON line they must be.
  * @param bytes everything read from the caller (the reader stops at the first newline).
- * @throws RequestError for too many bytes, NUL, bytes after the first line, invalid UTF-8 or an empty request.
+ * Nothing is normalised: a byte order mark, a carriage return or any other
+ * byte that JSON does not allow before `{` is refused.
+ * @throws RequestError for too many bytes, NUL, bytes after the first line, invalid UTF-8, a BOM or an empty request.
  */
 export function requestLine(bytes: Uint8Array): string {
   if (bytes.length > MAX_REQUEST_BYTES) throw new RequestError(`the request is longer than ${MAX_REQUEST_BYTES} bytes; send one short JSON line.`);
@@ -59,10 +61,13 @@ export function requestLine(bytes: Uint8Array): string {
   if (nl !== -1 && nl !== bytes.length - 1) throw new RequestError("the request has more than one line; send exactly one JSON line.");
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(nl === -1 ? bytes : bytes.subarray(0, nl));
+    // ignoreBOM keeps a byte order mark in the text, so that it is refused
+    // below instead of silently dropped: the bytes are judged as sent.
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(nl === -1 ? bytes : bytes.subarray(0, nl));
   } catch {
     throw new RequestError("the request is not valid UTF-8; send one JSON line of text.");
   }
+  if (text.startsWith("\ufeff")) throw new RequestError("the request starts with a byte order mark; send one JSON line of plain UTF-8.");
   if (text.includes("\r")) throw new RequestError("the request contains a carriage return; send exactly one JSON line.");
   if (text.trim() === "") throw new RequestError("the request is empty; send one JSON line such as {}.");
   return text;
@@ -89,13 +94,13 @@ function checked<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof ValidationError) throw new RequestError(e.message);
+    if (e instanceof NameError) throw new RequestError(e.message);
     throw e;
   }
 }
 
 function qubeList(list: string[] | undefined, what: string): string[] {
-  const out = checked(() => (list ?? []).map((q) => qubeName(q, what)));
+  const out = checked(() => (list ?? []).map((q) => checkQubeName(q, what)));
   const dup = out.find((q, i) => out.indexOf(q) !== i);
   if (dup !== undefined) throw new RequestError(`${what} "${dup}" is listed twice; name each qube once.`);
   return out;
@@ -112,7 +117,7 @@ export function parseBackupRequest(bytes: Uint8Array): BackupRequest {
   const exclude = qubeList(r.data.exclude, "excluded qube");
   const both = qubes.find((q) => exclude.includes(q));
   if (both !== undefined) throw new RequestError(`qube "${both}" is both requested and excluded; choose one.`);
-  return { ...(r.data.repo === undefined ? {} : { repo: checked(() => repoName(r.data.repo!)) }), qubes, exclude };
+  return { ...(r.data.repo === undefined ? {} : { repo: checked(() => checkRepositoryName(r.data.repo!)) }), qubes, exclude };
 }
 
 /**
@@ -124,8 +129,8 @@ export function parseRestoreRequest(bytes: Uint8Array): RestoreRequest {
   const r = RestoreSchema.safeParse(parseJson(requestLine(bytes)));
   if (!r.success) throw schemaIssue(r.error);
   return {
-    ...(r.data.repo === undefined ? {} : { repo: checked(() => repoName(r.data.repo!)) }),
-    snapshot: checked(() => snapshotId(r.data.snapshot)),
+    ...(r.data.repo === undefined ? {} : { repo: checked(() => checkRepositoryName(r.data.repo!)) }),
+    snapshot: checked(() => checkSnapshotRef(r.data.snapshot)),
     qubes: qubeList(r.data.qubes, "qube"),
     verifyOnly: r.data.verifyOnly ?? false,
     ...(r.data.conflicts === undefined ? {} : { conflicts: r.data.conflicts }),
