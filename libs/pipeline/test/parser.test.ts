@@ -1,14 +1,14 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { IngestError, NO_TRAILER, SHIM_TRAILER, StreamAnalyzer, parseBackupHeader, parseQubesXml, type TrailerFormat } from "../src/index.ts";
-import { classifyName } from "../src/names.ts";
+import { IngestError, NO_TRAILER, SHIM_TRAILER, BackupStreamParser, parseBackupHeader, parseQubesXml, type TrailerFormat } from "../src/index.ts";
+import { classifyName } from "../src/stream/member-names.ts";
 import { archive, ustarHeader } from "./helpers/craft.ts";
 import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
 
 const HEADER = Buffer.from("version=4\nhmac-algorithm=scrypt\nencrypted=True\ncompressed=False\nbackup-id=20250101T000000-1\n");
 
-function analyze(bytes: Buffer, step = 1000, trailer: TrailerFormat = NO_TRAILER): StreamAnalyzer {
-  const a = new StreamAnalyzer(undefined, trailer);
+function analyze(bytes: Buffer, step = 1000, trailer: TrailerFormat = NO_TRAILER): BackupStreamParser {
+  const a = new BackupStreamParser(undefined, trailer);
   for (let i = 0; i < bytes.length; i += step) a.write(bytes.subarray(i, i + step));
   a.end();
   return a;
@@ -78,7 +78,7 @@ describe("stream analyzer", () => {
 
   it("accepts a complete stream split at any size", () => {
     for (const step of [1, 7, 512, 10240, 65536]) {
-      const a = new StreamAnalyzer();
+      const a = new BackupStreamParser();
       for (let i = 0; i < good.length; i += step) a.write(good.subarray(i, i + step));
       a.end();
       expect([...a.files.keys()]).toEqual(["qubes.xml", "vm3/private.img", "vm5/private.img", "vm5/firewall.xml", "dom0-home/user"]);
