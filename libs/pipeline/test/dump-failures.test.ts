@@ -22,7 +22,7 @@ function shellDump(engine: Engine, ref: string, tail: string) {
   return execa("sh", ["-c", `${cmd} ${tail}`], { reject: false });
 }
 
-const streamFile = makeStream(tmpDir(), { qubes: smallSystem("pipefix", 3 << 20), chunkSize: 1 << 20 });
+const streamFile = makeStream(tmpDir(), { qubes: smallSystem("dump-failures", 3 << 20), chunkSize: 1 << 20 });
 
 describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
   let engine: Engine;

@@ -10,7 +10,7 @@ import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
 import { fileStream, freshRepo } from "./helpers/repo.ts";
 import { freePort, startRest } from "@qubes-dedup/qubes-sim";
 
-const streamFile = makeStream(tmpDir(), { qubes: smallSystem("pipefix", 3 << 20), chunkSize: 1 << 20 });
+const streamFile = makeStream(tmpDir(), { qubes: smallSystem("engine-messages", 3 << 20), chunkSize: 1 << 20 });
 
 describe("messages", () => {
   it("names the REST server that refuses connections (not 'initialise it first')", async () => {

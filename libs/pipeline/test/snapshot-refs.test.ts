@@ -9,7 +9,7 @@ import { SideRecordBuilder } from "../src/layout/side-record.ts";
 import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
 import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
 
-const streamFile = makeStream(tmpDir(), { qubes: smallSystem("pipefix", 3 << 20), chunkSize: 1 << 20 });
+const streamFile = makeStream(tmpDir(), { qubes: smallSystem("snapshot-refs", 3 << 20), chunkSize: 1 << 20 });
 const sha256 = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
 const unknown = (ref: string, location: string) => `there is no backup "${ref}" in ${location}; give the id of one, or a unique start of it, or latest (see qubes-dedup snapshots).`;
 const ambiguous = (ref: string, location: string, n: number) => `the snapshot reference "${ref}" is ambiguous in ${location} (it starts ${n} backups' ids); give more characters of the id (see qubes-dedup snapshots).`;

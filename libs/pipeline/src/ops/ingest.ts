@@ -20,8 +20,9 @@ export interface FileSummary { name: string; streamBytes: number; chunks: number
 export interface QubeSummary { qid: number; name: string; backupPath: string; backupSizeBytes: number; files: FileSummary[] }
 /**
  * What ingest stored. `snapshotId` is the data snapshot's full id (restic) or
- * archive name (borg), the one to dump; `sideSnapshotId` the same for its side
- * record (give it to dump to save a listing). Sizes in bytes, duration in seconds.
+ * archive name (borg), the one to dump (`shortSnapshotId(engine.kind, snapshotId)`
+ * is the one to show); `sideSnapshotId` the same for its side record (give it
+ * to dump to save a listing). Sizes in bytes, duration in seconds.
  */
 export interface IngestResult {
   snapshotId: string; sideSnapshotId: string; backupId: string; header: BackupHeader; qubes: QubeSummary[];
