@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { volumeInnerStream, writeVolumeImage } from "@qubes-dedup/qubes-sim";
-import { InnerTarTracker } from "../src/inner.ts";
+import { InnerTarTracker } from "../src/stream/inner.ts";
 import { tmpDir } from "./helpers/make-stream.ts";
 
 interface Split { meta: Buffer; content: Buffer; tracker: InnerTarTracker }

@@ -114,6 +114,15 @@ export function makeStream(dir: string, opts: StreamOptions): string {
   return stream;
 }
 
+/**
+ * Bytes of distinct random data in {@link smallSystem}(seed, size): what no
+ * engine can deduplicate or compress away, so a lower bound of the size of a
+ * repository holding it (the zero run and the repeat are left out).
+ */
+export function smallSystemRandomBytes(size = 192 * 1024): number {
+  return size / 2 + (size / 3 - ((size / 3) % 512));
+}
+
 /** A small system: two qubes, volumes with random data, zero runs and repeats. */
 export function smallSystem(seed = "s", size = 192 * 1024): SimQube[] {
   const mixed = Buffer.concat([prng(`${seed}a`, size / 2), Buffer.alloc(size / 4), prng(`${seed}a`, size / 4)]);

@@ -1,9 +1,9 @@
 import zlib from "node:zlib";
-import type { LayoutSink } from "./analyzer.ts";
-import type { OuterMember } from "./outer.ts";
-import { DumpError } from "./errors.ts";
-import type { StdoutDump } from "./engine/types.ts";
-import { isZeroBlock } from "./tar.ts";
+import { DumpError } from "../errors.ts";
+import type { StdoutDump } from "../engine/types.ts";
+import type { OuterMember } from "../stream/outer.ts";
+import type { LayoutSink } from "../stream/parser.ts";
+import { isZeroBlock } from "../stream/tar.ts";
 
 /**
  * Canonical layout: the engine stores only the data of the members of the
@@ -63,7 +63,7 @@ const ZERO = 3;
 
 export type Op = { kind: "lit"; bytes: Buffer } | { kind: "data"; n: number } | { kind: "zero"; n: number };
 
-/** Collects the side record while the analyzer walks the stream; payload goes to `onData`. */
+/** Collects the side record while the parser walks the stream; payload goes to `onData`. */
 export class SideRecordBuilder implements LayoutSink {
   private ops: Op[] = [];
   dataBytes = 0;

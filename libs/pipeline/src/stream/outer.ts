@@ -1,5 +1,5 @@
-import { IngestError } from "./errors.ts";
-import { classifyName, type MemberName } from "./names.ts";
+import { IngestError } from "../errors.ts";
+import { classifyName, type MemberName } from "./member-names.ts";
 import { BLOCK, RECORD, isZeroBlock, padded, parseHeader, parsePax, paxSize } from "./tar.ts";
 
 /** Largest pax extended header accepted in the outer framing (bytes). */

@@ -1,5 +1,5 @@
 import zlib from "node:zlib";
-import { IngestError } from "./errors.ts";
+import { IngestError } from "../errors.ts";
 import { MAX_HEADER_BYTES, parseBackupHeader, type BackupHeader } from "./header.ts";
 import { InnerTarTracker } from "./inner.ts";
 import { OuterParser, type OuterMember, type OuterSink } from "./outer.ts";
@@ -38,12 +38,17 @@ export interface FileState {
 }
 
 /**
- * Checks a whole backup stream as it passes: outer framing, order, header
- * files, each file's inner tar stream, and that every qube `qubes.xml` marks
- * as backed up is present with its save_on_stop volumes.
- * Throws IngestError naming where and why on any defect.
+ * Parses a Qubes backup stream (format v4) incrementally, as it passes, and
+ * checks it whole: the outer tar framing and member order, the backup-header
+ * pair, each file's chunks and inner tar stream, and that every qube
+ * `qubes.xml` marks as backed up is present with its save_on_stop volumes.
+ * Feed it with {@link write} (any chunking), then call {@link end}; it keeps
+ * no stream data, only what it found (`header`, `qubes`, `files`, `warnings`).
+ * Every byte is also handed, classified, to the optional {@link LayoutSink}
+ * (the canonical layout's writer, layout/side-record.ts).
+ * @throws IngestError from write() or end(), naming where and why, on any defect
  */
-export class StreamAnalyzer implements OuterSink {
+export class BackupStreamParser implements OuterSink {
   readonly outer = new OuterParser(this);
   header: BackupHeader | undefined;
   qubes: QubeInfo[] | undefined;

@@ -1,4 +1,4 @@
-import { IngestError } from "./errors.ts";
+import { IngestError } from "../errors.ts";
 
 /** Parsed `backup-header` (qubes-core-admin `BackupHeader.save`: `key=value` lines). */
 export interface BackupHeader {

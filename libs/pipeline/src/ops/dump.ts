@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { parseSideRecord, readSideRecord, type Op, type SideMeta } from "./canonical.ts";
-import { DumpError, EngineError } from "./errors.ts";
-import type { Engine, StdoutDump } from "./engine/types.ts";
-import { DATA_FILE, DATA_TAG, SIDE_FILE, STREAM_FILE } from "./ingest.ts";
-import { pairedSideName, resolveSnapshot, sideOf } from "./snapshots.ts";
+import { DumpError, EngineError } from "../errors.ts";
+import type { Engine, StdoutDump } from "../engine/types.ts";
+import { pairedSideName, sideOf } from "../layout/classify.ts";
+import { resolveSnapshot } from "../layout/refs.ts";
+import { parseSideRecord, readSideRecord, type Op, type SideMeta } from "../layout/side-record.ts";
+import { DATA_FILE, DATA_TAG, SIDE_FILE, STREAM_FILE } from "../layout/tags.ts";
 
 export interface DumpResult { bytes: number; streamSha256: string }
 
@@ -100,7 +101,8 @@ export interface DumpOptions {
  * checked against the SHA-256 recorded at ingest; raw (v1) ones are copied.
  * A closed output (EPIPE, destroyed) is a normal end: qvm-backup-restore cuts
  * the pipe once it has what it needs; any other write error (ENOSPC, EIO) is not.
- * @param snapshotId a data snapshot's id, a unique prefix of one, or "latest"
+ * @param snapshotId a data snapshot's id, its short id (layout/refs.ts
+ *   shortSnapshotId), a unique start of either, or "latest"
  * @returns bytes written and the SHA-256 (hex) of those bytes
  * @throws DumpError on a digest mismatch, an unreadable side record, a failed
  *   output ("writing the stream failed after N bytes (ENOSPC): …"), or an
@@ -188,7 +190,9 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
  * or borg's archive names), data and side record are read at the same time.
  */
 async function locate(engine: Engine, open: Open, ref: string, opts: DumpOptions): Promise<Plan> {
-  const sideRef = ref === "latest" ? undefined : (opts.sideSnapshotId ?? pairedSideName(engine, ref));
+  // borg takes archive names only as they are: a short id or a prefix needs the listing first
+  const direct = ref !== "latest" && (engine.kind === "restic" || pairedSideName(engine, ref) !== undefined);
+  const sideRef = direct ? (opts.sideSnapshotId ?? pairedSideName(engine, ref)) : undefined;
   const early = sideRef || (engine.kind === "restic" && ref.length >= 8 && ref !== "latest") ? startData(open, ref) : undefined;
   if (sideRef) {
     const side = await readSide(open, sideRef).catch(() => undefined);
@@ -196,7 +200,7 @@ async function locate(engine: Engine, open: Open, ref: string, opts: DumpOptions
   }
   if (opts.signal?.aborted) throw cancelled(0);
   const all = await engine.snapshots();
-  const snap = resolveSnapshot(all, ref, engine.repo.location);
+  const snap = resolveSnapshot(all, ref, engine.repo);
   // restic resolves a prefix among all snapshots, borg takes names as they are
   const earlyIsSnap = engine.kind === "restic" ? all.filter((s) => s.id.startsWith(ref)).length === 1 : snap.id === ref;
   const canonical = snap.tags.includes(DATA_TAG);

@@ -1,5 +1,5 @@
 import { XMLParser } from "fast-xml-parser";
-import { IngestError } from "./errors.ts";
+import { IngestError } from "../errors.ts";
 
 /** A volume of a qube, from `<volume-config>`. */
 export interface VolumeInfo {

@@ -1,35 +1,28 @@
-import { createHash, randomUUID, type Hash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
-import { StreamAnalyzer } from "./analyzer.ts";
-import { EngineError, IngestError } from "./errors.ts";
-import type { BackupHeader } from "./header.ts";
-import type { Engine, StdinBackup } from "./engine/types.ts";
-import { SHIM_TRAILER, type TrailerFormat } from "./trailer.ts";
-import { SideRecordBuilder, type IngestSummary } from "./canonical.ts";
+import { EngineError, IngestError } from "../errors.ts";
+import type { Engine, StdinBackup } from "../engine/types.ts";
+import { SideRecordBuilder, type IngestSummary } from "../layout/side-record.ts";
+import { DATA_FILE, DATA_TAG, PROJECT_TAG, SIDE_FILE, SIDE_TAG, newRunId, runTag as runTagOf } from "../layout/tags.ts";
+import type { BackupHeader } from "../stream/header.ts";
+import { BackupStreamParser } from "../stream/parser.ts";
+import { SHIM_TRAILER, type TrailerFormat } from "../stream/trailer.ts";
 
-/** File name of the whole stream in a raw (v1) snapshot. */
-export const STREAM_FILE = "qubes-backup.bin";
-/** File names of the canonical layout: inner streams, and the side record. */
-export const DATA_FILE = "qubes-backup.data";
-export const SIDE_FILE = "qubes-backup.side";
-export const DATA_TAG = "qd-data";
-export const SIDE_TAG = "qd-side";
 /**
  * Bytes queued for the engine before reading waits for it (back-pressure):
  * enough that the engine never starves while this process reads and hashes.
  */
 const ENGINE_BUFFER = 8 << 20;
-/** Tag on every snapshot this project writes. */
-export const PROJECT_TAG = "qubes-dedup";
 
 export interface IngestProgress { bytesRead: number; bytesExpected?: number; currentFile?: string }
 export interface FileSummary { name: string; streamBytes: number; chunks: number }
 export interface QubeSummary { qid: number; name: string; backupPath: string; backupSizeBytes: number; files: FileSummary[] }
 /**
  * What ingest stored. `snapshotId` is the data snapshot's full id (restic) or
- * archive name (borg), the one to dump; `sideSnapshotId` the same for its side
- * record (give it to dump to save a listing). Sizes in bytes, duration in seconds.
+ * archive name (borg), the one to dump (`shortSnapshotId(engine.kind, snapshotId)`
+ * is the one to show); `sideSnapshotId` the same for its side record (give it
+ * to dump to save a listing). Sizes in bytes, duration in seconds.
  */
 export interface IngestResult {
   snapshotId: string; sideSnapshotId: string; backupId: string; header: BackupHeader; qubes: QubeSummary[];
@@ -57,11 +50,11 @@ export interface IngestOptions {
 export async function ingest(input: NodeJS.ReadableStream | Readable, engine: Engine, opts: IngestOptions = {}): Promise<IngestResult> {
   const started = performance.now();
   const createdAt = new Date().toISOString();
-  const runTag = `qd-run:${new Date().toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`;
+  const runTag = runTagOf(newRunId());
   const progress: IngestProgress = { bytesRead: 0 };
   let pending: Uint8Array[] = [];
   const side = new SideRecordBuilder((b) => pending.push(b));
-  const analyzer = new StreamAnalyzer(side, opts.trailer ?? SHIM_TRAILER, (path) => (progress.currentFile = path));
+  const parser = new BackupStreamParser(side, opts.trailer ?? SHIM_TRAILER, (path) => (progress.currentFile = path));
   const hash = createHash("sha256");
   const backup = engine.backupStdin({ filename: DATA_FILE, tags: [PROJECT_TAG, runTag, DATA_TAG], hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds });
   // restic allows concurrent backups: the side record's one starts now, so that its start-up overlaps the data
@@ -78,9 +71,9 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
       pending = [];
       return out;
     };
-    await pump(input as AsyncIterable<Buffer>, { analyzer, hash, backup, take, progress, failed: () => engineFailure }, opts);
+    await pump(input as AsyncIterable<Buffer>, { parser, hash, backup, take, progress, failed: () => engineFailure }, opts);
     if (opts.signal?.aborted) throw new Error("aborted");
-    analyzer.end();
+    parser.end();
     backup.stdin.end();
     data = await backup.done;
   } catch (e) {
@@ -94,11 +87,11 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
   }
-  const header = analyzer.header!;
+  const header = parser.header!;
   const streamSha256 = hash.digest("hex");
-  const qubes = summarise(analyzer);
+  const qubes = summarise(parser);
   const summary: IngestSummary = {
-    backupId: header.backupId, qubes, compressed: header.compressed, warnings: analyzer.warnings,
+    backupId: header.backupId, qubes, compressed: header.compressed, warnings: parser.warnings,
     durationSeconds: (performance.now() - started) / 1000, createdAt, logicalBytes: progress.bytesRead, streamSha256,
   };
   const record = side.finish({ format: 1, backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes, dataSnapshotId: data.snapshotId, summary });
@@ -116,7 +109,7 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   return {
     snapshotId, sideSnapshotId, backupId: header.backupId, header, qubes,
     logicalBytes: progress.bytesRead, addedBytes, streamSha256,
-    compressed: header.compressed, durationSeconds: (performance.now() - started) / 1000, warnings: analyzer.warnings,
+    compressed: header.compressed, durationSeconds: (performance.now() - started) / 1000, warnings: parser.warnings,
   };
 }
 
@@ -153,10 +146,10 @@ async function storeSideAndResolveIds(engine: Engine, record: Buffer, runTag: st
 }
 
 interface Pump {
-  analyzer: StreamAnalyzer;
+  parser: BackupStreamParser;
   hash: Hash;
   backup: StdinBackup;
-  /** the data bytes the analyzer set aside for the engine since the last call */
+  /** the data bytes the parser set aside for the engine since the last call */
   take: () => Uint8Array[];
   progress: IngestProgress;
   /** the engine's failure, once it failed */
@@ -168,10 +161,10 @@ async function pump(input: AsyncIterable<Buffer>, p: Pump, opts: IngestOptions):
   for await (const chunk of input) {
     if (opts.signal?.aborted) return;
     if (p.failed()) throw p.failed();
-    p.analyzer.write(chunk);
+    p.parser.write(chunk);
     p.hash.update(chunk);
     p.progress.bytesRead += chunk.length;
-    p.progress.bytesExpected ??= p.analyzer.expectedBytes();
+    p.progress.bytesExpected ??= p.parser.expectedBytes();
     for (const b of p.take()) p.backup.stdin.write(b);
     if (p.backup.stdin.writableLength > ENGINE_BUFFER) await drainOrExit(p.backup);
     opts.onProgress?.({ ...p.progress });
@@ -204,7 +197,7 @@ async function abandon(engine: Engine, backups: (StdinBackup | undefined)[], run
   if (left.length) await engine.forget(left.map((s) => s.id));
 }
 
-function summarise(a: StreamAnalyzer): QubeSummary[] {
+function summarise(a: BackupStreamParser): QubeSummary[] {
   const out: QubeSummary[] = [];
   for (const q of a.qubes?.filter((x) => x.backupContent && x.backupPath) ?? []) {
     const p = q.backupPath!;
