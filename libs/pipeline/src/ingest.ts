@@ -15,6 +15,8 @@ export const DATA_FILE = "qubes-backup.data";
 export const SIDE_FILE = "qubes-backup.side";
 export const DATA_TAG = "qd-data";
 export const SIDE_TAG = "qd-side";
+/** Start of the tag shared by one ingest's data and side snapshots: `qd-run:<time>-<random>`. */
+export const RUN_TAG_PREFIX = "qd-run:";
 /**
  * Bytes queued for the engine before reading waits for it (back-pressure):
  * enough that the engine never starves while this process reads and hashes.
@@ -57,7 +59,7 @@ export interface IngestOptions {
 export async function ingest(input: NodeJS.ReadableStream | Readable, engine: Engine, opts: IngestOptions = {}): Promise<IngestResult> {
   const started = performance.now();
   const createdAt = new Date().toISOString();
-  const runTag = `qd-run:${new Date().toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`;
+  const runTag = `${RUN_TAG_PREFIX}${new Date().toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`;
   const progress: IngestProgress = { bytesRead: 0 };
   let pending: Uint8Array[] = [];
   const side = new SideRecordBuilder((b) => pending.push(b));

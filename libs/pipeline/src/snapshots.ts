@@ -1,7 +1,7 @@
 import { parseSideRecord, readSideRecord, type IngestSummary } from "./canonical.ts";
 import { DumpError } from "./errors.ts";
 import type { Engine, EngineSnapshot } from "./engine/types.ts";
-import { DATA_TAG, PROJECT_TAG, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "./ingest.ts";
+import { DATA_TAG, PROJECT_TAG, RUN_TAG_PREFIX, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "./ingest.ts";
 
 /**
  * True for a snapshot that holds a backup stream: a canonical data snapshot
@@ -13,9 +13,14 @@ export function isDataSnapshot(s: EngineSnapshot): boolean {
   return s.tags.includes(DATA_TAG) || s.paths.includes(`/${STREAM_FILE}`) || (s.paths.length === 0 && s.tags.includes(PROJECT_TAG));
 }
 
+/** The `qd-run:` tag of a canonical snapshot (data or side record), undefined for other snapshots. */
+export function runTagOf(s: Pick<EngineSnapshot, "tags">): string | undefined {
+  return s.tags.find((t) => t.startsWith(RUN_TAG_PREFIX));
+}
+
 /** The side record stored with a canonical data snapshot (same qd-run tag), if any. */
 export function sideOf(all: EngineSnapshot[], data: EngineSnapshot): EngineSnapshot | undefined {
-  const run = data.tags.find((t) => t.startsWith("qd-run:"));
+  const run = runTagOf(data);
   return run ? all.find((s) => s.tags.includes(SIDE_TAG) && s.tags.includes(run)) : undefined;
 }
 
@@ -28,7 +33,7 @@ export function sideOf(all: EngineSnapshot[], data: EngineSnapshot): EngineSnaps
 export function pairedSideName(engine: Engine, ref: string): string | undefined {
   if (engine.kind !== "borg") return undefined;
   const tags = ref.split(",");
-  if (!tags.includes(DATA_TAG) || !tags.some((t) => t.startsWith("qd-run:"))) return undefined;
+  if (!tags.includes(DATA_TAG) || !tags.some((t) => t.startsWith(RUN_TAG_PREFIX))) return undefined;
   return tags.map((t) => (t === DATA_TAG ? SIDE_TAG : t)).join(",");
 }
 

@@ -4,6 +4,7 @@
  * checks only give the user an early, clear answer.
  */
 import { z } from "zod";
+import { repositoryNameSchema } from "./repositories.ts";
 
 /**
  * A qube name as Qubes allows it: a letter first, then letters, digits,
@@ -19,26 +20,23 @@ export const snapshotRefSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, "a snapshot id is letters, digits, _ . : or -");
 
-/** A registered repository's name (same rule as `qubes-dedup repo add`). */
-export const repositoryNameSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, "not a repository name");
-
 /** Most qubes one request may name; dom0 has its own size limit too. */
 export const MAX_QUBES = 100;
 
-/** Input of `backups.start`: no qubes means dom0's default backup set. */
-export const backupRequestInput = z.object({
+/** Input of the dashboard's backup request (`requests.backup`, `startBackup`): no qubes means dom0's default backup set. */
+export const backupTaskInput = z.object({
   repository: repositoryNameSchema,
   qubes: z.array(qubeNameSchema).max(MAX_QUBES).default([]),
   exclude: z.array(qubeNameSchema).max(MAX_QUBES).default([]),
 });
-export type BackupRequestInput = z.infer<typeof backupRequestInput>;
+export type BackupTaskInput = z.infer<typeof backupTaskInput>;
 
-/** Input of `restores.start`: no qubes means every qube in the snapshot. */
-export const restoreRequestInput = z.object({
+/** Input of the dashboard's restore request (`requests.restore`, `startRestore`): no qubes means every qube in the snapshot. */
+export const restoreTaskInput = z.object({
   repository: repositoryNameSchema,
   snapshot: snapshotRefSchema,
   qubes: z.array(qubeNameSchema).max(MAX_QUBES).default([]),
   verifyOnly: z.boolean().default(false),
   conflicts: z.enum(["rename", "skip"]).optional(),
 });
-export type RestoreRequestInput = z.infer<typeof restoreRequestInput>;
+export type RestoreTaskInput = z.infer<typeof restoreTaskInput>;
