@@ -5,7 +5,7 @@
 import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { openDatabase, defaultDatabaseUrl, type Database } from "@qubes-dedup/db";
-import { addRepository, listSnapshots, reindex, runBackup, runDump } from "@qubes-dedup/service";
+import { addRepository, listSnapshots, reindex, runBackup, runDump, snapshotJson } from "@qubes-dedup/service";
 import { readOrCreateToken, rotateToken, tokenFile } from "../src/server/token.ts";
 import { formatBytes } from "./format.ts";
 import { USAGE, UsageError } from "./usage.ts";
@@ -116,10 +116,9 @@ async function cmdSnapshots(args: string[]): Promise<void> {
   const { values, positionals } = parse(args);
   if (positionals.length) throw new UsageError("snapshots takes no arguments");
   await withDb(values.db as string | undefined, async (db) => {
-    const snaps = await listSnapshots(db, values.repo as string);
+    const snaps = (await listSnapshots(db, values.repo as string)).map(snapshotJson);
     if (values.json) {
-      const out = snaps.map((s) => ({ ...s, logicalBytes: Number(s.logicalBytes), addedBytes: Number(s.addedBytes), repositoryBytes: Number(s.repositoryBytes) }));
-      process.stdout.write(`${JSON.stringify(out)}\n`);
+      process.stdout.write(`${JSON.stringify(snaps)}\n`);
       return;
     }
     if (!snaps.length) {
@@ -129,7 +128,7 @@ async function cmdSnapshots(args: string[]): Promise<void> {
     process.stdout.write("ID        TIME                 QUBES  LOGICAL     NEW DATA    RATIO\n");
     for (const s of snaps) {
       process.stdout.write(
-        `${s.id.slice(0, 8).padEnd(10)}${s.time.toISOString().slice(0, 19).replace("T", " ").padEnd(21)}${String(s.qubes.length).padEnd(7)}${formatBytes(s.logicalBytes).padEnd(12)}${formatBytes(s.addedBytes).padEnd(12)}${s.dedupRatio.toFixed(2)}x${s.compressed ? "  (compressed)" : ""}\n`,
+        `${s.id.slice(0, 8).padEnd(10)}${s.time.toISOString().slice(0, 19).replace("T", " ").padEnd(21)}${String(s.qubes.length).padEnd(7)}${formatBytes(s.logicalBytes).padEnd(12)}${formatBytes(s.addedBytes).padEnd(12)}${s.dedupRatio === null ? "-" : `${s.dedupRatio.toFixed(2)}x`}${s.compressed ? "  (compressed)" : ""}\n`,
       );
     }
   });

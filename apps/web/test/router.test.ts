@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createCaller } from "../src/server/router.ts";
-import { removeTemplate, seedTwoSnapshots, tempDatabase } from "./seed.ts";
+import { createCaller } from "../src/server/api/root.ts";
+import { removeTemplate, seedTwoSnapshots, tempDatabase } from "../../../libs/service/test/seed.ts";
 
 const GiB = 1024n ** 3n;
 const MiB = 1024n ** 2n;

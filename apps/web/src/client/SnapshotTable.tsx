@@ -1,5 +1,5 @@
 "use client";
-import type { SnapshotRow } from "../server/snapshots.ts";
+import type { SnapshotRow } from "@qubes-dedup/service";
 import { formatRatio } from "../shared/format.ts";
 import { Bytes, Time } from "./bits.tsx";
 
