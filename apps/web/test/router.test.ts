@@ -9,9 +9,10 @@ const MiB = 1024n ** 2n;
 let db: Awaited<ReturnType<typeof tempDatabase>>;
 const signedIn = { authorized: true, sameOrigin: true };
 const caller = (auth = signedIn) => createCaller({ db, auth });
+// The first call migrates the template db (a Prisma CLI start): slow on a busy machine.
 beforeEach(async () => {
   db = await tempDatabase();
-});
+}, 60_000);
 afterAll(removeTemplate);
 afterEach(async () => {
   await db.close();
