@@ -6,7 +6,6 @@ export async function register(): Promise<void> {
   readOrCreateToken(file);
   console.log(`qubes-dedup dashboard: session token in ${file} (print it with "qubes-dedup web-token")`);
   if (process.env.QUBES_DEDUP_NO_SCHEDULER) return;
-  const { startScheduler } = await import("./src/server/scheduler.ts");
-  const { getDatabase } = await import("./src/server/db.ts");
-  startScheduler(getDatabase);
+  const { startScheduler, processDatabase } = await import("@qubes-dedup/service");
+  startScheduler(processDatabase);
 }

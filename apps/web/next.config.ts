@@ -9,7 +9,7 @@ const config: NextConfig = {
   // not bundled.
   serverExternalPackages: ["better-sqlite3", "@prisma/adapter-better-sqlite3"],
   // Workspace libs export TypeScript sources.
-  transpilePackages: ["@qubes-dedup/db", "@qubes-dedup/service", "@qubes-dedup/pipeline", "@qubes-dedup/shim"],
+  transpilePackages: ["@qubes-dedup/db", "@qubes-dedup/service", "@qubes-dedup/pipeline", "@qubes-dedup/protocol"],
   // npm workspaces hoist dependencies to the monorepo root.
   turbopack: { root: path.join(here, "..", "..") },
   poweredByHeader: false,

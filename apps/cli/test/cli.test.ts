@@ -95,7 +95,7 @@ describe("qubes-dedup with a real restic repository", () => {
     expect(snaps[0]!.streamSha256).toBe(stream.sha256);
     expect(snaps[0]!.qubes).toEqual(["dom0", "fedora-41", "work"]);
     expect(resticSnapshots(s)).toContain(snaps[0]!.id);
-    const dump = cli(s, ["dump", snaps[0]!.id.slice(0, 8)]);
+    const dump = cli(s, ["dump", snaps[0]!.id.slice(0, 12)]);
     expect(dump.stderr).toBe("");
     expect(dump.status).toBe(0);
     expect(crypto.createHash("sha256").update(dump.stdout).digest("hex")).toBe(stream.sha256);
@@ -235,3 +235,26 @@ async function holdExclusiveLock(s: Scratch): Promise<ChildProcess> {
   }
   throw new Error("could not catch restic prune holding its lock");
 }
+
+describe("short snapshot ids: the ID column works with dump, restic and borg", () => {
+  it.each(["restic", "borg"] as const)("%s: snapshots shows each backup's short id, and dump by it is byte-identical", (engine) => {
+    const s = scratch();
+    const a = makeStream(s.dir, `short-${engine}-a`);
+    const b = makeStream(s.dir, `short-${engine}-b`);
+    const add = cli(s, ["repo", "add", "default", "--engine", engine, "--location", s.repo, "--password-file", s.passwordFile]);
+    expect(add.status).toBe(0);
+    for (const st of [a, b]) expect(cli(s, ["ingest"], { inputFile: st.file }).status).toBe(0);
+    const snaps = JSON.parse(cli(s, ["snapshots", "--json"]).stdout.toString()) as { id: string; shortId: string; streamSha256: string }[];
+    expect(snaps.map((x) => x.streamSha256)).toEqual([a.sha256, b.sha256]);
+    for (const x of snaps) expect(x.shortId).toMatch(/^[0-9a-f]{8}$/);
+    if (engine === "restic") expect(snaps.map((x) => x.shortId)).toEqual(snaps.map((x) => x.id.slice(0, 8)));
+    else expect(snaps.map((x) => x.id)).toEqual(snaps.map((x) => expect.stringMatching(new RegExp(`^qubes-dedup,qd-run:[0-9TZ]+-${x.shortId},qd-data$`))));
+    const table = cli(s, ["snapshots"]).stdout.toString().split("\n").slice(1, 3).map((l) => l.split(/\s+/)[0]);
+    expect(table).toEqual(snaps.map((x) => x.shortId));
+    for (const x of snaps) {
+      const d = cli(s, ["dump", x.shortId]);
+      expect(d.status).toBe(0);
+      expect(crypto.createHash("sha256").update(d.stdout).digest("hex")).toBe(x.streamSha256);
+    }
+  }, 240_000);
+});

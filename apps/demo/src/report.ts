@@ -5,6 +5,8 @@ import type { VolumeVerdict } from "./compare.ts";
 /** One entry of `qubes-dedup snapshots --json`, the fields the demo reads (sizes in bytes). */
 export interface SnapshotJson {
   id: string;
+  /** The id the CLI shows and `dump` takes. */
+  shortId: string;
   logicalBytes: number;
   addedBytes: number;
   repositoryBytes: number;
@@ -42,7 +44,7 @@ export function summarize(snaps: SnapshotJson[], verdicts: VolumeVerdict[], seco
 export function reportLines(summary: ReturnType<typeof summarize>, snaps: SnapshotJson[]): string[] {
   const lines = [""];
   lines.push(`qubes:            ${summary.qubes.join(", ")}`);
-  snaps.forEach((s, i) => lines.push(`snapshot ${i + 1}:       ${s.id.slice(0, 8)}  ${formatBytes(s.logicalBytes)} logical, ${formatBytes(s.addedBytes)} added`));
+  snaps.forEach((s, i) => lines.push(`snapshot ${i + 1}:       ${s.shortId}  ${formatBytes(s.logicalBytes)} logical, ${formatBytes(s.addedBytes)} added`));
   lines.push(`second backup added ${summary.secondAddedPct}% of its logical size`);
   lines.push(`repository:       ${formatBytes(summary.repositoryBytes)} for ${formatBytes(summary.logicalBytes)} backed up (dedup ratio ${summary.dedupRatio}x)`);
   lines.push(`restore:          ${summary.restoredIdentical ? "IDENTICAL" : "DIFFERENT"} (${summary.volumesChecked} volumes of both snapshots compared byte for byte)`);

@@ -9,7 +9,7 @@
 // bundle (src/cli.ts) never contains it, which the bundle test checks.
 import { describe, expect, it } from "vitest";
 import { backupIdSchema, isBackupId, isQubeName, isRepositoryName, isSnapshotRef } from "@qubes-dedup/protocol";
-import { backupRequestSchema, repositoryNameSchema, restoreRequestSchema } from "@qubes-dedup/service";
+import { backupTaskInput, repositoryNameSchema, restoreTaskInput } from "@qubes-dedup/service";
 import { planRequest } from "../src/rpc/handler.ts";
 
 type Kind = "qube" | "repository" | "snapshot";
@@ -51,9 +51,9 @@ function dom0Accepts(kind: Kind, value: string): boolean {
 
 /** The backup qube's verdict, with the schemas its CLI and dashboard use. */
 function backupQubeAccepts(kind: Kind, value: string): boolean {
-  if (kind === "qube") return backupRequestSchema.safeParse({ repository: "main", qubes: [value] }).success && backupRequestSchema.safeParse({ repository: "main", exclude: [value] }).success;
-  if (kind === "repository") return backupRequestSchema.safeParse({ repository: value }).success && repositoryNameSchema.safeParse(value).success;
-  return restoreRequestSchema.safeParse({ repository: "main", snapshot: value }).success;
+  if (kind === "qube") return backupTaskInput.safeParse({ repository: "main", qubes: [value] }).success && backupTaskInput.safeParse({ repository: "main", exclude: [value] }).success;
+  if (kind === "repository") return backupTaskInput.safeParse({ repository: value }).success && repositoryNameSchema.safeParse(value).success;
+  return restoreTaskInput.safeParse({ repository: "main", snapshot: value }).success;
 }
 
 const PROTOCOL: Record<Kind, (v: string) => boolean> = { qube: isQubeName, repository: isRepositoryName, snapshot: isSnapshotRef };

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { authenticate, presentedToken, sameOrigin, SESSION_COOKIE } from "../src/server/auth.ts";
-import { authedProcedure, createCallerFactory, router } from "../src/server/trpc.ts";
+import { authedProcedure, createCallerFactory, router } from "../src/server/api/trpc.ts";
 import { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches } from "@qubes-dedup/service";
 
 const T = "a".repeat(64);

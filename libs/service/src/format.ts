@@ -1,16 +1,19 @@
 /**
- * Byte counts for people, on a terminal: pure, no I/O, so it is also
- * importable alone as `@qubes-dedup/service/format` (the demo does).
+ * Byte counts for people, shared by the terminal (CLI, demo) and the
+ * dashboard: pure, no I/O, so it is also importable alone as
+ * `@qubes-dedup/service/format` (the demo and the browser bundle do).
  */
-import prettyBytes from "pretty-bytes";
+import { filesize } from "filesize";
 
 /**
- * Human-readable byte count in binary units: whole bytes below 1 KiB
- * ("512 B"), one decimal from KiB up ("1.5 KiB", "128.0 MiB"). The decimal
- * is truncated, not rounded (pretty-bytes' rule): 5.48 MiB shows as "5.4 MiB".
- * Locale-independent (a dot, no grouping).
+ * Human-readable binary size (IEC units, rounded to one decimal from KiB up;
+ * whole bytes below 1 KiB), e.g. `1536n` -> "1.5 KiB", `0` -> "0 B",
+ * 2,252,341,248 -> "2.1 GiB". Locale-independent (a dot, no grouping).
+ * @param bytes a size in bytes (`bigint` as the index db stores it, or `number`)
+ * @returns the formatted size, or "?" for a non-finite number
  */
-export function formatBytes(bytes: number | bigint): string {
-  const n = Number(bytes);
-  return Math.abs(n) < 1024 ? prettyBytes(n, { binary: true }) : prettyBytes(n, { binary: true, minimumFractionDigits: 1, maximumFractionDigits: 1 });
+export function formatBytes(bytes: bigint | number): string {
+  const n = typeof bytes === "bigint" ? Number(bytes) : bytes;
+  if (!Number.isFinite(n)) return "?";
+  return filesize(n, { base: 2, standard: "iec", round: Math.abs(n) < 1024 ? 0 : 1, pad: true });
 }

@@ -46,9 +46,9 @@ describe("runBackup / listSnapshots / runDump", () => {
     expect(r2.ingest.addedBytes).toBeLessThan(b.bytes * 0.01);
 
     const snaps = await listSnapshots(db, "default");
-    expect(snaps.map((s) => s.id)).toEqual([r1.ingest.snapshotId, r2.ingest.snapshotId]);
+    expect(snaps.map((s) => s.engineSnapshotId)).toEqual([r1.ingest.snapshotId, r2.ingest.snapshotId]);
     expect(snaps[1]!.qubes).toEqual(["dom0", "fedora-41", "work"]);
-    expect(snaps[1]!.dedupRatio).toBeCloseTo(Number(BigInt(a.bytes + b.bytes) * 1000n / snaps[1]!.repositoryBytes) / 1000, 3);
+    expect(snaps[1]!.dedupRatio).toBeCloseTo((a.bytes + b.bytes) / Number(snaps[1]!.repositoryBytes), 3);
     const row = await db.prisma.snapshot.findFirstOrThrow({
       where: { engineSnapshotId: r2.ingest.snapshotId },
       include: { qubes: { include: { volumes: true }, orderBy: { qid: "asc" } } },

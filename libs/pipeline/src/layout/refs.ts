@@ -28,29 +28,51 @@ export function shortSnapshotId(kind: EngineKind, id: string): string {
   return runIdRandomPart(run) ?? run;
 }
 
+/** What a snapshot reference names among candidates: one of them, none, or several (their count). */
+export type SnapshotRefMatch<T> = { match: T } | { none: true } | { ambiguous: number };
+
 /**
- * Finds the data snapshot a reference names, among data snapshots only:
- * "latest" (the newest), an exact id, an exact short id
- * ({@link shortSnapshotId}), or a unique start of either.
+ * The one rule set for snapshot references, shared by `dump` (over the
+ * engine's listing) and the index db (the CLI, the dashboard's
+ * /snapshots/<ref>), tried in this order:
+ * 1. `latest`: the newest candidate (the last of equal times);
+ * 2. an exact id (restic id or borg archive name);
+ * 3. an exact short id ({@link shortSnapshotId});
+ * 4. a unique start of an id or of a short id (restic's own prefix rule).
+ * A reference of hex digits also matches in lower case (restic ids are
+ * lower-case hex). Pure: never throws.
+ * @param candidates the snapshots that may be meant (data snapshots only)
+ * @param ref what the user typed, already trimmed
+ * @param shortOf the short id of a candidate
+ */
+export function matchSnapshotRef<T extends { id: string; time: Date }>(candidates: readonly T[], ref: string, shortOf: (c: T) => string): SnapshotRefMatch<T> {
+  if (ref === "latest") {
+    const newest = candidates.reduce<T | undefined>((a, s) => (!a || s.time >= a.time ? s : a), undefined);
+    return newest ? { match: newest } : { none: true };
+  }
+  if (!ref) return { none: true };
+  const refs = /^[0-9A-Fa-f]+$/.test(ref) ? [...new Set([ref, ref.toLowerCase()])] : [ref];
+  const pick = (found: T[]): SnapshotRefMatch<T> | undefined => (found.length === 1 ? { match: found[0]! } : found.length > 1 ? { ambiguous: found.length } : undefined);
+  return (
+    pick(candidates.filter((s) => refs.includes(s.id))) ??
+    pick(candidates.filter((s) => refs.includes(shortOf(s)))) ??
+    pick(candidates.filter((s) => refs.some((r) => s.id.startsWith(r) || shortOf(s).startsWith(r)))) ?? { none: true }
+  );
+}
+
+/**
+ * Finds the data snapshot a reference names, among data snapshots only, by
+ * the rules of {@link matchSnapshotRef}.
  * @param all every snapshot of the repository (`Engine.snapshots()`)
  * @param repo the repository's engine (for short ids) and location (for messages)
  * @throws DumpError for an unknown or ambiguous reference, or "latest" in a repository without backups
  */
 export function resolveSnapshot(all: EngineSnapshot[], ref: string, repo: Pick<RepositoryRef, "engine" | "location">): EngineSnapshot {
-  const data = all.filter(isDataSnapshot);
   const location = repo.location;
-  if (ref === "latest") {
-    const newest = data.reduce<EngineSnapshot | undefined>((a, s) => (!a || s.time > a.time ? s : a), undefined);
-    if (!newest) throw new DumpError(`there are no backups in ${location} yet, so there is no latest one; run a backup first.`);
-    return newest;
-  }
-  const exact = data.find((s) => s.id === ref);
-  if (exact) return exact;
-  const short = (s: EngineSnapshot) => shortSnapshotId(repo.engine, s.id);
-  const exactShort = data.filter((s) => short(s) === ref);
-  const matches = !ref ? [] : exactShort.length === 1 ? exactShort : data.filter((s) => s.id.startsWith(ref) || short(s).startsWith(ref));
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length > 1)
-    throw new DumpError(`the snapshot reference "${ref}" is ambiguous in ${location} (it starts ${matches.length} backups' ids); give more characters of the id (see qubes-dedup snapshots).`);
+  const m = matchSnapshotRef(all.filter(isDataSnapshot), ref, (s) => shortSnapshotId(repo.engine, s.id));
+  if ("match" in m) return m.match;
+  if (ref === "latest") throw new DumpError(`there are no backups in ${location} yet, so there is no latest one; run a backup first.`);
+  if ("ambiguous" in m)
+    throw new DumpError(`the snapshot reference "${ref}" is ambiguous in ${location} (it starts ${m.ambiguous} backups' ids); give more characters of the id (see qubes-dedup snapshots).`);
   throw new DumpError(`there is no backup "${ref}" in ${location}; give the id of one, or a unique start of it, or latest (see qubes-dedup snapshots).`);
 }

@@ -80,42 +80,6 @@ export async function getSnapshot(db: Database, id: number): Promise<SnapshotDet
   };
 }
 
-/** What a snapshot reference names: one snapshot's db id, nothing, or several snapshots. */
-export type SnapshotRefMatch = { id: number } | { none: true } | { ambiguous: number };
-
-/** Shortest engine-id prefix accepted, so a prefix is as specific as restic's short ids. */
-export const MIN_PREFIX = 8;
-
-/**
- * Resolves what a user types after `/snapshots/`: a db row id (digits, shorter
- * than {@link MIN_PREFIX}), a full engine snapshot id (as `qubes-dedup snapshots`
- * and the restore page show), or a unique prefix of at least 8 hex digits of one.
- * Engine ids win over a db id that happens to look like a prefix.
- */
-export async function resolveSnapshotRef(db: Database, ref: string): Promise<SnapshotRefMatch> {
-  const r = ref.trim();
-  const dbId = /^[0-9]+$/.test(r) ? Number(r) : NaN;
-  const asDbId = async (): Promise<SnapshotRefMatch> => {
-    if (!Number.isSafeInteger(dbId) || dbId <= 0) return { none: true };
-    const s = await db.prisma.snapshot.findUnique({ where: { id: dbId }, select: { id: true } });
-    return s ? { id: s.id } : { none: true };
-  };
-  if (r.length < MIN_PREFIX) return asDbId();
-  const exact = await db.prisma.snapshot.findMany({ where: { engineSnapshotId: r }, select: { id: true }, take: 2 });
-  if (exact.length === 1) return { id: exact[0]!.id };
-  if (exact.length > 1) return { ambiguous: exact.length };
-  if (/^[0-9a-f]+$/i.test(r)) {
-    const hits = await db.prisma.snapshot.findMany({
-      where: { engineSnapshotId: { startsWith: r.toLowerCase() } },
-      select: { id: true },
-      take: 10,
-    });
-    if (hits.length === 1) return { id: hits[0]!.id };
-    if (hits.length > 1) return { ambiguous: hits.length };
-  }
-  return asDbId();
-}
-
 /** Distinct qube names across a repository's snapshots, sorted. */
 export async function qubeNames(db: Database, repositoryId: number): Promise<string[]> {
   const rows = await db.prisma.snapshotQube.findMany({

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backupRequestInput, qubeNameSchema, restoreRequestInput, snapshotRefSchema } from "../src/server/requests.ts";
-import { progressFigures } from "../src/server/progress.ts";
+import { backupTaskInput, progressFigures, qubeNameSchema, restoreTaskInput, snapshotRefSchema } from "../src/index.ts";
 
 describe("request input grammar", () => {
   it("accepts Qubes qube names and restic/borg snapshot ids", () => {
@@ -15,15 +14,15 @@ describe("request input grammar", () => {
   });
 
   it("refuses unknown options and conflicts other than rename/skip", () => {
-    expect(restoreRequestInput.safeParse({ repository: "default", snapshot: "a1b2c3d4", conflicts: "overwrite" }).success).toBe(false);
-    expect(restoreRequestInput.parse({ repository: "default", snapshot: "a1b2c3d4" })).toEqual({
+    expect(restoreTaskInput.safeParse({ repository: "default", snapshot: "a1b2c3d4", conflicts: "overwrite" }).success).toBe(false);
+    expect(restoreTaskInput.parse({ repository: "default", snapshot: "a1b2c3d4" })).toEqual({
       repository: "default",
       snapshot: "a1b2c3d4",
       qubes: [],
       verifyOnly: false,
     });
-    expect(backupRequestInput.safeParse({ repository: "Default!", qubes: [] }).success).toBe(false);
-    expect(backupRequestInput.safeParse({ repository: "default", qubes: Array(101).fill("work") }).success).toBe(false);
+    expect(backupTaskInput.safeParse({ repository: "Default!", qubes: [] }).success).toBe(false);
+    expect(backupTaskInput.safeParse({ repository: "default", qubes: Array(101).fill("work") }).success).toBe(false);
   });
 });
 

@@ -1,11 +1,11 @@
 /**
- * Schedules (cron, UTC), the retention policy per repository, and the
- * maintenance run log, as the dashboard reads and edits them.
+ * Schedules (cron, UTC) of maintenance tasks, as the dashboard reads and
+ * edits them; scheduler.ts runs them.
  */
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import type { Database } from "@qubes-dedup/db";
-import { qubeNameSchema } from "./requests.ts";
+import { qubeNameSchema } from "./request-inputs.ts";
 
 /** What a schedule does; see the Schedule model in prisma/schema.prisma. */
 export const SCHEDULE_KINDS = ["backup", "retention", "check", "drill"] as const;
@@ -111,36 +111,12 @@ export async function nextScheduledBackup(db: Database, repositoryId: number, no
   return times.length ? new Date(Math.min(...times)) : null;
 }
 
-/** Keep rules of the retention policy (0 = unused), each at most 10000. */
-export const retentionInput = z.object({
-  repositoryId: z.number().int().positive(),
-  keepLast: z.number().int().min(0).max(10000),
-  keepDaily: z.number().int().min(0).max(10000),
-  keepWeekly: z.number().int().min(0).max(10000),
-  keepMonthly: z.number().int().min(0).max(10000),
-});
-export type RetentionInput = z.infer<typeof retentionInput>;
-
-/** A repository's policy, or null when none is set. */
-export async function getRetention(db: Database, repositoryId: number) {
-  return db.prisma.retentionPolicy.findUnique({ where: { repositoryId } });
+/** Pauses or resumes a schedule. @returns whether it is now enabled. @throws when there is no such schedule. */
+export async function setScheduleEnabled(db: Database, id: number, enabled: boolean): Promise<boolean> {
+  return (await db.prisma.schedule.update({ where: { id }, data: { enabled } })).enabled;
 }
 
-/** Sets a repository's policy. @throws Error when every rule is 0 (that would keep nothing). */
-export async function setRetention(db: Database, input: RetentionInput) {
-  const { repositoryId, ...rules } = input;
-  if (Object.values(rules).every((n) => n === 0)) {
-    throw new Error("A retention policy needs at least one keep rule above 0, or it would forget every snapshot: set keep last, daily, weekly or monthly.");
-  }
-  return db.prisma.retentionPolicy.upsert({ where: { repositoryId }, create: input, update: rules });
-}
-
-/** The newest maintenance runs (with logs), newest first. */
-export async function listRuns(db: Database, limit = 50) {
-  const rows = await db.prisma.maintenanceRun.findMany({
-    orderBy: { id: "desc" },
-    take: limit,
-    include: { repository: { select: { name: true } } },
-  });
-  return rows.map(({ repository, ...r }) => ({ ...r, repository: repository.name }));
+/** Deletes a schedule; its past runs stay in the log. @throws when there is no such schedule. */
+export async function removeSchedule(db: Database, id: number): Promise<void> {
+  await db.prisma.schedule.delete({ where: { id } });
 }

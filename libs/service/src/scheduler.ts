@@ -1,5 +1,6 @@
 /**
- * The scheduler loop of the server process (started from instrumentation.ts):
+ * The scheduler loop of a long-running process (the dashboard server starts it
+ * from instrumentation.ts; any process holding the index db may):
  * every {@link TICK_SECONDS} it starts each enabled schedule whose cron time
  * has come since its last run. Missed times while the server was down run
  * once, not once per missed time. Runs of one schedule never overlap.

@@ -6,11 +6,23 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeBackupStreamFile, mutateVolume, type QubeSpec } from "@qubes-dedup/qubes-sim";
 import { openEngine } from "@qubes-dedup/pipeline";
-import { addRepository, keptRuns, runBackup, runDump } from "@qubes-dedup/service";
-import { createCaller } from "../src/server/router.ts";
-import { nextRuns, previousRun } from "../src/server/schedules.ts";
-import { runMaintenance } from "../src/server/maintenance.ts";
-import { idle, tick } from "../src/server/scheduler.ts";
+import {
+  addRepository,
+  createSchedule,
+  idle,
+  keptRuns,
+  listRuns,
+  listSchedules,
+  nextRuns,
+  previousRun,
+  runBackup,
+  runDump,
+  runMaintenance,
+  scheduleInput,
+  setRetention,
+  tick,
+  warningsFor,
+} from "../src/index.ts";
 import { removeTemplate, tempDatabase } from "./seed.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -55,7 +67,6 @@ describe("retention, check and the scheduler against a real restic repository", 
   let db: Awaited<ReturnType<typeof tempDatabase>>;
   let repoId: number;
   const streams: { sha256: string }[] = [];
-  const caller = () => createCaller({ db, auth: { authorized: true, sameOrigin: true } });
 
   beforeAll(async () => {
     db = await tempDatabase();
@@ -78,13 +89,13 @@ describe("retention, check and the scheduler against a real restic repository", 
   });
 
   it("applies keep-last 1 with forget --prune: one run stays (data and side record), the index follows, the kept one still dumps", { timeout: 60_000 }, async () => {
-    await expect(caller().retention.set({ repositoryId: repoId, keepLast: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 })).rejects.toThrow(
+    await expect(setRetention(db, { repositoryId: repoId, keepLast: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 })).rejects.toThrow(
       "A retention policy needs at least one keep rule above 0, or it would forget every snapshot: set keep last, daily, weekly or monthly.",
     );
-    await caller().retention.set({ repositoryId: repoId, keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 });
+    await setRetention(db, { repositoryId: repoId, keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 });
     const r = await runMaintenance(db, { repositoryId: repoId, kind: "retention" });
     expect(r).toMatchObject({ ok: true, message: "Kept 1 backup run(s) and forgot 2 (keep last 1, daily 0, weekly 0, monthly 0)." });
-    const [run] = await caller().maintenance.runs();
+    const [run] = await listRuns(db);
     expect(run).toMatchObject({ kind: "retention", status: "succeeded", repository: "default" });
     expect(run!.log.split("\n").map((l) => l.slice(0, 6))).toEqual(["keep  ", "forget", "forget"]);
     const left = await db.prisma.snapshot.findMany();
@@ -117,18 +128,18 @@ describe("retention, check and the scheduler against a real restic repository", 
   });
 
   it("starts a due schedule once per cron time and shows its next runs", { timeout: 60_000 }, async () => {
-    const { id } = await caller().schedules.create({ repositoryId: repoId, kind: "check", cron: "*/5 * * * *" });
-    await expect(caller().schedules.create({ repositoryId: repoId, kind: "check", cron: "every day" })).rejects.toThrow(/cron/);
+    const { id } = await createSchedule(db, scheduleInput.parse({ repositoryId: repoId, kind: "check", cron: "*/5 * * * *" }));
+    await expect(async () => createSchedule(db, scheduleInput.parse({ repositoryId: repoId, kind: "check", cron: "every day" }))).rejects.toThrow(/cron/);
     const created = (await db.prisma.schedule.findUniqueOrThrow({ where: { id } })).createdAt;
     const slot = new Date(Math.ceil((created.getTime() + 1) / 300_000) * 300_000);
     expect(await tick(db, new Date(slot.getTime() - 1000))).toEqual([]);
     expect(await tick(db, slot)).toEqual([id]);
     await idle();
     expect(await tick(db, new Date(slot.getTime() + 60_000))).toEqual([]);
-    const runs = await caller().maintenance.runs();
+    const runs = await listRuns(db);
     // No data subset: only the structure is checked, which the damaged pack does not touch.
     expect(runs[0]).toMatchObject({ scheduleId: id, kind: "check", status: "succeeded", message: "The repository check passed: structure (no data read) verified." });
-    const [view] = await caller().schedules.list();
+    const [view] = await listSchedules(db);
     expect(view!.nextRuns).toHaveLength(3);
     expect(view!.lastRunAt).toEqual(slot);
   });
@@ -138,7 +149,6 @@ describe("verification overdue warning", () => {
   const base = { lastJob: null, failedJobs: [], lastBackupAt: new Date("2026-11-29T00:00:00Z"), snapshotCount: 1 };
   const now = new Date("2026-11-30T00:00:00Z");
   it("warns when never verified or verified over 30 days ago, not otherwise", async () => {
-    const { warningsFor } = await import("../src/server/repositories.ts");
     expect(warningsFor({ ...base, lastVerifiedAt: null }, 0, now)).toEqual([
       "This repository has never been verified: run a check or a restore drill on the Schedules page (and schedule one).",
     ]);

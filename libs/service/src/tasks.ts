@@ -8,8 +8,8 @@
  */
 import type { Database } from "@qubes-dedup/db";
 import { progressFigures, type ProgressFigures } from "./progress.ts";
-import { requestBackup, requestRestore, type RequestResult, type RequestState } from "@qubes-dedup/service";
-import type { BackupRequestInput, RestoreRequestInput } from "./requests.ts";
+import { requestBackup, requestRestore, type RequestResult, type RequestState } from "./qrexec.ts";
+import type { BackupTaskInput, RestoreTaskInput } from "./request-inputs.ts";
 
 /** "starting" until the qrexec call reports; "cancelled" after the user stopped it. */
 export type TaskState = "starting" | RequestState | "cancelled";
@@ -117,7 +117,7 @@ function launch(
  * Sends a backup request to dom0 in the background and returns its task.
  * @throws Error when the repository is unknown.
  */
-export async function startBackup(db: Database, input: BackupRequestInput): Promise<TaskView> {
+export async function startBackup(db: Database, input: BackupTaskInput): Promise<TaskView> {
   const id = await repositoryId(db, input.repository);
   const base = { kind: "backup" as const, repository: input.repository, qubes: input.qubes, snapshot: null, verifyOnly: false };
   const req = { repository: input.repository, qubes: input.qubes, exclude: input.exclude };
@@ -128,7 +128,7 @@ export async function startBackup(db: Database, input: BackupRequestInput): Prom
  * Sends a restore request to dom0 in the background and returns its task.
  * @throws Error when the repository is unknown.
  */
-export async function startRestore(db: Database, input: RestoreRequestInput): Promise<TaskView> {
+export async function startRestore(db: Database, input: RestoreTaskInput): Promise<TaskView> {
   const id = await repositoryId(db, input.repository);
   const base = { kind: "restore" as const, repository: input.repository, qubes: input.qubes, snapshot: input.snapshot, verifyOnly: input.verifyOnly };
   const req = { repository: input.repository, snapshot: input.snapshot, qubes: input.qubes, verifyOnly: input.verifyOnly, conflicts: input.conflicts };

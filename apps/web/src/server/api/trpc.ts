@@ -1,12 +1,26 @@
+/**
+ * The tRPC set-up of the dashboard (create-t3-app layout): the per-request
+ * context, the error format, and the one procedure kind every router uses.
+ */
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
-import type { Database } from "@qubes-dedup/db";
-import type { RequestAuth } from "./auth.ts";
+import { z } from "zod";
+import { processDatabase, type Database } from "@qubes-dedup/service";
+import { authenticate, type RequestAuth } from "../auth.ts";
+import { readOrCreateToken, tokenFile } from "@qubes-dedup/service";
 
 /** Per-request context: the open index database and what is known of the caller. */
 export interface Context {
   db: Database;
   auth: RequestAuth;
+}
+
+/**
+ * The context of one HTTP request. The token is read on every call so that
+ * "qubes-dedup web-token --rotate" takes effect without a restart.
+ */
+export async function createTRPCContext(req: Request): Promise<Context> {
+  return { db: await processDatabase(), auth: authenticate(req, readOrCreateToken(tokenFile())) };
 }
 
 // superjson carries bigint sizes and Date times to the browser intact.
@@ -26,6 +40,22 @@ const t = initTRPC.context<Context>().create({
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
+
+/**
+ * Runs a service call whose failure is the caller's to fix (unknown
+ * repository, taken name, …) and turns its error into a 400 carrying the
+ * error's one-sentence message.
+ */
+export async function userError<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw new TRPCError({ code: "BAD_REQUEST", message: (e as Error).message });
+  }
+}
+
+/** A db row id in an input. */
+export const dbId = z.number().int().positive();
 
 /**
  * Every procedure of the API: needs the session token (else UNAUTHORIZED,

@@ -3,8 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeBackupStreamFile, type QubeSpec } from "@qubes-dedup/qubes-sim";
-import { runBackup } from "@qubes-dedup/service";
-import { addRepositoryFromDashboard } from "../src/server/repo-admin.ts";
+import { addRepositoryFromDashboard, runBackup } from "../src/index.ts";
 import { removeTemplate, tempDatabase } from "./seed.ts";
 import { startRest, type RestServer } from "@qubes-dedup/qubes-sim";
 

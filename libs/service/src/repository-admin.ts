@@ -9,9 +9,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import writeFileAtomic from "write-file-atomic";
 import type { Database } from "@qubes-dedup/db";
 import { openEngine, type EngineKind } from "@qubes-dedup/pipeline";
-import { addRepository, tokenFile } from "@qubes-dedup/service";
+import { addRepository, repositoryNameSchema } from "./repositories.ts";
+import { dataDirectory } from "./database.ts";
 
 /** Absolute local path without control characters or `..` segments. */
 const localPath = /^\/(?!.*(^|\/)\.\.(\/|$))[^\0-\x1f]*$/;
@@ -35,7 +37,7 @@ export function locationProblem(engine: EngineKind, location: string): string | 
 /** Input of `repositories.add` / `repositories.test`. The password never leaves the server again. */
 export const repositoryInput = z
   .object({
-    name: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, "use 1-32 characters: lowercase letters, digits, - and _, starting with a letter"),
+    name: repositoryNameSchema,
     engine: z.enum(["restic", "borg"]),
     location: z.string().min(1),
     password: z.string().min(8, "use a repository password of at least 8 characters").max(1024).regex(/^[^\n\r\0]*$/, "one line"),
@@ -48,7 +50,7 @@ export type RepositoryInput = z.infer<typeof repositoryInput>;
 
 /** Directory of repository password files: `<directory of the index db>/secrets` (0700). */
 export function secretsDir(): string {
-  return path.join(path.dirname(tokenFile()), "secrets");
+  return path.join(dataDirectory(), "secrets");
 }
 
 /** Writes `password` to `<secretsDir>/<name>.password` (0600, atomically) and returns its path. */
@@ -56,10 +58,7 @@ export function writeSecret(dir: string, name: string, password: string): string
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dir, 0o700);
   const file = path.join(dir, `${name}.password`);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${password}\n`, { mode: 0o600 });
-  fs.chmodSync(tmp, 0o600);
-  fs.renameSync(tmp, file);
+  writeFileAtomic.sync(file, `${password}\n`, { mode: 0o600 });
   return file;
 }
 
