@@ -1,7 +1,6 @@
 /** What every command needs: the global options, the index db, stop signals. */
-import path from "node:path";
 import type { Command } from "commander";
-import { openDatabase, defaultDatabaseUrl, type Database } from "@qubes-dedup/db";
+import { openIndex, type Database } from "@qubes-dedup/service";
 
 /** The options given before or after the command name (see program.ts). */
 export interface GlobalOptions {
@@ -16,14 +15,9 @@ export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals<GlobalOptions>();
 }
 
-/** The index db's URL: `--db` (a path or file: URL, made absolute), else the default. */
-export function dbUrl(dbPath: string | undefined): string {
-  return dbPath ? `file:${path.resolve(dbPath.startsWith("file:") ? dbPath.slice(5) : dbPath)}` : defaultDatabaseUrl();
-}
-
 /** Runs `fn` with the index db open, closing it afterwards whatever happens. */
 export async function withDb<T>(dbPath: string | undefined, fn: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase(dbUrl(dbPath));
+  const db = await openIndex(dbPath);
   try {
     return await fn(db);
   } finally {

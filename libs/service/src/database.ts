@@ -38,3 +38,13 @@ export function dataDirectory(dbUrl: string = defaultDatabaseUrl()): string {
   const file = dbUrl.startsWith("file:") ? dbUrl.slice("file:".length) : dbUrl;
   return path.dirname(path.resolve(file));
 }
+
+/**
+ * Opens (and migrates) the index db for one command: `dbPath` is a path
+ * (made absolute from the current directory) or a `file:` URL; without it,
+ * `$QUBES_DEDUP_DB` or `<workspace>/var/qubes-dedup.db`. The caller closes it.
+ * @throws MigrationError when the schema cannot be brought up to date.
+ */
+export function openIndex(dbPath?: string): Promise<Database> {
+  return openDatabase(dbPath ? `file:${path.resolve(dbPath.startsWith("file:") ? dbPath.slice(5) : dbPath)}` : defaultDatabaseUrl());
+}

@@ -17,10 +17,10 @@
  * - the dashboard's session token, and byte counts for the terminal.
  */
 export { ServiceError } from "./errors.ts";
-export { processDatabase, dataDirectory, type Database } from "./database.ts";
+export { processDatabase, openIndex, dataDirectory, type Database } from "./database.ts";
 
 // repositories
-export { addRepository, getRepository, engineFor, repositoryNameSchema, type NewRepository, type RepositoryRow } from "./repositories.ts";
+export { addRepository, getRepository, engineFor, registeredRepositories, repositoryNameSchema, type NewRepository, type RepositoryRow, type RepositorySummary } from "./repositories.ts";
 export {
   locationProblem,
   repositoryInput,

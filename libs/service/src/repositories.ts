@@ -76,3 +76,12 @@ export async function getRepository(db: Database, name: string): Promise<Reposit
 export function engineFor(repo: RepositoryRow): Engine {
   return openEngine({ engine: repo.engine as EngineKind, location: repo.location, passwordFile: repo.passwordFile });
 }
+
+/** A registered repository without its password file's path: what `repo list` shows. */
+export type RepositorySummary = Omit<RepositoryRow, "passwordFile">;
+
+/** Every registered repository, by name. */
+export async function registeredRepositories(db: Database): Promise<RepositorySummary[]> {
+  const repos = await db.prisma.repository.findMany({ orderBy: { name: "asc" } });
+  return repos.map(({ passwordFile: _, ...r }) => r);
+}

@@ -1,6 +1,6 @@
 /** `qubes-dedup repo add|list`: register and list repositories. */
 import type { Command } from "commander";
-import { addRepository } from "@qubes-dedup/service";
+import { addRepository, registeredRepositories } from "@qubes-dedup/service";
 import { globals, withDb } from "../context.ts";
 import { mistakes } from "../usage.ts";
 
@@ -34,8 +34,8 @@ export function registerRepo(program: Command): void {
     .option("--json", "one JSON array on stdout")
     .action(async (o: { json?: boolean }, cmd: Command) => {
       await withDb(globals(cmd).db, async (db) => {
-        const repos = await db.prisma.repository.findMany({ orderBy: { name: "asc" } });
-        if (o.json) process.stdout.write(`${JSON.stringify(repos.map(({ passwordFile, ...r }) => r))}\n`);
+        const repos = await registeredRepositories(db);
+        if (o.json) process.stdout.write(`${JSON.stringify(repos)}\n`);
         else for (const r of repos) process.stdout.write(`${r.name}\t${r.engine}\t${r.location}\n`);
       });
     });

@@ -1,7 +1,7 @@
 /** `qubes-dedup web-token [--rotate]`: print or replace the dashboard's session token. */
 import type { Command } from "commander";
 import { readOrCreateToken, rotateToken, tokenFile } from "@qubes-dedup/service";
-import { dbUrl, globals } from "../context.ts";
+import { globals } from "../context.ts";
 import { mistakes } from "../usage.ts";
 
 export function registerWebToken(program: Command): void {
@@ -11,7 +11,7 @@ export function registerWebToken(program: Command): void {
     .description("print the dashboard's session token (--rotate: replace it)")
     .option("--rotate", "replace the token; open browsers must sign in again")
     .action((o: { rotate?: boolean }, c: Command) => {
-      const file = tokenFile(dbUrl(globals(c).db));
+      const file = tokenFile(globals(c).db);
       const token = o.rotate ? rotateToken(file) : readOrCreateToken(file);
       process.stdout.write(`${token}\n`);
       if (o.rotate) process.stderr.write("qubes-dedup: the dashboard token was replaced; open browsers must sign in again\n");
