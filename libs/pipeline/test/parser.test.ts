@@ -55,6 +55,12 @@ describe("backup-header", () => {
     expect(() => parseBackupHeader(Buffer.alloc(5000, 0x61))).toThrow(/over 4096/);
     expect(() => parseBackupHeader(Buffer.from("version=4\n"))).toThrow(/backup-id is missing/);
   });
+  it("takes a backup-id only in qvm-backup's shape, YYYYmmddTHHMMSS-<pid> (protocol's rule)", () => {
+    const h = (id: string) => parseBackupHeader(Buffer.from(`version=4\nbackup-id=${id}\n`));
+    expect(h("20261201T221500-4242").backupId).toBe("20261201T221500-4242");
+    for (const bad of ["x", "20261201T221500", "20261201T221500-", "20261201-221500-1", "20261201T221500-1;rm", "../20261201T221500-1"])
+      expect(() => h(bad)).toThrow("backup-id is missing or malformed (expected YYYYmmddTHHMMSS-<pid>, as qvm-backup writes it in the backup-header)");
+  });
 });
 
 describe("member names", () => {

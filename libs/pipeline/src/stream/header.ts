@@ -1,4 +1,5 @@
 import { IngestError } from "../errors.ts";
+import { BACKUP_ID_RULE, isBackupId } from "@qubes-dedup/protocol";
 
 /** Parsed `backup-header` (qubes-core-admin `BackupHeader.save`: `key=value` lines). */
 export interface BackupHeader {
@@ -45,7 +46,7 @@ export function parseBackupHeader(bytes: Uint8Array): BackupHeader {
   const version = Number(raw.version);
   if (version !== 4) fail(`version=${raw.version} is not the supported format version 4`);
   const backupId = raw["backup-id"];
-  if (!backupId || !/^[A-Za-z0-9_.-]+$/.test(backupId)) fail("backup-id is missing or malformed");
+  if (!backupId || !isBackupId(backupId)) fail(`backup-id is missing or malformed (expected ${BACKUP_ID_RULE})`);
   const header: BackupHeader = {
     version,
     encrypted: bool(raw, "encrypted"),
