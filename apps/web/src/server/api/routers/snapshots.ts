@@ -12,7 +12,7 @@ export const snapshotsRouter = router({
   /**
    * One snapshot with its qubes and volumes, by db id (number) or by what a
    * user types (string: see resolveSnapshotRef: `latest`, an engine snapshot
-   * id, a unique prefix of >= 8 hex digits, or a db id). NOT_FOUND when there
+   * id, a short id, a unique start of either, or a db id). NOT_FOUND when there
    * is none, BAD_REQUEST when a prefix is ambiguous.
    */
   get: authedProcedure
