@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -61,18 +62,26 @@ export function rootWithPassphrase(pass = PASS): string {
   return root;
 }
 
-/** Every path under `dir` with its type, mode and content hash, sorted. */
-export function tree(dir: string): string[] {
+/**
+ * Every path under `dir` with its type, mode, owner and content hash
+ * (SHA-256; a symlink's target), sorted; paths (relative to `dir`) for
+ * which `skip` is true are left out.
+ */
+export function tree(dir: string, skip: (rel: string) => boolean = () => false): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const name of fs.readdirSync(d).sort()) {
       const p = path.join(d, name);
       const st = fs.lstatSync(p);
       const rel = path.relative(dir, p);
+      if (skip(rel)) continue;
       if (st.isDirectory()) {
-        out.push(`${rel}/ ${(st.mode & 0o7777).toString(8)}`);
+        out.push(`${rel}/ ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`);
         walk(p);
-      } else out.push(`${rel} ${(st.mode & 0o7777).toString(8)} ${st.isSymbolicLink() ? fs.readlinkSync(p) : fs.readFileSync(p).toString("base64").slice(0, 40)}`);
+      } else {
+        const what = st.isSymbolicLink() ? `-> ${fs.readlinkSync(p)}` : createHash("sha256").update(fs.readFileSync(p)).digest("hex");
+        out.push(`${rel} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${what}`);
+      }
     }
   };
   walk(dir);
