@@ -111,6 +111,13 @@ describe("backup and restore command lines", () => {
     }
   });
 
+  it("prints help on stdout and exits 0 for --help, -h and help", () => {
+    for (const c of [["--help"], ["-h"], ["help"]]) expect(agent(c), c.join(" ")).toEqual({ status: 0, stdout: USAGE, stderr: "" });
+    const sub = agent(["restore", "--help"]);
+    expect(sub.status).toBe(0);
+    expect(sub.stdout).toMatch(/^usage: qubes-dedup-agent restore SNAPSHOT /);
+  });
+
   it("turns every option mistake into one plain sentence plus usage, exit 2", () => {
     const cases: [string[], string][] = [
       [["secret", "new", "--frob"], "secret new has no option --frob; see the usage below."],

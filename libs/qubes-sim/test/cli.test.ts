@@ -34,6 +34,12 @@ describe("CLIs", () => {
     const u = run("qvm-backup", ["--bogus", "x"], env);
     expect(u.code).toBe(2);
     expect(u.stderr).toContain("usage: qvm-backup ");
+    for (const tool of ["qvm-backup", "qvm-backup-restore", "qubes-sim-create"]) {
+      const h = run(tool, ["--help"], env);
+      expect(h.code, tool).toBe(0);
+      expect(h.stdout, tool).toMatch(new RegExp(`^usage: ${tool} `));
+    }
+    expect(run("qvm-backup", ["-z", "--no-compress", "-p", "f", "loc"], env).code).toBe(2);
     expect(run("qvm-backup-restore", ["-p", "f"], env).code).toBe(2);
     expect(run("qvm-backup-restore", ["-p", "f", "--rename-conflicting", "--skip-conflicting", "loc"], env).code).toBe(2);
     const dir = tmpDir("cli");
