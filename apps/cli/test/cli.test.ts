@@ -1,10 +1,11 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLI, cli, makeStream, resticSnapshots, scratch, type Scratch } from "./harness.ts";
+import { resticLocks, resticSnapshotIds } from "@qubes-dedup/qubes-sim/testing";
+import { CLI, cli, makeStream, resticRepo, scratch, type Scratch } from "./harness.ts";
 
 function addRepo(s: Scratch) {
   const r = cli(s, ["repo", "add", "default", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile]);
@@ -94,7 +95,7 @@ describe("qubes-dedup with a real restic repository", () => {
     expect(snaps[0]!.logicalBytes).toBe(fs.statSync(stream.file).size);
     expect(snaps[0]!.streamSha256).toBe(stream.sha256);
     expect(snaps[0]!.qubes).toEqual(["dom0", "fedora-41", "work"]);
-    expect(resticSnapshots(s)).toContain(snaps[0]!.id);
+    expect(resticSnapshotIds(resticRepo(s))).toContain(snaps[0]!.id);
     const dump = cli(s, ["dump", snaps[0]!.id.slice(0, 12)]);
     expect(dump.stderr).toBe("");
     expect(dump.status).toBe(0);
@@ -147,31 +148,30 @@ describe("qubes-dedup with a real restic repository", () => {
     const code = await new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
     expect(code).toBe(1);
     expect(stderr).toMatch(/^qubes-dedup: the dump was cancelled( after \d+ bytes)?; the output is incomplete, dump again to get the whole stream\.\n$/);
-    const locks = execFileSync("restic", ["-r", s.repo, "--password-file", s.passwordFile, "list", "locks", "--no-lock"], { encoding: "utf8" });
-    expect(locks).toBe("");
+    expect(resticLocks(resticRepo(s))).toEqual([]);
     expect(jobs(s).at(-1)).toMatchObject({ kind: "dump", status: "failed" });
   }, 60_000);
 
   it("refuses a truncated stream: exit 1, no snapshot in restic, the job recorded as failed", () => {
-    const before = resticSnapshots(s);
+    const before = resticSnapshotIds(resticRepo(s));
     const whole = fs.readFileSync(stream.file);
     const cut = path.join(s.dir, "cut");
     fs.writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
     const r = cli(s, ["ingest"], { inputFile: cut });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^qubes-dedup: the backup stream (ended|is malformed)/);
-    expect(resticSnapshots(s)).toEqual(before);
+    expect(resticSnapshotIds(resticRepo(s))).toEqual(before);
     const last = jobs(s).at(-1)!;
     expect(last.status).toBe("failed");
     expect(r.stderr).toContain(last.error!);
   }, 120_000);
 
   it("refuses input that is not a Qubes backup", () => {
-    const before = resticSnapshots(s);
+    const before = resticSnapshotIds(resticRepo(s));
     const r = cli(s, ["ingest"], { input: Buffer.from("hello, this is not a tar stream\n".repeat(100)) });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^qubes-dedup: .*(not a Qubes backup|malformed)/);
-    expect(resticSnapshots(s)).toEqual(before);
+    expect(resticSnapshotIds(resticRepo(s))).toEqual(before);
   }, 60_000);
 
   it("names an unregistered repository and how to add it", () => {

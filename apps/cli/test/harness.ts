@@ -1,10 +1,10 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createSystem, type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { sha256File, tmpDir, type ResticRepo } from "@qubes-dedup/qubes-sim/testing";
 
 /** Workspace root, from this file (apps/cli/test). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -29,7 +29,7 @@ export interface Scratch {
 }
 
 export function scratch(): Scratch {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-cli-"));
+  const dir = tmpDir("cli");
   const passwordFile = path.join(dir, "restic.pass");
   fs.writeFileSync(passwordFile, "correct horse battery staple\n", { mode: 0o600 });
   const db = path.join(dir, "index.db");
@@ -72,11 +72,10 @@ export function makeStream(dir: string, seed = "cli-test"): { file: string; sha2
   });
   const [name] = fs.readdirSync(out);
   const file = path.join(out, name!);
-  return { file, sha256: crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex") };
+  return { file, sha256: sha256File(file) };
 }
 
-/** Snapshot ids restic holds in `repo` (talks to restic directly, not through our code). */
-export function resticSnapshots(s: Scratch): string[] {
-  const out = execFileSync("restic", ["-r", s.repo, "--password-file", s.passwordFile, "snapshots", "--json", "--no-lock"], { encoding: "utf8" });
-  return (JSON.parse(out) as { id: string }[]).map((x) => x.id);
+/** The scratch's restic repository, for the kit's restic listings. */
+export function resticRepo(s: Scratch): ResticRepo {
+  return { location: s.repo, passwordFile: s.passwordFile };
 }

@@ -1,13 +1,6 @@
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-
-/** SHA-256 of a file, streamed (volumes can be large). */
-export async function fileSha256(file: string): Promise<string> {
-  const h = createHash("sha256");
-  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest("hex");
-}
+import { sha256File, volumeHashes } from "@qubes-dedup/qubes-sim/testing";
 
 /** One restored volume compared with its source. */
 export interface VolumeVerdict {
@@ -36,7 +29,7 @@ export async function compareVolumes(sourceRoot: string, restoredRoot: string): 
         out.push({ qube, volume, bytes, identical: false, why: "not restored" });
         continue;
       }
-      const [a, b] = await Promise.all([fileSha256(src), fileSha256(dst)]);
+      const [a, b] = [sha256File(src), sha256File(dst)];
       const sizeOk = fs.statSync(dst).size === bytes;
       out.push({ qube, volume, bytes, identical: sizeOk && a === b, ...(sizeOk && a === b ? {} : { why: sizeOk ? "content differs" : "size differs" }) });
     }
@@ -46,10 +39,7 @@ export async function compareVolumes(sourceRoot: string, restoredRoot: string): 
 
 /** SHA-256 of every `volumes/<qube>/<volume>.img` under `root`, keyed "<qube>/<volume>.img". */
 export async function hashVolumes(root: string): Promise<Map<string, string>> {
-  const m = new Map<string, string>();
-  const dir = path.join(root, "volumes");
-  for (const q of fs.readdirSync(dir)) for (const v of fs.readdirSync(path.join(dir, q))) m.set(`${q}/${v}`, await fileSha256(path.join(dir, q, v)));
-  return m;
+  return new Map(Object.entries(volumeHashes(root)));
 }
 
 /**

@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DumpError, dump, ingest, type Engine, type EngineKind } from "../src/index.ts";
-import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
+import { makeStream, smallSystem } from "./helpers/make-stream.ts";
+import { resticLocks, tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { fileStream, freshRepo } from "./helpers/repo.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -22,7 +23,7 @@ function shellDump(engine: Engine, ref: string, tail: string) {
   return execa("sh", ["-c", `${cmd} ${tail}`], { reject: false });
 }
 
-const streamFile = makeStream(tmpDir(), { qubes: smallSystem("dump-failures", 3 << 20), chunkSize: 1 << 20 });
+const streamFile = makeStream(tmpDir("pipeline"), { qubes: smallSystem("dump-failures", 3 << 20), chunkSize: 1 << 20 });
 
 describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
   let engine: Engine;
@@ -48,8 +49,7 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
       expect(r.stderr).toMatch(/^dumped \d+$/);
     }
     if (kind === "restic") {
-      const locks = await execa("restic", ["-r", engine.repo.location, "--password-file", engine.repo.passwordFile, "--no-cache", "list", "locks"]);
-      expect(locks.stdout).toBe("");
+      expect(resticLocks(engine.repo)).toEqual([]);
     } else {
       expect(fs.readdirSync(engine.repo.location).filter((f) => f.startsWith("lock"))).toEqual([]);
     }

@@ -6,11 +6,12 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { EngineError, ingest, listDataSnapshots, openEngine, type EngineKind } from "../src/index.ts";
-import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
+import { makeStream, smallSystem } from "./helpers/make-stream.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { fileStream, freshRepo } from "./helpers/repo.ts";
 import { freePort, startRest } from "@qubes-dedup/qubes-sim";
 
-const streamFile = makeStream(tmpDir(), { qubes: smallSystem("engine-messages", 3 << 20), chunkSize: 1 << 20 });
+const streamFile = makeStream(tmpDir("pipeline"), { qubes: smallSystem("engine-messages", 3 << 20), chunkSize: 1 << 20 });
 
 describe("messages", () => {
   it("names the REST server that refuses connections (not 'initialise it first')", async () => {
@@ -40,7 +41,7 @@ describe("messages", () => {
 
 describe("REST server gone mid-backup", () => {
   it("fails within the watchdog's limit naming the server, stores nothing; the next backup succeeds", async () => {
-    const dir = tmpDir("qd-rest-");
+    const dir = tmpDir("rest");
     let server = await startRest(path.join(dir, "srv"));
     const passwordFile = path.join(dir, "password");
     fs.writeFileSync(passwordFile, "pw\n");

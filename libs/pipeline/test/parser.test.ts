@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { IngestError, NO_TRAILER, SHIM_TRAILER, BackupStreamParser, parseBackupHeader, parseQubesXml, type TrailerFormat } from "../src/index.ts";
 import { classifyName } from "../src/stream/member-names.ts";
 import { archive, ustarHeader } from "./helpers/craft.ts";
-import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
+import { makeStream, smallSystem } from "./helpers/make-stream.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 const HEADER = Buffer.from("version=4\nhmac-algorithm=scrypt\nencrypted=True\ncompressed=False\nbackup-id=20250101T000000-1\n");
@@ -81,7 +82,7 @@ describe("member names", () => {
 });
 
 describe("backup stream parser", () => {
-  const dir = tmpDir();
+  const dir = tmpDir("pipeline");
   const good = fs.readFileSync(makeStream(dir, { qubes: smallSystem(), chunkSize: 4096, dom0Home: { user: "user", files: { a: Buffer.from("x") } } }));
   const head = Buffer.concat([archive("backup-header", HEADER), archive("backup-header.hmac", HEADER)]);
 
@@ -169,7 +170,7 @@ describe("backup stream parser", () => {
     expect(a.plainChunks).toBeLessThanOrEqual(chunks);
   });
   it("flags compressed and scrypt-encrypted backups", () => {
-    const c = analyze(fs.readFileSync(makeStream(tmpDir(), { qubes: smallSystem(), compressed: true })));
+    const c = analyze(fs.readFileSync(makeStream(tmpDir("pipeline"), { qubes: smallSystem(), compressed: true })));
     expect(c.header!.compressed).toBe(true);
     expect(c.qubes!.filter((q) => q.backupContent)).toHaveLength(2);
     expect(c.warnings.join()).toMatch(/compressed \(gzip\), so it will deduplicate poorly/);

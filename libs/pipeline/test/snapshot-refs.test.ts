@@ -6,10 +6,11 @@ import fs from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { dump, ingest, listDataSnapshots, readSnapshotInfo, resolveSnapshot, shortSnapshotId, type Engine, type EngineKind, type EngineSnapshot, type IngestResult } from "../src/index.ts";
 import { SideRecordBuilder } from "../src/layout/side-record.ts";
-import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
+import { makeStream, smallSystem } from "./helpers/make-stream.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
 
-const streamFile = makeStream(tmpDir(), { qubes: smallSystem("snapshot-refs", 3 << 20), chunkSize: 1 << 20 });
+const streamFile = makeStream(tmpDir("pipeline"), { qubes: smallSystem("snapshot-refs", 3 << 20), chunkSize: 1 << 20 });
 const sha256 = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
 const unknown = (ref: string, location: string) => `there is no backup "${ref}" in ${location}; give the id of one, or a unique start of it, or latest (see qubes-dedup snapshots).`;
 const ambiguous = (ref: string, location: string, n: number) => `the snapshot reference "${ref}" is ambiguous in ${location} (it starts ${n} backups' ids); give more characters of the id (see qubes-dedup snapshots).`;
@@ -66,7 +67,7 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
 
   it("dumps each of two backups by its short id, byte for byte; a shared start of the ids is ambiguous, another id unknown", async () => {
     const { engine: e } = await freshRepo(kind);
-    const files = ["short-1", "short-2"].map((seed, i) => makeStream(tmpDir(), { qubes: smallSystem(seed), chunkSize: 64 << 10, backupId: `20250301T00000${i}-1` }));
+    const files = ["short-1", "short-2"].map((seed, i) => makeStream(tmpDir("pipeline"), { qubes: smallSystem(seed), chunkSize: 64 << 10, backupId: `20250301T00000${i}-1` }));
     const runs: IngestResult[] = [];
     for (const f of files) runs.push(await ingest(fileStream(f), e));
     const shorts = runs.map((r) => shortSnapshotId(kind, r.snapshotId));

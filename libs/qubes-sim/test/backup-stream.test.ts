@@ -4,7 +4,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseQubesXml, runBackup, domainName } from "../src/index.ts";
 import { parseHeader, parsePax } from "../src/restore/outer-tar.ts";
-import { fakeEnv, gnuTarList, PASS, smallSystem, tmpDir } from "./helpers.ts";
+import { fakeEnv, gnuTarList, PASS, smallSystem } from "./helpers.ts";
+import { tmpDir } from "../src/testing/index.ts";
 
 interface Member {
   offset: number;

@@ -2,7 +2,8 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { fakeEnv, HERE, PASS, smallSystem, tmpDir } from "./helpers.ts";
+import { fakeEnv, HERE, PASS, smallSystem } from "./helpers.ts";
+import { tmpDir } from "../src/testing/index.ts";
 
 const BIN = path.join(HERE, "..", "bin");
 

@@ -3,7 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { answerPending, evaluatePolicy, listPending, parsePolicy, PolicyError, waitForPending } from "../src/index.ts";
-import { HERE, tmpDir } from "./helpers.ts";
+import { HERE } from "./helpers.ts";
+import { tmpDir } from "../src/testing/index.ts";
 
 const BIN = path.join(HERE, "..", "bin");
 

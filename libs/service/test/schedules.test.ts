@@ -4,7 +4,8 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeBackupStreamFile, mutateVolume, type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { mutateVolume, type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { makeBackupStreamFile } from "@qubes-dedup/qubes-sim/testing";
 import { openEngine } from "@qubes-dedup/pipeline";
 import {
   addRepository,

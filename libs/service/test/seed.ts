@@ -1,14 +1,14 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { openDatabase, type Database } from "@qubes-dedup/db";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 // Migrating costs a Prisma CLI start (~1 s); do it once per test file and
 // give each test a copy of the migrated, empty file.
 let template: Promise<string> | undefined;
 function migratedTemplate(): Promise<string> {
   template ??= (async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-web-template-"));
+    const dir = tmpDir("web-template");
     const file = path.join(dir, "index.db");
     await (await openDatabase(`file:${file}`)).close();
     return file;
@@ -24,7 +24,7 @@ export async function removeTemplate(): Promise<void> {
 
 /** A fresh, migrated index db in a temp directory (`dir`, removed by the caller). */
 export async function tempDatabase(): Promise<Database & { dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-web-"));
+  const dir = tmpDir("web");
   const file = path.join(dir, "index.db");
   fs.copyFileSync(await migratedTemplate(), file);
   const db = await openDatabase(`file:${file}`);

@@ -1,12 +1,12 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@qubes-dedup/db";
-import { makeBackupStreamFile, type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { makeBackupStreamFile, tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { addRepository, failAbandonedJobs, listSnapshots, runBackup, runDump, ServiceError } from "../src/index.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -22,7 +22,7 @@ let dir: string;
 let db: Database;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-service-"));
+  dir = tmpDir("service");
   db = await openDatabase(`file:${path.join(dir, "index.db")}`);
   fs.writeFileSync(path.join(dir, "pass"), "secret\n", { mode: 0o600 });
   await addRepository(db, { name: "default", engine: "restic", location: path.join(dir, "repo"), passwordFile: path.join(dir, "pass") });

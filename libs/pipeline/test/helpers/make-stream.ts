@@ -5,7 +5,6 @@
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 
 export interface SimVolume { name: string; content: Buffer }
@@ -18,10 +17,6 @@ export interface StreamOptions {
   /** bytes appended to each chunk, like the shim's MAC trailer */
   trailer?: (chunkPath: string, chunk: Buffer) => Buffer;
   dom0Home?: { user: string; files: Record<string, Buffer> };
-}
-
-export function tmpDir(prefix = "qd-pipeline-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
 /** Deterministic pseudo-random bytes (same seed, same bytes). */

@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { runBackup } from "./backup/backup.ts";
-import { createSystem, type QubeSpec } from "./system/create.ts";
+import { runBackup } from "../backup/backup.ts";
+import { createSystem, type QubeSpec } from "../system/create.ts";
+import { sha256File } from "./hash.ts";
 
 /** Options of {@link makeBackupStreamFile}. */
 export interface StreamFileOptions {
@@ -34,7 +34,5 @@ export async function makeBackupStreamFile(dir: string, opts: StreamFileOptions)
   const [name] = fs.readdirSync(out);
   if (!name) throw new Error(`qvm-backup wrote nothing to ${out}`);
   const file = path.join(out, name);
-  const h = createHash("sha256");
-  for await (const c of fs.createReadStream(file)) h.update(c as Buffer);
-  return { file, bytes: fs.statSync(file).size, sha256: h.digest("hex"), root };
+  return { file, bytes: fs.statSync(file).size, sha256: sha256File(file), root };
 }
