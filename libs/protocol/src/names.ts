@@ -39,7 +39,7 @@ export const QUBE_NAME_RULE = 'a letter followed by up to 30 letters, digits, "_
 /** The repository-name rule, in words. */
 export const REPOSITORY_NAME_RULE = 'a lowercase letter followed by up to 31 lowercase letters, digits, "_" or "-"';
 /** The snapshot-reference rule, in words. */
-export const SNAPSHOT_REF_RULE = 'the id `qubes-dedup snapshots` shows (a restic id or its first 8+ hex digits, or a borg archive name): up to 128 letters, digits, ".", "_", ":", "," or "-", starting with a letter or digit';
+export const SNAPSHOT_REF_RULE = 'the id `qubes-dedup snapshots` shows (a short id, a unique start of a snapshot id, or the whole restic id or borg archive name): up to 128 letters, digits, ".", "_", ":", "," or "-", starting with a letter or digit';
 /** The backup-id rule, in words. */
 export const BACKUP_ID_RULE = "YYYYmmddTHHMMSS-<pid>, as qvm-backup writes it in the backup-header";
 
