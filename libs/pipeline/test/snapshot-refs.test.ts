@@ -12,7 +12,7 @@ import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
 
 const streamFile = makeStream(tmpDir("pipeline"), { qubes: smallSystem("snapshot-refs", 3 << 20), chunkSize: 1 << 20 });
 const sha256 = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
-const unknown = (ref: string, location: string) => `there is no backup "${ref}" in ${location}; give the id of one, or a unique start of it, or latest (see qubes-dedup snapshots).`;
+const unknown = (ref: string, location: string) => `there is no backup "${ref}" in ${location}; give the id of one, or a unique start of it (4 characters or more), or latest (see qubes-dedup snapshots).`;
 const ambiguous = (ref: string, location: string, n: number) => `the snapshot reference "${ref}" is ambiguous in ${location} (it starts ${n} backups' ids); give more characters of the id (see qubes-dedup snapshots).`;
 
 describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
@@ -114,7 +114,8 @@ describe("shortSnapshotId", () => {
     expect(resolveSnapshot(all, "3f9a0c1d", repo).id).toBe(borg);
     expect(resolveSnapshot(all, "3f9a", repo).id).toBe(borg);
     expect(resolveSnapshot(all, borg, repo).id).toBe(borg);
-    expect(() => resolveSnapshot(all, "3f9", repo)).toThrow(ambiguous("3f9", "R", 2));
+    expect(() => resolveSnapshot(all, "3f9", repo)).toThrow(unknown("3f9", "R")); // shorter than a start may be
+    expect(() => resolveSnapshot([...all, snap(other.replace("3f9b0000", "3f9a0000"))], "3f9a", repo)).toThrow(ambiguous("3f9a", "R", 2));
     const twin = snap(borg.replace("20250501T120000123Z", "20250503T120000123Z"));
     expect(() => resolveSnapshot([...all, twin], "3f9a0c1d", repo)).toThrow(ambiguous("3f9a0c1d", "R", 2));
     expect(() => resolveSnapshot(all, "3f9a0c1e", repo)).toThrow(unknown("3f9a0c1e", "R"));

@@ -28,6 +28,9 @@ export function shortSnapshotId(kind: EngineKind, id: string): string {
   return runIdRandomPart(run) ?? run;
 }
 
+/** Fewest characters of an id (or short id) that name a snapshot by their start, as git abbreviates. */
+export const MIN_REF_START = 4;
+
 /** What a snapshot reference names among candidates: one of them, none, or several (their count). */
 export type SnapshotRefMatch<T> = { match: T } | { none: true } | { ambiguous: number };
 
@@ -38,7 +41,9 @@ export type SnapshotRefMatch<T> = { match: T } | { none: true } | { ambiguous: n
  * 1. `latest`: the newest candidate (the last of equal times);
  * 2. an exact id (restic id or borg archive name);
  * 3. an exact short id ({@link shortSnapshotId});
- * 4. a unique start of an id or of a short id (restic's own prefix rule).
+ * 4. a unique start, of at least {@link MIN_REF_START} characters, of an id
+ *    or of a short id (restic's prefix rule; the floor keeps a db row id
+ *    such as "12" from meaning the snapshot whose id starts "12").
  * A reference of hex digits also matches in lower case (restic ids are
  * lower-case hex). Pure: never throws.
  * @param candidates the snapshots that may be meant (data snapshots only)
@@ -56,7 +61,7 @@ export function matchSnapshotRef<T extends { id: string; time: Date }>(candidate
   return (
     pick(candidates.filter((s) => refs.includes(s.id))) ??
     pick(candidates.filter((s) => refs.includes(shortOf(s)))) ??
-    pick(candidates.filter((s) => refs.some((r) => s.id.startsWith(r) || shortOf(s).startsWith(r)))) ?? { none: true }
+    (ref.length >= MIN_REF_START ? pick(candidates.filter((s) => refs.some((r) => s.id.startsWith(r) || shortOf(s).startsWith(r)))) : undefined) ?? { none: true }
   );
 }
 
@@ -74,5 +79,5 @@ export function resolveSnapshot(all: EngineSnapshot[], ref: string, repo: Pick<R
   if (ref === "latest") throw new DumpError(`there are no backups in ${location} yet, so there is no latest one; run a backup first.`);
   if ("ambiguous" in m)
     throw new DumpError(`the snapshot reference "${ref}" is ambiguous in ${location} (it starts ${m.ambiguous} backups' ids); give more characters of the id (see qubes-dedup snapshots).`);
-  throw new DumpError(`there is no backup "${ref}" in ${location}; give the id of one, or a unique start of it, or latest (see qubes-dedup snapshots).`);
+  throw new DumpError(`there is no backup "${ref}" in ${location}; give the id of one, or a unique start of it (${MIN_REF_START} characters or more), or latest (see qubes-dedup snapshots).`);
 }
