@@ -11,7 +11,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { POLICY_TEXT, policyFiles } from "../src/rpc/policy.ts";
-import { SHIM, agent, tmp, tree } from "./helpers.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
+import { SHIM, agent, tree } from "./helpers.ts";
 
 const WORKSPACE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const VERSION = (JSON.parse(fs.readFileSync(path.join(WORKSPACE, "package.json"), "utf8")) as { version: string }).version;
@@ -34,7 +35,7 @@ function ok(cmd: string, args: string[]): string {
 
 /** A scratch dom0: the directories dom0's own packages own, the real scrypt, a passphrase, an empty rpm database. */
 function dom0(): string {
-  const root = tmp("qdd-rpm-root-");
+  const root = tmpDir("rpm-root");
   for (const d of ["usr/bin", "usr/lib", "etc/systemd/system", "etc/qubes/policy.d", "etc/qubes-rpc", "var/lib/rpm"]) fs.mkdirSync(path.join(root, d), { recursive: true });
   fs.symlinkSync("/usr/bin/scrypt", path.join(root, "usr/bin/scrypt"));
   expect(agent(["secret", "new", "--out", "/etc/qubes-dedup/passphrase", "--root", root]).status).toBe(0);
