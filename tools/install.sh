@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 # No telemetry or update checks: the machines here have no internet.
 export DEBIAN_FRONTEND=noninteractive NEXT_TELEMETRY_DISABLED=1 NX_NO_CLOUD=true CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 
-# command:package pairs; GNU tar is checked by its version string below.
+# command:package pairs (rpmbuild builds and tests the dom0 RPM); GNU tar is
+# checked by its version string below.
 need=()
-for pair in restic:restic borg:borgbackup scrypt:scrypt chromium:chromium python3:python3 rclone:rclone; do
+for pair in restic:restic borg:borgbackup scrypt:scrypt chromium:chromium python3:python3 rclone:rclone rpmbuild:rpm; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 tar --version 2>/dev/null | grep -q 'GNU tar' || need+=(tar)

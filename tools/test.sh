@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test: each project's unit and integration tests (vitest, real
+# Runs every test: the import boundaries between projects (dependency-cruiser,
+# rules in .dependency-cruiser.cjs), each project's unit and integration tests (vitest, real
 # restic/borg/scrypt/tar), then the Playwright tests in Debian's Chromium.
 # Type errors fail the run too. The Nx cache is skipped: every run really
 # runs every test; each project is built before its tests (Nx dependsOn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 NX_NO_CLOUD=true NX_DAEMON=false CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
+npm run -s boundaries
 npx nx run-many -t typecheck --outputStyle=stream --skip-nx-cache
 npx nx run-many -t test --outputStyle=stream --skip-nx-cache

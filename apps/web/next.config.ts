@@ -9,12 +9,12 @@ const config: NextConfig = {
   // not bundled.
   serverExternalPackages: ["better-sqlite3", "@prisma/adapter-better-sqlite3"],
   // Workspace libs export TypeScript sources.
-  transpilePackages: ["@qubes-dedup/db", "@qubes-dedup/service", "@qubes-dedup/pipeline", "@qubes-dedup/shim"],
+  transpilePackages: ["@qubes-dedup/db", "@qubes-dedup/service", "@qubes-dedup/pipeline", "@qubes-dedup/protocol"],
   // npm workspaces hoist dependencies to the monorepo root.
   turbopack: { root: path.join(here, "..", "..") },
   poweredByHeader: false,
   // Type checking is the project's own `typecheck` target (tsc over the app,
-  // the CLI and the libs it imports); doing it again here would only make the
+  // and the libs it imports); doing it again here would only make the
   // dashboard build hostage to unrelated work in progress.
   typescript: { ignoreBuildErrors: true },
 };

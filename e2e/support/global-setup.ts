@@ -1,6 +1,6 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { realBackup, BACKED_UP_QUBES } from "./ingest.ts";
 import { ROOT, STATE_ENV, type E2eState } from "./paths.ts";
 import { buildIfStale, startServer } from "./server.ts";
@@ -11,7 +11,7 @@ import { buildIfStale, startServer } from "./server.ts";
  * build) serving that db on a free port. Returns the teardown.
  */
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-e2e-"));
+  const tmp = tmpDir("e2e");
   const dbPath = path.join(tmp, "index.db");
   const backup = realBackup(tmp, dbPath);
   buildIfStale();

@@ -7,7 +7,7 @@ export const WEB_DIR = path.join(ROOT, "apps", "web");
 
 /** Built executables the e2e runs for real (see docs/ARCHITECTURE.md). */
 export const BINS = {
-  qubesDedup: path.join(WEB_DIR, "dist", "qubes-dedup.mjs"),
+  qubesDedup: path.join(ROOT, "apps", "cli", "dist", "qubes-dedup.mjs"),
   simBin: path.join(ROOT, "libs", "qubes-sim", "dist", "bin"),
   shim: path.join(ROOT, "libs", "shim", "dist", "scrypt"),
   agent: path.join(ROOT, "apps", "dom0-agent", "dist", "qubes-dedup-agent.mjs"),

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import { e2eState } from "../support/paths.ts";
 import { recorded } from "../support/records.ts";
-import { answerPending, pendingCalls, volumeDigests } from "../support/dom0.ts";
+import { answerTheWaitingCall, qubeVolumeHashes, unansweredCalls } from "@qubes-dedup/qubes-sim/testing";
 
 const state = e2eState();
 // The first backup (global setup) and the dashboard.spec checks on it run first (files in name order, one worker).
@@ -28,7 +28,7 @@ test("requests need the token, and changes need the dashboard's own origin", asy
     headers: { authorization: `Bearer ${state.token}` },
   });
   expect(hostile.status()).toBe(400);
-  expect(JSON.stringify(await hostile.json())).toContain("Invalid snapshot: a snapshot id is letters, digits, _ . : or -.");
+  expect(JSON.stringify(await hostile.json())).toContain("Invalid snapshot: use the id `qubes-dedup snapshots` shows (a short id, a unique start of a snapshot id");
   expect(recorded(state.dbPath, "default").snapshots).toHaveLength(1);
 });
 
@@ -55,7 +55,7 @@ test("a backup started from the page reaches 100 % and its snapshot shows with i
 });
 
 test("a restore waits for dom0's confirmation, then succeeds and the restored volumes are identical", async ({ page }, testInfo) => {
-  const original = volumeDigests(state.dom0Root, "personal");
+  const original = qubeVolumeHashes(state.dom0Root, "personal");
   await signIn(page);
   await page.goto(`${state.baseURL}/restore`);
   await page.getByTestId("restore-qube-personal").check();
@@ -64,11 +64,11 @@ test("a restore waits for dom0's confirmation, then succeeds and the restored vo
   const task = page.getByTestId("task");
   await expect(task.getByTestId("task-state")).toContainText("waiting for confirmation in dom0", { timeout: 30_000 });
   await page.screenshot({ path: testInfo.outputPath("restore-waiting.png"), fullPage: true });
-  await expect.poll(() => pendingCalls(state.dom0Root).length, { timeout: 30_000 }).toBe(1);
-  answerPending(state.dom0Root, "allow");
+  await expect.poll(() => unansweredCalls(state.dom0Root).length, { timeout: 30_000 }).toBe(1);
+  answerTheWaitingCall(state.dom0Root, "allow");
   await expect(task).toHaveAttribute("data-state", "succeeded", { timeout: 120_000 });
   await expect(task.getByTestId("task-percent")).toHaveText("100.0%");
-  expect(volumeDigests(state.dom0Root, "personal-1")).toEqual(original);
+  expect(qubeVolumeHashes(state.dom0Root, "personal-1")).toEqual(original);
   await expect(page.getByTestId("restore-history-row").first()).toHaveAttribute("data-status", "succeeded");
   await page.screenshot({ path: testInfo.outputPath("restore-done.png"), fullPage: true });
 });
@@ -80,8 +80,8 @@ test("a restore refused in dom0 shows the refusal", async ({ page }, testInfo) =
   await page.getByTestId("restore-send").click();
   const task = page.getByTestId("task");
   await expect(task.getByTestId("task-state")).toContainText("waiting for confirmation in dom0", { timeout: 30_000 });
-  await expect.poll(() => pendingCalls(state.dom0Root).length, { timeout: 30_000 }).toBe(1);
-  answerPending(state.dom0Root, "deny");
+  await expect.poll(() => unansweredCalls(state.dom0Root).length, { timeout: 30_000 }).toBe(1);
+  answerTheWaitingCall(state.dom0Root, "deny");
   await expect(task).toHaveAttribute("data-state", "refused", { timeout: 60_000 });
   await expect(task.getByTestId("task-message")).toContainText("dom0 refused the request");
   await expect(page.getByTestId("restore-history-row").first()).toHaveAttribute("data-status", "refused");
@@ -123,8 +123,8 @@ test("schedules show their next runs; retention, check and a confirmed restore d
   await expect(page.locator('[data-testid="run-row"][data-kind="check"]')).toHaveAttribute("data-status", "succeeded", { timeout: 60_000 });
   await expect(page.locator('[data-testid="run-row"][data-kind="check"]')).toContainText("The repository check passed: structure and 5% of the data verified.");
   await page.getByTestId("run-drill").click();
-  await expect.poll(() => pendingCalls(state.dom0Root).length, { timeout: 30_000 }).toBe(1);
-  answerPending(state.dom0Root, "allow");
+  await expect.poll(() => unansweredCalls(state.dom0Root).length, { timeout: 30_000 }).toBe(1);
+  answerTheWaitingCall(state.dom0Root, "allow");
   await expect(page.locator('[data-testid="run-row"][data-kind="drill"]')).toHaveAttribute("data-status", "succeeded", { timeout: 120_000 });
   await page.screenshot({ path: testInfo.outputPath("schedules.png"), fullPage: true });
 

@@ -9,7 +9,8 @@
 import fs from "node:fs";
 import { execa } from "execa";
 import path from "node:path";
-import { DROP_IN_FILE, PROJECT_PASSPHRASE_RE, REAL_SCRYPT_FILE, SHIM_DIR, SHIM_FILE, installStatus, wantedFiles } from "@qubes-dedup/shim";
+import { PROJECT_PASSPHRASE_RE } from "@qubes-dedup/protocol";
+import { DROP_IN_FILE, REAL_SCRYPT_FILE, SHIM_DIR, SHIM_FILE, installStatus, wantedFiles } from "@qubes-dedup/shim";
 import { hasQubesd, qubesdEnvironment } from "@qubes-dedup/qubes-sim/qubesd";
 import { CONFIG_FILE, POLICY_FILE, loadConfig, underRoot } from "./config.ts";
 import { agentCommand, shownPath } from "./args.ts";

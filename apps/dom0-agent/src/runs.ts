@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import { constants } from "node:os";
 import { execa } from "execa";
-import { PROJECT_PASSPHRASE_RE } from "@qubes-dedup/shim";
+import { PROJECT_PASSPHRASE_RE } from "@qubes-dedup/protocol";
 import { qubeName, repoName, snapshotId } from "./validate.ts";
 
 /** Options of a backup run; every name is validated by {@link backupArgs}. */

@@ -1,7 +1,7 @@
 /** `secret new`: a fresh project passphrase in a root-only file. */
 import fs from "node:fs";
 import path from "node:path";
-import { newProjectPassphrase } from "@qubes-dedup/shim";
+import { newProjectPassphrase } from "@qubes-dedup/protocol";
 
 /** Raised when the file exists (a passphrase is never overwritten). */
 export class SecretExistsError extends Error {

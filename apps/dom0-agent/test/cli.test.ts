@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { USAGE } from "../src/main.ts";
-import { AGENT, PASS, SHIM, agent, rootWithPassphrase, standIns, tmp } from "./helpers.ts";
+import { AGENT, PASS, SHIM, agent, rootWithPassphrase, standIns } from "./helpers.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 describe("backup and restore command lines", () => {
   it("runs qvm-backup with fixed flags, the shim first on PATH, relaying progress and exit status", () => {
@@ -77,7 +78,7 @@ describe("backup and restore command lines", () => {
   });
 
   it("refuses to back up without a project passphrase", () => {
-    const root = tmp();
+    const root = tmpDir("agent");
     const r = agent(["backup", "--root", root, "work"]);
     expect(r.status).toBe(1);
     const f = path.join(root, "etc/qubes-dedup/passphrase");
@@ -111,6 +112,13 @@ describe("backup and restore command lines", () => {
     }
   });
 
+  it("prints help on stdout and exits 0 for --help, -h and help", () => {
+    for (const c of [["--help"], ["-h"], ["help"]]) expect(agent(c), c.join(" ")).toEqual({ status: 0, stdout: USAGE, stderr: "" });
+    const sub = agent(["restore", "--help"]);
+    expect(sub.status).toBe(0);
+    expect(sub.stdout).toMatch(/^usage: qubes-dedup-agent restore SNAPSHOT /);
+  });
+
   it("turns every option mistake into one plain sentence plus usage, exit 2", () => {
     const cases: [string[], string][] = [
       [["secret", "new", "--frob"], "secret new has no option --frob; see the usage below."],
@@ -131,7 +139,7 @@ describe("backup and restore command lines", () => {
 
 describe("secret new and shim path", () => {
   it("writes a root-only project passphrase once and refuses to overwrite", () => {
-    const dir = tmp();
+    const dir = tmpDir("agent");
     const out = path.join(dir, "sub", "passphrase");
     const r = agent(["secret", "new", "--out", out]);
     expect(r.status).toBe(0);
@@ -147,7 +155,7 @@ describe("secret new and shim path", () => {
   });
 
   it("takes --root: --out is a system path inside the root, never overwritten", () => {
-    const root = tmp();
+    const root = tmpDir("agent");
     const r = agent(["secret", "new", "--out", "/etc/qubes-dedup/passphrase", "--root", root]);
     const file = path.join(root, "etc/qubes-dedup/passphrase");
     expect(r.status).toBe(0);
@@ -166,7 +174,7 @@ describe("secret new and shim path", () => {
   it("prints the absolute path of the built shim", () => {
     const r = agent(["shim", "path"]);
     expect(r).toEqual({ status: 0, stdout: `${SHIM}\n`, stderr: "" });
-    expect(agent(["shim", "path", "--root", tmp()])).toEqual(r);
+    expect(agent(["shim", "path", "--root", tmpDir("agent")])).toEqual(r);
     expect(path.isAbsolute(AGENT)).toBe(true);
   });
 });

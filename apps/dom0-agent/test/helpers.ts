@@ -1,17 +1,14 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const AGENT = path.resolve(HERE, "../dist/qubes-dedup-agent.mjs");
 export const SHIM = path.resolve(HERE, "../../../libs/shim/dist/scrypt");
 export const PASS = `qubes-dedup-v1-${"ab".repeat(32)}`;
-
-export function tmp(prefix = "qdd-agent-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
 
 export interface Result {
   status: number;
@@ -31,7 +28,7 @@ export function agent(args: string[], env: NodeJS.ProcessEnv = process.env): Res
  * progress line on stderr and exit with $STANDIN_EXIT (default 0).
  */
 export function standIns(): { bin: string; recorded: (name: string) => { argv: string[]; scrypt: string } } {
-  const bin = tmp("qdd-standin-");
+  const bin = tmpDir("standin");
   for (const name of ["qvm-backup", "qvm-backup-restore"]) {
     fs.writeFileSync(
       path.join(bin, name),
@@ -55,24 +52,32 @@ exit "\${STANDIN_EXIT:-0}"
 
 /** A scratch root with a passphrase file (0600) at the default place. */
 export function rootWithPassphrase(pass = PASS): string {
-  const root = tmp("qdd-root-");
+  const root = tmpDir("root");
   fs.mkdirSync(path.join(root, "etc/qubes-dedup"), { recursive: true });
   fs.writeFileSync(path.join(root, "etc/qubes-dedup/passphrase"), `${pass}\n`, { mode: 0o600 });
   return root;
 }
 
-/** Every path under `dir` with its type, mode and content hash, sorted. */
-export function tree(dir: string): string[] {
+/**
+ * Every path under `dir` with its type, mode, owner and content hash
+ * (SHA-256; a symlink's target), sorted; paths (relative to `dir`) for
+ * which `skip` is true are left out.
+ */
+export function tree(dir: string, skip: (rel: string) => boolean = () => false): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const name of fs.readdirSync(d).sort()) {
       const p = path.join(d, name);
       const st = fs.lstatSync(p);
       const rel = path.relative(dir, p);
+      if (skip(rel)) continue;
       if (st.isDirectory()) {
-        out.push(`${rel}/ ${(st.mode & 0o7777).toString(8)}`);
+        out.push(`${rel}/ ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`);
         walk(p);
-      } else out.push(`${rel} ${(st.mode & 0o7777).toString(8)} ${st.isSymbolicLink() ? fs.readlinkSync(p) : fs.readFileSync(p).toString("base64").slice(0, 40)}`);
+      } else {
+        const what = st.isSymbolicLink() ? `-> ${fs.readlinkSync(p)}` : createHash("sha256").update(fs.readFileSync(p)).digest("hex");
+        out.push(`${rel} ${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid} ${what}`);
+      }
     }
   };
   walk(dir);

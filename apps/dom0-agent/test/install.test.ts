@@ -1,13 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { SHIM, agent, tmp, tree } from "./helpers.ts";
+import { SHIM, agent, tree } from "./helpers.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 const DROP_IN = "etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf";
 
 /** A scratch dom0: /usr/bin/scrypt (the real one, by symlink) and an unrelated drop-in dir. */
 function dom0(): string {
-  const root = tmp("qdd-dom0-");
+  const root = tmpDir("dom0");
   fs.mkdirSync(path.join(root, "usr/bin"), { recursive: true });
   fs.symlinkSync("/usr/bin/scrypt", path.join(root, "usr/bin/scrypt"));
   fs.mkdirSync(path.join(root, "etc/systemd/system/qubesd.service.d"), { recursive: true });
@@ -108,7 +109,7 @@ describe("doctor", () => {
   });
 
   it("checks the host's real scrypt when the root has none, and says which path it checked", () => {
-    const bare = tmp("qdd-bare-");
+    const bare = tmpDir("bare");
     const r = agent(["doctor", "--root", bare]);
     expect(r.stdout.split("\n")[0]).toBe(`ok    real scrypt: /usr/bin/scrypt (scrypt 1.3.1, the host's: ${bare} has none)`);
     fs.mkdirSync(path.join(bare, "usr/lib/qubes-dedup/bin"), { recursive: true });

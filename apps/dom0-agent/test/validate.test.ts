@@ -6,15 +6,15 @@ const HOSTILE = ["a;rm -rf /", "a b", "a\nb", "$(id)", "`id`", "a|b", "a&b", "a>
 describe("names that reach a dom0 command line", () => {
   it("accepts Qubes' qube names and rejects everything else", () => {
     for (const ok of ["work", "sys-net", "a", "A1_b.c-d", "a".repeat(31), "dom0"]) expect(qubeName(ok)).toBe(ok);
-    for (const bad of [...HOSTILE, "1abc", "_a", "disp-dm", "none", "default"]) expect(() => qubeName(bad), bad).toThrow(ValidationError);
-    expect(() => qubeName("a;b")).toThrow('qube name "a;b" is not a valid qube name; use a letter followed by up to 30 letters, digits, "_", "." or "-" (not ending in "-dm", not "none" or "default").');
+    for (const bad of [...HOSTILE, "1abc", "_a", "disp-dm", "none", "default", "Domain-0"]) expect(() => qubeName(bad), bad).toThrow(ValidationError);
+    expect(() => qubeName("a;b")).toThrow('qube name "a;b" is not a valid qube name; use a letter followed by up to 30 letters, digits, "_", "." or "-" (not ending in "-dm", not "none", "default" or "Domain-0").');
   });
 
   it("accepts repository names and snapshot ids, rejects hostile ones", () => {
-    for (const ok of ["main", "off-site.2", "0"]) expect(repoName(ok)).toBe(ok);
-    for (const bad of [...HOSTILE.filter((h) => h !== "a".repeat(32)), ".hidden", "a".repeat(65)]) expect(() => repoName(bad), bad).toThrow(ValidationError);
-    for (const ok of ["0a1b2c3d", "f".repeat(64), "qubes-2025-01-02T03:04:05", "a".repeat(100)]) expect(snapshotId(ok)).toBe(ok);
-    for (const bad of [...HOSTILE.filter((h) => h !== "a".repeat(32)), "a".repeat(101), ":x"]) expect(() => snapshotId(bad), bad).toThrow(ValidationError);
+    for (const ok of ["main", "off-site_2", "a", "a".repeat(32)]) expect(repoName(ok)).toBe(ok);
+    for (const bad of [...HOSTILE.filter((h) => h !== "a".repeat(32)), ".hidden", "off-site.2", "0", "Main", "a".repeat(33)]) expect(() => repoName(bad), bad).toThrow(ValidationError);
+    for (const ok of ["0a1b2c3d", "f".repeat(64), "qubes-2025-01-02T03:04:05", "qubes-dedup,qd-run:20250102T030405678Z-0a1b2c3d,qd-data", "a".repeat(128)]) expect(snapshotId(ok)).toBe(ok);
+    for (const bad of [...HOSTILE.filter((h) => h !== "a".repeat(32)), "a".repeat(129), ":x", ",x"]) expect(() => snapshotId(bad), bad).toThrow(ValidationError);
   });
 
   it("builds qvm-backup and qvm-backup-restore argv from fixed words and validated names", () => {

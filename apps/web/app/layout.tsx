@@ -4,7 +4,7 @@ import { cookies } from "next/headers";
 import { Providers } from "./providers.tsx";
 import { TopBar } from "../src/client/TopBar.tsx";
 import { SESSION_COOKIE } from "../src/server/auth.ts";
-import { readOrCreateToken, tokenFile, tokenMatches } from "../src/server/token.ts";
+import { readOrCreateToken, tokenFile, tokenMatches } from "@qubes-dedup/service";
 import "./globals.css";
 
 export const metadata: Metadata = {

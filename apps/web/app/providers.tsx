@@ -3,7 +3,7 @@ import { useState, type ReactNode } from "react";
 import { QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import superjson from "superjson";
-import type { AppRouter } from "../src/server/router.ts";
+import type { AppRouter } from "../src/server/api/root.ts";
 import { TRPCProvider } from "../src/client/trpc.ts";
 import { TokenForm } from "../src/client/TokenForm.tsx";
 

@@ -1,16 +1,16 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { authenticate, presentedToken, sameOrigin, SESSION_COOKIE } from "../src/server/auth.ts";
-import { authedProcedure, createCallerFactory, router } from "../src/server/trpc.ts";
-import { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches } from "../src/server/token.ts";
+import { authedProcedure, createCallerFactory, router } from "../src/server/api/trpc.ts";
+import { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches } from "@qubes-dedup/service";
 
 const T = "a".repeat(64);
 const req = (headers: Record<string, string>, method = "GET") => new Request("http://127.0.0.1:3000/api/trpc/x", { method, headers });
 
 describe("session token file", () => {
-  const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), "qdd-token-"));
+  const dir = () => tmpDir("token");
 
   it("lives next to the index db", () => {
     expect(tokenFile("file:/srv/qd/index.db")).toBe("/srv/qd/web-token");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exactBytes, formatBytes, formatDuration, formatRatio, formatTime } from "../src/shared/format.ts";
+import { exactBytes, formatAge, formatBytes, formatDuration, formatRatio, formatTime } from "../src/shared/format.ts";
 
 describe("format", () => {
   it("formats sizes in binary units", () => {
@@ -19,5 +19,20 @@ describe("format", () => {
     expect(formatDuration(4.24)).toBe("4.2 s");
     expect(formatDuration(185)).toBe("3 min 05 s");
     expect(formatDuration(3720)).toBe("1 h 02 min");
+  });
+  it("says how long ago, in whole units", () => {
+    const now = new Date("2026-11-30T12:00:00Z");
+    const ago = (s: number) => formatAge(new Date(now.getTime() - s * 1000), now);
+    expect(ago(59)).toBe("just now");
+    expect(ago(5 * 60 + 30)).toBe("5 minutes ago");
+    expect(ago(3 * 3600)).toBe("3 hours ago");
+    expect(ago(86400)).toBe("1 day ago");
+    expect(ago(2.5 * 86400)).toBe("2 days ago");
+    expect(formatAge(new Date(now.getTime() + 5000), now)).toBe("just now");
+  });
+  it("rounds sizes to the next unit and shows unknown sizes as ?", () => {
+    expect(formatBytes(2252341248n)).toBe("2.1 GiB");
+    expect(formatBytes(-1536)).toBe("-1.5 KiB");
+    expect(formatBytes(Number.NaN)).toBe("?");
   });
 });

@@ -2,9 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import { appRouter, createCaller } from "../src/server/router.ts";
-import { locationProblem } from "../src/server/repo-admin.ts";
-import { removeTemplate, tempDatabase } from "./seed.ts";
+import { appRouter, createCaller } from "../src/server/api/root.ts";
+import { locationProblem } from "@qubes-dedup/service";
+import { removeTemplate, tempDatabase } from "../../../libs/service/test/seed.ts";
 import { startRest, type RestServer } from "@qubes-dedup/qubes-sim";
 
 let db: Awaited<ReturnType<typeof tempDatabase>>;

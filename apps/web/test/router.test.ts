@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createCaller } from "../src/server/router.ts";
-import { removeTemplate, seedTwoSnapshots, tempDatabase } from "./seed.ts";
+import { createCaller } from "../src/server/api/root.ts";
+import { removeTemplate, seedTwoSnapshots, tempDatabase } from "../../../libs/service/test/seed.ts";
 
 const GiB = 1024n ** 3n;
 const MiB = 1024n ** 2n;
@@ -9,9 +9,10 @@ const MiB = 1024n ** 2n;
 let db: Awaited<ReturnType<typeof tempDatabase>>;
 const signedIn = { authorized: true, sameOrigin: true };
 const caller = (auth = signedIn) => createCaller({ db, auth });
+// The first call migrates the template db (a Prisma CLI start): slow on a busy machine.
 beforeEach(async () => {
   db = await tempDatabase();
-});
+}, 60_000);
 afterAll(removeTemplate);
 afterEach(async () => {
   await db.close();

@@ -1,12 +1,11 @@
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { openDatabase, pendingMigrations } from "../src/index.ts";
 
 describe("openDatabase", () => {
   it("creates, migrates and round-trips a repository, job and snapshot with BigInt sizes", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-db-"));
+    const dir = tmpDir("db");
     const url = `file:${path.join(dir, "sub", "index.db")}`;
     expect(pendingMigrations(url).length).toBeGreaterThan(0);
     const db = await openDatabase(url);

@@ -10,7 +10,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { makeBackupStreamFile, mutateVolume, type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { mutateVolume, type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { makeBackupStreamFile } from "@qubes-dedup/qubes-sim/testing";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Directory of the built shim, put first on scrypt's PATH. */

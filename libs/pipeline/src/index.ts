@@ -1,16 +1,22 @@
 /**
  * Backup-stream parser, restic/borg engines, ingest and dump: the part of
  * qubes-dedup that turns a `qvm-backup` stream into snapshots and back.
+ * stream/: the backup stream's formats; layout/: how a backup is laid out in a
+ * repository (tags, side record, snapshot references); ops/: ingest, dump,
+ * snapshot listings; engine/: restic and borg.
  */
 export type { EngineKind, RepositoryRef, EngineSnapshot, Engine, StdinBackup, StdoutDump } from "./engine/types.ts";
 export { openEngine } from "./engine/index.ts";
-export { ingest, STREAM_FILE, PROJECT_TAG } from "./ingest.ts";
-export type { IngestProgress, FileSummary, QubeSummary, IngestResult, IngestOptions } from "./ingest.ts";
-export { dump, type DumpResult, type DumpOptions } from "./dump.ts";
-export { listDataSnapshots, dataSnapshotsOf, isDataSnapshot, sideOf, readSnapshotInfo, pairedSideName, type SnapshotInfo, type SnapshotSummary } from "./snapshots.ts";
-export type { IngestSummary } from "./canonical.ts";
+export { ingest } from "./ops/ingest.ts";
+export type { IngestProgress, FileSummary, QubeSummary, IngestResult, IngestOptions } from "./ops/ingest.ts";
+export { dump, type DumpResult, type DumpOptions } from "./ops/dump.ts";
+export { listDataSnapshots, readSnapshotInfo, type SnapshotInfo, type SnapshotSummary } from "./ops/snapshots.ts";
+export { dataSnapshotsOf, isDataSnapshot, sideOf, pairedSideName } from "./layout/classify.ts";
+export { shortSnapshotId, resolveSnapshot, matchSnapshotRef, MIN_REF_START, type SnapshotRefMatch as RefMatch } from "./layout/refs.ts";
+export { PROJECT_TAG, RUN_TAG_PREFIX, DATA_TAG, SIDE_TAG, STREAM_FILE, DATA_FILE, SIDE_FILE, runTag, runIdOf } from "./layout/tags.ts";
+export type { IngestSummary } from "./layout/side-record.ts";
 export { IngestError, EngineError, DumpError } from "./errors.ts";
-export { parseBackupHeader, type BackupHeader } from "./header.ts";
-export { parseQubesXml, type QubeInfo, type VolumeInfo } from "./qubes-xml.ts";
-export { StreamAnalyzer } from "./analyzer.ts";
-export { NO_TRAILER, SHIM_TRAILER, type TrailerFormat } from "./trailer.ts";
+export { parseBackupHeader, type BackupHeader } from "./stream/header.ts";
+export { parseQubesXml, type QubeInfo, type VolumeInfo } from "./stream/qubes-xml.ts";
+export { BackupStreamParser, type LayoutSink } from "./stream/parser.ts";
+export { NO_TRAILER, SHIM_TRAILER, type TrailerFormat } from "./stream/trailer.ts";

@@ -8,8 +8,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { volumeInnerStream, writeVolumeImage } from "@qubes-dedup/qubes-sim";
-import { InnerTarTracker } from "../src/inner.ts";
-import { tmpDir } from "./helpers/make-stream.ts";
+import { InnerTarTracker } from "../src/stream/inner.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 interface Split { meta: Buffer; content: Buffer; tracker: InnerTarTracker }
 
@@ -47,7 +47,7 @@ function allocated(image: Buffer): Buffer {
 }
 
 describe("Qubes tar writer (PAX, GNU sparse 1.0)", () => {
-  const dir = tmpDir();
+  const dir = tmpDir("pipeline");
   const img = path.join(dir, "private.img");
   writeVolumeImage(img, 4 << 20, "inner-test");
   const data = allocated(fs.readFileSync(img));
@@ -97,7 +97,7 @@ describe("Qubes tar writer (PAX, GNU sparse 1.0)", () => {
 });
 
 describe("GNU tar -Pc --sparse (old GNU sparse headers)", () => {
-  const dir = tmpDir();
+  const dir = tmpDir("pipeline");
   const src = path.join(dir, "src");
   fs.mkdirSync(src);
   const tar = (base: string, mtime: number) => {
@@ -143,7 +143,7 @@ describe("unknown inner formats", () => {
     expect(s.content.length).toBe(junk.length - 512);
   });
   it("still refuses a tar stream that breaks after its first header", () => {
-    const dir = tmpDir();
+    const dir = tmpDir("pipeline");
     fs.writeFileSync(path.join(dir, "a"), "hello");
     const t = Buffer.concat([execFileSync("tar", ["-c", "-f", "-", "-C", dir, "a"]).subarray(0, 1024), crypto.randomBytes(512)]);
     const s = split(t);

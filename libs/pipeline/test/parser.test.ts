@@ -1,14 +1,18 @@
 import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { IngestError, NO_TRAILER, SHIM_TRAILER, StreamAnalyzer, parseBackupHeader, parseQubesXml, type TrailerFormat } from "../src/index.ts";
-import { classifyName } from "../src/names.ts";
+import { IngestError, NO_TRAILER, SHIM_TRAILER, BackupStreamParser, parseBackupHeader, parseQubesXml, type TrailerFormat } from "../src/index.ts";
+import { classifyName } from "../src/stream/member-names.ts";
 import { archive, ustarHeader } from "./helpers/craft.ts";
-import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
+import { makeStream, smallSystem } from "./helpers/make-stream.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 const HEADER = Buffer.from("version=4\nhmac-algorithm=scrypt\nencrypted=True\ncompressed=False\nbackup-id=20250101T000000-1\n");
 
-function analyze(bytes: Buffer, step = 1000, trailer: TrailerFormat = NO_TRAILER): StreamAnalyzer {
-  const a = new StreamAnalyzer(undefined, trailer);
+function analyze(bytes: Buffer, step = 1000, trailer: TrailerFormat = NO_TRAILER): BackupStreamParser {
+  const a = new BackupStreamParser(undefined, trailer);
   for (let i = 0; i < bytes.length; i += step) a.write(bytes.subarray(i, i + step));
   a.end();
   return a;
@@ -25,7 +29,7 @@ const fails = (bytes: Buffer) => {
 
 describe("qubes.xml", () => {
   it("parses the fixture: 20 domains, 9 in the backup, dom0 included", () => {
-    const q = parseQubesXml(fs.readFileSync("/work/shared/fixtures/qubes.xml", "utf8"));
+    const q = parseQubesXml(fs.readFileSync(path.join(FIXTURES, "v4-qubes.xml"), "utf8"));
     expect(q).toHaveLength(20);
     const inBackup = q.filter((x) => x.backupContent);
     expect(inBackup).toHaveLength(9);
@@ -52,6 +56,12 @@ describe("backup-header", () => {
     expect(() => parseBackupHeader(Buffer.alloc(5000, 0x61))).toThrow(/over 4096/);
     expect(() => parseBackupHeader(Buffer.from("version=4\n"))).toThrow(/backup-id is missing/);
   });
+  it("takes a backup-id only in qvm-backup's shape, YYYYmmddTHHMMSS-<pid> (protocol's rule)", () => {
+    const h = (id: string) => parseBackupHeader(Buffer.from(`version=4\nbackup-id=${id}\n`));
+    expect(h("20261201T221500-4242").backupId).toBe("20261201T221500-4242");
+    for (const bad of ["x", "20261201T221500", "20261201T221500-", "20261201-221500-1", "20261201T221500-1;rm", "../20261201T221500-1"])
+      expect(() => h(bad)).toThrow("backup-id is missing or malformed (expected YYYYmmddTHHMMSS-<pid>, as qvm-backup writes it in the backup-header)");
+  });
 });
 
 describe("member names", () => {
@@ -71,14 +81,14 @@ describe("member names", () => {
   });
 });
 
-describe("stream analyzer", () => {
-  const dir = tmpDir();
+describe("backup stream parser", () => {
+  const dir = tmpDir("pipeline");
   const good = fs.readFileSync(makeStream(dir, { qubes: smallSystem(), chunkSize: 4096, dom0Home: { user: "user", files: { a: Buffer.from("x") } } }));
   const head = Buffer.concat([archive("backup-header", HEADER), archive("backup-header.hmac", HEADER)]);
 
   it("accepts a complete stream split at any size", () => {
     for (const step of [1, 7, 512, 10240, 65536]) {
-      const a = new StreamAnalyzer();
+      const a = new BackupStreamParser();
       for (let i = 0; i < good.length; i += step) a.write(good.subarray(i, i + step));
       a.end();
       expect([...a.files.keys()]).toEqual(["qubes.xml", "vm3/private.img", "vm5/private.img", "vm5/firewall.xml", "dom0-home/user"]);
@@ -106,10 +116,20 @@ describe("stream analyzer", () => {
     expect(fails(Buffer.alloc(20480))).toMatch(/starts with zero blocks, so it is not a Qubes backup/);
     expect(fails(Buffer.from("hello\n".repeat(200)))).toMatch(/does not start with a tar header, so it is not a Qubes backup/);
   });
-  it("refuses a member larger than its archive holds (declared size beyond the data)", () => {
-    const a = archive("backup-header", HEADER);
-    ustarHeader("backup-header", 2000).copy(a, 0);
-    expect(fails(Buffer.concat([a, archive("backup-header.hmac", HEADER)]))).toMatch(/is not a Qubes backup header|malformed|ended/);
+  /** `archive(name, content)` with its tar header declaring `size` bytes instead. */
+  const declaring = (name: string, content: Buffer, size: number) => {
+    const a = archive(name, content);
+    ustarHeader(name, size).copy(a, 0);
+    return a;
+  };
+  it("refuses a member whose declared size runs past the end of the stream", () => {
+    // the .hmac declares 3000 bytes; the stream ends 512 bytes into them
+    const s = Buffer.concat([archive("backup-header", HEADER), declaring("backup-header.hmac", HEADER, 3000)]).subarray(0, 10240 + 1024);
+    expect(fails(s)).toBe("the backup stream ended after 11264 bytes in backup-header.hmac: the last tar archive is incomplete; it was not stored, run the backup again.");
+  });
+  it("refuses a backup-header whose declared size takes in its archive's padding: the zeros are not key=value", () => {
+    const s = Buffer.concat([declaring("backup-header", HEADER, 2000), archive("backup-header.hmac", HEADER)]);
+    expect(fails(s)).toMatch(/^the backup-header is not a Qubes backup header: the line "(\\u0000)+" is not key=value; check that the input is a qvm-backup stream\.$/);
   });
   it("refuses an inner stream that stops early although its archives are whole", () => {
     // drop the last three chunk archives of vm3/private.img (past the record padding): no end blocks
@@ -149,8 +169,55 @@ describe("stream analyzer", () => {
     expect(a.plainChunks).toBeGreaterThan(1);
     expect(a.plainChunks).toBeLessThanOrEqual(chunks);
   });
+  describe("a chunk the shim failed on, in a stream whose chunks carry its MAC trailers", () => {
+    const broken = (name: string) =>
+      `the chunk ${name} carries no valid qubes-dedup MAC trailer although the stream before it does, so the shim failed on it in dom0; the backup was not stored, run it again.`;
+    /** A trailered stream (the header pair without one, as hand-made streams have) whose chunk `bad` gets `damage`. */
+    const stream = async (bad: string, damage: (trailer: Buffer) => Buffer) => {
+      const { makeTrailer, macKey } = await import("@qubes-dedup/protocol/formats");
+      const trailer = (p: string, c: Buffer) => {
+        const t = makeTrailer(macKey(`20250101T000000-1!${p}!pass`), c);
+        return p === bad ? damage(t) : t;
+      };
+      return fs.readFileSync(makeStream(tmpDir("pipeline"), { qubes: smallSystem(), chunkSize: 8192, backupId: "20250101T000000-1", trailer }));
+    };
+    const refusal = (bytes: Buffer) => {
+      try {
+        analyze(bytes, 1000, SHIM_TRAILER);
+      } catch (e) {
+        expect(e).toBeInstanceOf(IngestError);
+        return (e as Error).message;
+      }
+      throw new Error("accepted");
+    };
+    it("a sound trailered stream is accepted without warnings (control)", async () => {
+      const a = analyze(await stream("", (t) => t), 1000, SHIM_TRAILER);
+      expect(a.warnings).toEqual([]);
+      expect(a.plainChunks).toBe(0);
+    });
+    it("refuses a chunk with no trailer, naming it", async () => {
+      expect(refusal(await stream("vm3/private.img.002", () => Buffer.alloc(0)))).toBe(broken("vm3/private.img.002.enc"));
+    });
+    it("refuses a chunk with half a trailer, naming it", async () => {
+      expect(refusal(await stream("vm5/private.img.001", (t) => t.subarray(0, 24)))).toBe(broken("vm5/private.img.001.enc"));
+    });
+    it("refuses a chunk whose trailer names another length, naming it", async () => {
+      const wrongLength = (t: Buffer) => {
+        const w = Buffer.from(t);
+        w.writeBigUInt64BE(w.readBigUInt64BE(8) + 1n, 8);
+        return w;
+      };
+      expect(refusal(await stream("vm3/private.img.000", wrongLength))).toBe(broken("vm3/private.img.000.enc"));
+    });
+    it("refuses an empty chunk once the header's .hmac carries a trailer", async () => {
+      const { makeTrailer, macKey } = await import("@qubes-dedup/protocol/formats");
+      const hmac = Buffer.concat([HEADER, makeTrailer(macKey("x"), HEADER)]);
+      const s = Buffer.concat([archive("backup-header", HEADER), archive("backup-header.hmac", hmac), archive("qubes.xml.000.enc", Buffer.alloc(0))]);
+      expect(refusal(s)).toBe(broken("qubes.xml.000.enc"));
+    });
+  });
   it("flags compressed and scrypt-encrypted backups", () => {
-    const c = analyze(fs.readFileSync(makeStream(tmpDir(), { qubes: smallSystem(), compressed: true })));
+    const c = analyze(fs.readFileSync(makeStream(tmpDir("pipeline"), { qubes: smallSystem(), compressed: true })));
     expect(c.header!.compressed).toBe(true);
     expect(c.qubes!.filter((q) => q.backupContent)).toHaveLength(2);
     expect(c.warnings.join()).toMatch(/compressed \(gzip\), so it will deduplicate poorly/);

@@ -8,12 +8,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { IngestError, dump, ingest, type EngineKind } from "../src/index.ts";
-import { tmpDir } from "./helpers/make-stream.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { fileStream, freshRepo } from "./helpers/repo.ts";
 import { HashSink, backupFile, simFloor, simMutate, simStream, twinRepos, type SimStream } from "./helpers/sim.ts";
 
 const MiB = 1 << 20;
-const dir = tmpDir("qd-sim-");
+const dir = tmpDir("sim");
 let a: SimStream;
 let b: SimStream;
 let c: SimStream;

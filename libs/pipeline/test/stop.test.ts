@@ -1,12 +1,12 @@
 // Stopping engines early never leaves a repository lock, a process or a file
 // descriptor behind: a dump cancelled while its engines start up, an ingest
 // refused in its first bytes, and engines that cannot start at all.
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DumpError, IngestError, dump, ingest, openEngine, type Engine, type EngineKind } from "../src/index.ts";
-import { makeStream, smallSystem, tmpDir } from "./helpers/make-stream.ts";
+import { makeStream, smallSystem } from "./helpers/make-stream.ts";
+import { resticLocks, tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
 
 /**
@@ -17,8 +17,7 @@ import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
  */
 async function blockingLocks(engine: Engine): Promise<string[]> {
   if (engine.kind === "borg") return engine.check().then(() => [], (e: Error) => [e.message]);
-  const out = execFileSync("restic", ["-r", engine.repo.location, "--password-file", engine.repo.passwordFile, "--no-cache", "list", "locks", "--no-lock"], { encoding: "utf8" });
-  return out.split("\n").filter(Boolean);
+  return resticLocks(engine.repo);
 }
 
 const openFds = () => fs.readdirSync("/proc/self/fd").length;
@@ -26,7 +25,7 @@ const openFds = () => fs.readdirSync("/proc/self/fd").length;
 describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
   it("a dump cancelled while its engines start up fails with a sentence and leaves no lock", async () => {
     const { engine } = await freshRepo(kind);
-    const s = makeStream(tmpDir(), { qubes: smallSystem(`stop-${kind}`, 512 * 1024), chunkSize: 65536 });
+    const s = makeStream(tmpDir("pipeline"), { qubes: smallSystem(`stop-${kind}`, 512 * 1024), chunkSize: 65536 });
     const r = await ingest(fileStream(s), engine);
     // the moments cover restic's start-up: key derivation, then its lock file, recorded for removal ~200 ms later
     const failures: unknown[] = [];
@@ -47,7 +46,7 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
 
   it("an ingest refused in its first bytes leaves no snapshot and no lock", async () => {
     const { engine } = await freshRepo(kind);
-    const junk = path.join(tmpDir(), "junk");
+    const junk = path.join(tmpDir("pipeline"), "junk");
     fs.writeFileSync(junk, Buffer.alloc(10240, 0x41));
     for (let i = 0; i < 3; i++) await expect(ingest(fileStream(junk), engine)).rejects.toThrow(IngestError);
     expect(await engine.snapshots()).toEqual([]);

@@ -12,7 +12,6 @@ export { simPaths, loadQubesXml, rootFromEnv } from "./system/layout.ts";
 export { parseQubesXml, serializeQubesXml, domainName, domainQid, type QubesXml, type Domain } from "./system/qubes-xml.ts";
 export { runBackup, backupHeaderText, makeBackupId, DEFAULT_CHUNK_SIZE, type BackupOptions, type BackupResult } from "./backup/backup.ts";
 export { sparseMemberHeader, SparseMapBuilder, volumeInnerStream, type SparseEntry } from "./backup/tarwriter.ts";
-export { makeBackupStreamFile, type StreamFileOptions } from "./testing.ts";
 export { qrexecCall, agentPath, REFUSED_EXIT, DOM0_SERVICES, type QrexecCallOptions } from "./qrexec/client.ts";
 export { parsePolicy, evaluatePolicy, loadPolicy, policyDir, PolicyError, type PolicyRule, type PolicyAction, type QrexecCall } from "./qrexec/policy.ts";
 export { askConfirmation, answerPending, listPending, waitForPending, pendingDir, type PendingCall } from "./qrexec/ask.ts";

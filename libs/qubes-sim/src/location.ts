@@ -1,3 +1,4 @@
+/// <reference path="./shell-quote.d.ts" />
 /**
  * How the backup qube's `qubes.Backup` / `qubes.Restore` services interpret
  * the location line (QubesOS/qubes-core-agent-linux qubes-rpc): a directory

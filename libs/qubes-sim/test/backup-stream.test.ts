@@ -3,7 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseQubesXml, runBackup, domainName } from "../src/index.ts";
-import { fakeEnv, gnuTarList, members, PASS, smallSystem, tmpDir, unwrap } from "./helpers.ts";
+import { fakeEnv, gnuTarList, members, PASS, smallSystem, unwrap } from "./helpers.ts";
+import { tmpDir } from "../src/testing/index.ts";
 
 describe("qvm-backup stream", () => {
   it("has the v4 order, naming, framing, header and passphrases", async () => {

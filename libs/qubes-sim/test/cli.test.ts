@@ -2,7 +2,8 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { fakeEnv, HERE, PASS, smallSystem, tmpDir } from "./helpers.ts";
+import { fakeEnv, HERE, PASS, smallSystem } from "./helpers.ts";
+import { tmpDir } from "../src/testing/index.ts";
 
 const BIN = path.join(HERE, "..", "bin");
 
@@ -34,6 +35,12 @@ describe("CLIs", () => {
     const u = run("qvm-backup", ["--bogus", "x"], env);
     expect(u.code).toBe(2);
     expect(u.stderr).toContain("usage: qvm-backup ");
+    for (const tool of ["qvm-backup", "qvm-backup-restore", "qubes-sim-create"]) {
+      const h = run(tool, ["--help"], env);
+      expect(h.code, tool).toBe(0);
+      expect(h.stdout, tool).toMatch(new RegExp(`^usage: ${tool} `));
+    }
+    expect(run("qvm-backup", ["-z", "--no-compress", "-p", "f", "loc"], env).code).toBe(2);
     expect(run("qvm-backup-restore", ["-p", "f"], env).code).toBe(2);
     expect(run("qvm-backup-restore", ["-p", "f", "--rename-conflicting", "--skip-conflicting", "loc"], env).code).toBe(2);
     const dir = tmpDir("cli");

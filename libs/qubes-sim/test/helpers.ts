@@ -1,20 +1,15 @@
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { createSystem, type QubeSpec } from "../src/index.ts";
 import { parseHeader, parsePax } from "../src/restore/outer-tar.ts";
+import { tmpDir } from "../src/testing/index.ts";
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const FAKE_SCRYPT_DIR = path.join(HERE, "fixtures", "fake-scrypt");
 export const PASS = "correct horse battery staple";
-
-export function tmpDir(tag = "t"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `qsim-${tag}-`));
-}
 
 /** PATH with the test scrypt stand-in first; FAKE_SCRYPT_LOG records calls. */
 export function fakeEnv(log?: string): NodeJS.ProcessEnv {
@@ -37,10 +32,6 @@ export function smallSystem(seed = "test"): string {
   const root = path.join(tmpDir("sys"), "root");
   createSystem(root, { seed, qubes: SMALL });
   return root;
-}
-
-export function sha256File(p: string): string {
-  return createHash("sha256").update(fs.readFileSync(p)).digest("hex");
 }
 
 /** Allocated bytes of a file (st_blocks * 512). */

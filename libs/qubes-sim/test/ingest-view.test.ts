@@ -6,7 +6,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createSystem, runBackup, type QubeSpec } from "../src/index.ts";
-import { HERE, tmpDir } from "./helpers.ts";
+import { HERE } from "./helpers.ts";
+import { tmpDir } from "../src/testing/index.ts";
 
 const KiB = 1024;
 const SHIM_DIR = path.join(HERE, "fixtures", "failing-shim");

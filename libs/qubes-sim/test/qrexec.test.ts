@@ -3,7 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { answerPending, evaluatePolicy, listPending, parsePolicy, PolicyError, waitForPending } from "../src/index.ts";
-import { HERE, tmpDir } from "./helpers.ts";
+import { HERE } from "./helpers.ts";
+import { tmpDir } from "../src/testing/index.ts";
 
 const BIN = path.join(HERE, "..", "bin");
 
@@ -112,10 +113,16 @@ describe("qrexec-client-vm", () => {
 
   it("ask: waits for the confirmation file, then runs (allow) or refuses (deny)", async () => {
     const d = dom0("qubes.DedupRestore * backup dom0 ask\n");
+    const asked = Date.now();
     const allowed = clientAsync(["dom0", "qubes.DedupRestore"], d.env, '{"snapshot":"0a1b2c3d"}\n');
     const p = await waitForPending(d.root, { service: "qubes.DedupRestore", timeoutSeconds: 30 });
     expect(p).toMatchObject({ service: "qubes.DedupRestore", source: "backup", target: "dom0" });
-    expect(new Date(p.time).getTime()).toBeGreaterThan(0);
+    // the time the call was made, as an ISO 8601 UTC timestamp with milliseconds
+    expect(p.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(new Date(p.time).toISOString()).toBe(p.time);
+    // stamped when the call was made: after the test made it, before the test read it
+    expect(new Date(p.time).getTime()).toBeGreaterThanOrEqual(asked);
+    expect(new Date(p.time).getTime()).toBeLessThanOrEqual(Date.now());
     expect(listPending(d.root)).toEqual([p]);
     expect(d.handled()).toBeUndefined();
     answerPending(d.root, p.id, "allow");

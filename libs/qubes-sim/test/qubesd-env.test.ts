@@ -6,7 +6,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createSystem, qubesdEnvironment, runBackup, unitEnvironment, SYSTEMD_SERVICE_PATH, type QubeSpec } from "../src/index.ts";
-import { FAKE_SCRYPT_DIR, fakeEnv, HERE, members, PASS, tmpDir } from "./helpers.ts";
+import { FAKE_SCRYPT_DIR, fakeEnv, HERE, members, PASS } from "./helpers.ts";
+import { tmpDir } from "../src/testing/index.ts";
 
 const KiB = 1024;
 const BIN = path.join(HERE, "..", "bin");

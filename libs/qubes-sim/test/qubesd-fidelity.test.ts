@@ -6,7 +6,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createSystem, defaultQubes, loadQubesXml, parseQubesXml, runBackup, serializeQubesXml, domainName, type QubeSpec } from "../src/index.ts";
 import { runRestore } from "../src/restore/restore.ts";
-import { fakeEnv, HERE, members, PASS, sha256File, smallSystem, tmpDir, unwrap, type Member } from "./helpers.ts";
+import { fakeEnv, HERE, members, PASS, smallSystem, unwrap, type Member } from "./helpers.ts";
+import { sha256File, tmpDir } from "../src/testing/index.ts";
 
 const KiB = 1024;
 const BIN = path.join(HERE, "..", "bin");

@@ -3,7 +3,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createSystem, qubesdEnvironment, runBackup } from "../src/index.ts";
 import { runRestore } from "../src/restore/restore.ts";
-import { fakeEnv, HERE, PASS, sha256File, tmpDir } from "./helpers.ts";
+import { fakeEnv, HERE, PASS } from "./helpers.ts";
+import { sha256File, tmpDir } from "../src/testing/index.ts";
 
 // The one test with Debian's real scrypt (~5 s per call): 3 enc + 3 dec.
 // The backup runs as qubesd does, on a system with qubesd's unit file and no

@@ -3,7 +3,8 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { domainName, domainQid, loadQubesXml, runBackup } from "../src/index.ts";
 import { runRestore } from "../src/restore/restore.ts";
-import { allocated, countingCommand, fakeEnv, PASS, sha256File, smallSystem, tmpDir } from "./helpers.ts";
+import { allocated, countingCommand, fakeEnv, PASS, smallSystem } from "./helpers.ts";
+import { sha256File, tmpDir } from "../src/testing/index.ts";
 
 let root: string;
 let stream: string;

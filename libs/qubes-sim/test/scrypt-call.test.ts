@@ -1,9 +1,9 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { callScrypt } from "../src/index.ts";
+import { tmpDir } from "../src/testing/index.ts";
 
 // A fake scrypt that behaves like the prompt protocol demands: prompts on
 // stderr, passphrase from /dev/tty, echoes what it read to stdout.
@@ -26,7 +26,7 @@ exit 3
 
 describe("callScrypt", () => {
   it("answers both enc prompts through the controlling tty, pipes stdin and stdout, relays stderr and exit status", async () => {
-    const dir = fakeScrypt(fs.mkdtempSync(path.join(os.tmpdir(), "qdd-tty-")));
+    const dir = fakeScrypt(tmpDir("tty"));
     const out = new PassThrough();
     const chunks: Buffer[] = [];
     out.on("data", (c: Buffer) => chunks.push(c));
@@ -45,7 +45,7 @@ describe("callScrypt", () => {
   });
 
   it("fails with 124 on an unexpected prompt", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-tty-"));
+    const dir = tmpDir("tty");
     fs.writeFileSync(path.join(dir, "scrypt"), "#!/bin/sh\nprintf 'Password please: ' >&2\nsleep 5\n", { mode: 0o755 });
     const r = await callScrypt({ args: ["dec", "-f", "a", "b"], passphrase: "x", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
     expect(r.exitCode).toBe(124);

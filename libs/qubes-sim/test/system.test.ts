@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { createSystem, domainName, loadQubesXml, mutateVolume, parseQubesXml, serializeQubesXml } from "../src/index.ts";
-import { HERE, allocated, sha256File, smallSystem, tmpDir } from "./helpers.ts";
+import { HERE, allocated, smallSystem } from "./helpers.ts";
+import { sha256File, tmpDir } from "../src/testing/index.ts";
 
 describe("createSystem", () => {
   it("writes qubes.xml, sparse images, firewall and dom0 home, deterministic from the seed", () => {

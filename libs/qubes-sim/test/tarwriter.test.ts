@@ -4,7 +4,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { SparseMapBuilder, sparseMemberHeader, volumeInnerStream, writeVolumeImage } from "../src/index.ts";
 import { paxRecord, sparseMapText } from "../src/backup/tarwriter.ts";
-import { sha256File, tmpDir } from "./helpers.ts";
+import { sha256File, tmpDir } from "../src/testing/index.ts";
 
 function blocks(spec: string): Buffer {
   // "D" = a 512-byte data block, "0" = a zero block.

@@ -1,127 +1,14 @@
 /**
- * Repository maintenance for schedules and the dashboard: retention (keep
- * last/daily/weekly/monthly, then the engine's forget/prune) and
- * verification (the engine's check, optionally reading a subset of the data).
- *
- * Retention works on backup runs, not engine snapshots: the canonical layout
- * stores each backup as a data snapshot plus a side-record snapshot sharing a
- * `qd-run:` tag (libs/pipeline ingest.ts), and both must go or stay together.
- * So the keep rules (restic's semantics: `--keep-last n` keeps the n newest;
- * `--keep-daily n` keeps the newest run of each of the n newest days that
- * have one; weekly = ISO week, monthly = calendar month; UTC) are evaluated
- * here and the engine is given the ids to forget (`restic forget --prune
- * <ids>` / `borg delete` + `compact`).
+ * Runs one maintenance task — a backup request, retention, a check or a
+ * restore drill — for a schedule or by hand, and records it as a
+ * MaintenanceRun with its log and a one-sentence outcome.
  */
 import type { Database } from "@qubes-dedup/db";
-import type { EngineSnapshot } from "@qubes-dedup/pipeline";
 import { engineFor, getRepository } from "./repositories.ts";
-import { ServiceError } from "./errors.ts";
-
-/** Keep rules; null or 0 = rule not used. */
-export interface KeepPolicy {
-  keepLast?: number | null;
-  keepDaily?: number | null;
-  keepWeekly?: number | null;
-  keepMonthly?: number | null;
-}
-
-const RUN_TAG = /^qd-run:/;
-const DATA_TAG = "qd-data";
-const PROJECT_TAG = "qubes-dedup";
-
-function isoWeek(d: Date): string {
-  const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
-  const day = t.getUTCDay() || 7;
-  t.setUTCDate(t.getUTCDate() + 4 - day);
-  const week = Math.ceil(((t.getTime() - Date.UTC(t.getUTCFullYear(), 0, 1)) / 86_400_000 + 1) / 7);
-  return `${t.getUTCFullYear()}-W${String(week).padStart(2, "0")}`;
-}
-
-const BUCKETS: [keyof KeepPolicy, (d: Date) => string][] = [
-  ["keepDaily", (d) => d.toISOString().slice(0, 10)],
-  ["keepWeekly", isoWeek],
-  ["keepMonthly", (d) => d.toISOString().slice(0, 7)],
-];
-
-/**
- * Which runs a policy keeps. Pure.
- * @param runs any order; `time` of each run.
- * @returns ids of the kept runs.
- * @throws ServiceError when no rule is set (that would forget everything).
- */
-export function keptRuns(runs: { id: string; time: Date }[], policy: KeepPolicy): Set<string> {
-  if (!policy.keepLast && !policy.keepDaily && !policy.keepWeekly && !policy.keepMonthly) {
-    throw new ServiceError("the retention policy has no keep rule, so it would forget every snapshot: set at least one of keep last/daily/weekly/monthly.");
-  }
-  const newest = [...runs].sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : -1));
-  const kept = new Set(newest.slice(0, policy.keepLast ?? 0).map((r) => r.id));
-  for (const [rule, bucket] of BUCKETS) {
-    let left = policy[rule] ?? 0;
-    let last: string | undefined;
-    for (const r of newest) {
-      if (left <= 0) break;
-      const key = bucket(r.time);
-      if (key === last) continue;
-      last = key;
-      kept.add(r.id);
-      left--;
-    }
-  }
-  return kept;
-}
-
-/** A backup run in the engine: its data snapshot and every snapshot sharing its run tag. */
-interface Run {
-  id: string;
-  time: Date;
-  dataId: string;
-  snapshotIds: string[];
-}
-
-function groupRuns(snaps: EngineSnapshot[]): Run[] {
-  const byTag = new Map<string, EngineSnapshot[]>();
-  for (const s of snaps) {
-    const tag = s.tags.find((t) => RUN_TAG.test(t));
-    if (tag) byTag.set(tag, [...(byTag.get(tag) ?? []), s]);
-  }
-  const runs: Run[] = [];
-  for (const [tag, group] of byTag) {
-    const data = group.find((s) => s.tags.includes(DATA_TAG));
-    // A run without its data snapshot is an unfinished ingest; ingest cleans those up itself.
-    if (data) runs.push({ id: tag, time: data.time, dataId: data.id, snapshotIds: group.map((s) => s.id) });
-  }
-  return runs;
-}
-
-/** What {@link applyRetention} did. */
-export interface RetentionResult {
-  keptRuns: number;
-  /** Data snapshot ids of the runs forgotten. */
-  forgotten: string[];
-  /** Human-readable lines for the run log. */
-  log: string[];
-}
-
-/**
- * Applies `policy` to a registered repository: forgets (and prunes) every
- * backup run it does not keep, then removes those snapshots from the index.
- * @throws ServiceError (unknown repository, empty policy), EngineError.
- */
-export async function applyRetention(db: Database, repository: string, policy: KeepPolicy): Promise<RetentionResult> {
-  const repo = await getRepository(db, repository);
-  const engine = engineFor(repo);
-  const runs = groupRuns(await engine.snapshots({ tag: PROJECT_TAG }));
-  const kept = keptRuns(runs, policy);
-  const drop = runs.filter((r) => !kept.has(r.id));
-  const log = runs
-    .sort((a, b) => b.time.getTime() - a.time.getTime())
-    .map((r) => `${kept.has(r.id) ? "keep  " : "forget"} ${r.time.toISOString()} ${r.dataId.slice(0, 12)}`);
-  if (drop.length > 0) {
-    await engine.forget(drop.flatMap((r) => r.snapshotIds));
-    await db.prisma.snapshot.deleteMany({ where: { repositoryId: repo.id, engineSnapshotId: { in: drop.map((r) => r.dataId) } } });
-  }
-  return { keptRuns: kept.size, forgotten: drop.map((r) => r.dataId), log };
-}
+import { applyRetention, getRetention } from "./retention.ts";
+import { requestRestore } from "./qrexec.ts";
+import type { ScheduleKind } from "./schedules.ts";
+import { getTask, startBackup, taskDone } from "./tasks.ts";
 
 /**
  * Runs the engine's integrity check; with `readDataSubset` (restic's
@@ -132,4 +19,86 @@ export async function applyRetention(db: Database, repository: string, policy: K
 export async function checkRepository(db: Database, repository: string, readDataSubset?: string): Promise<void> {
   const repo = await getRepository(db, repository);
   await engineFor(repo).check(readDataSubset ? { readDataSubset } : {});
+}
+
+/** Bytes of log kept per run. */
+const LOG_LIMIT = 64 * 1024;
+
+/** What to run. `qubes` for backups, `readDataSubset` for checks. */
+export interface MaintenanceRequest {
+  repositoryId: number;
+  kind: ScheduleKind;
+  scheduleId?: number;
+  qubes?: string[];
+  readDataSubset?: string | null;
+}
+
+type Outcome = { ok: boolean; message: string; log: string[] };
+
+async function retention(db: Database, repo: string, repositoryId: number): Promise<Outcome> {
+  const policy = await getRetention(db, repositoryId);
+  if (!policy) return { ok: false, message: "This repository has no retention policy: set one on the Schedules page.", log: [] };
+  const r = await applyRetention(db, repo, policy);
+  const rules = `last ${policy.keepLast ?? 0}, daily ${policy.keepDaily ?? 0}, weekly ${policy.keepWeekly ?? 0}, monthly ${policy.keepMonthly ?? 0}`;
+  return { ok: true, message: `Kept ${r.keptRuns} backup run(s) and forgot ${r.forgotten.length} (keep ${rules}).`, log: r.log };
+}
+
+async function check(db: Database, repo: string, subset: string | null | undefined): Promise<Outcome> {
+  await checkRepository(db, repo, subset ?? undefined);
+  const what = subset ? `structure and ${subset} of the data` : "structure (no data read)";
+  return { ok: true, message: `The repository check passed: ${what} verified.`, log: [`check ${repo}${subset ? ` --read-data-subset=${subset}` : ""}: no errors`] };
+}
+
+async function drill(db: Database, repo: string, repositoryId: number): Promise<Outcome> {
+  const newest = await db.prisma.snapshot.findFirst({ where: { repositoryId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+  if (!newest) return { ok: false, message: "There is no snapshot to drill a restore with: run a backup first.", log: [] };
+  const log: string[] = [`qvm-backup-restore --verify-only --rename-conflicting of snapshot ${newest.engineSnapshotId}`];
+  // The drill's qubes exist in dom0 (they are what was backed up); renaming
+  // keeps qvm-backup-restore from refusing them, and verify-only writes nothing.
+  const req = { repository: repo, snapshot: newest.engineSnapshotId, verifyOnly: true, conflicts: "rename" as const };
+  const r = await requestRestore(db, req, { onState: (s) => log.push(`state ${s}`) });
+  return { ok: r.outcome === "succeeded", message: r.message, log };
+}
+
+async function backup(db: Database, repo: string, qubes: string[]): Promise<Outcome> {
+  const t = await startBackup(db, { repository: repo, qubes, exclude: [] });
+  await taskDone(t.id);
+  const end = await getTask(db, t.id);
+  return { ok: end?.state === "succeeded", message: end?.message ?? "The backup request ended without an outcome.", log: [`backup request #${t.id} (${qubes.length ? qubes.join(", ") : "default set"}): ${end?.state}`] };
+}
+
+/**
+ * Runs `req` now and records it. Never throws for task failures: they are
+ * recorded as a failed run with the error's sentence.
+ * @returns the MaintenanceRun id and how it ended.
+ */
+export async function runMaintenance(db: Database, req: MaintenanceRequest): Promise<{ id: number; ok: boolean; message: string }> {
+  const repo = await db.prisma.repository.findUniqueOrThrow({ where: { id: req.repositoryId } });
+  const run = await db.prisma.maintenanceRun.create({
+    data: { repositoryId: repo.id, scheduleId: req.scheduleId ?? null, kind: req.kind, status: "running" },
+  });
+  let out: Outcome;
+  try {
+    if (req.kind === "retention") out = await retention(db, repo.name, repo.id);
+    else if (req.kind === "check") out = await check(db, repo.name, req.readDataSubset);
+    else if (req.kind === "drill") out = await drill(db, repo.name, repo.id);
+    else out = await backup(db, repo.name, req.qubes ?? []);
+  } catch (e) {
+    out = { ok: false, message: (e as Error).message, log: [] };
+  }
+  await db.prisma.maintenanceRun.update({
+    where: { id: run.id },
+    data: { status: out.ok ? "succeeded" : "failed", finishedAt: new Date(), message: out.message, log: out.log.join("\n").slice(0, LOG_LIMIT) },
+  });
+  return { id: run.id, ok: out.ok, message: out.message };
+}
+
+/** The newest maintenance runs (with logs), newest first. */
+export async function listRuns(db: Database, limit = 50) {
+  const rows = await db.prisma.maintenanceRun.findMany({
+    orderBy: { id: "desc" },
+    take: limit,
+    include: { repository: { select: { name: true } } },
+  });
+  return rows.map(({ repository, ...r }) => ({ ...r, repository: repository.name }));
 }

@@ -5,16 +5,17 @@
  * the request as a job: "waiting" (for dom0's confirmation), "running"
  * from the first `progress` line, then "succeeded", "failed" or "refused".
  * dom0 builds the command it runs itself; the request only carries names
- * and options (apps/dom0-agent/src/rpc/request.ts has the grammar).
+ * and options (@qubes-dedup/protocol has the grammar).
  *
- * dom0's answer, one line each: `progress <percent>`, then `ok <summary>`,
- * `error <reason>` (the run failed) or `error: <reason>` (refused before
- * anything ran). A call refused by the qrexec policy or the dom0 user ends
+ * dom0's answer, one line each (parsed by @qubes-dedup/protocol
+ * `parseReply`): `progress <percent>`, then `ok <summary>`, `error <reason>`
+ * (the run failed) or `error: <reason>` (refused before anything ran). A call refused by the qrexec policy or the dom0 user ends
  * with exit status 126 and `Request refused` on stderr.
  */
 import { createInterface } from "node:readline";
 import { execa } from "execa";
 import type { Database } from "@qubes-dedup/db";
+import { parseReply } from "@qubes-dedup/protocol";
 import { getRepository } from "./repositories.ts";
 import { processAlive } from "./jobs.ts";
 
@@ -147,25 +148,22 @@ async function runRequest(db: Database, call: Call, events: RequestEvents, signa
 }
 
 function onLine(l: string, answer: Answer, db: Database, jobId: number, events: RequestEvents, recorder: ReturnType<typeof percentRecorder>): void {
-  const p = /^progress (\d{1,3}(?:\.\d+)?)$/.exec(l);
-  if (p) {
-    const percent = Math.min(100, Number(p[1]));
+  const reply = parseReply(l);
+  if (reply?.kind === "progress") {
     if (!answer.running) {
       answer.running = true;
       recorder.status("running");
       events.onState?.("running");
     }
-    if (percent !== answer.percent) {
-      answer.percent = percent;
-      recorder.percent(percent);
-      events.onProgress?.(percent);
+    if (reply.percent !== answer.percent) {
+      answer.percent = reply.percent;
+      recorder.percent(reply.percent);
+      events.onProgress?.(reply.percent);
     }
     return;
   }
-  const m = /^(ok|error:|error) (.*)$/.exec(l);
-  if (!m || answer.final) return;
-  const outcome = m[1] === "ok" ? "succeeded" : m[1] === "error:" ? "refused" : "failed";
-  answer.final = { outcome, message: m[2]!.slice(0, 1000) };
+  if (!reply || answer.final) return;
+  answer.final = reply.kind === "ok" ? { outcome: "succeeded", message: reply.summary } : { outcome: reply.kind, message: reply.reason };
 }
 
 type ClientResult = Awaited<ReturnType<typeof execa>>;

@@ -1,14 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
-import { z } from "zod";
+import { repositoryNameSchema } from "@qubes-dedup/protocol";
 import { openEngine, type Engine, type EngineKind } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { ServiceError } from "./errors.ts";
 
-/** Repository names are short identifiers: they end up in dom0's fixed command words. */
-export const repositoryNameSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9_-]{0,31}$/, "use 1-32 characters: lowercase letters, digits, - and _, starting with a letter");
+/** Repository names are short identifiers: they end up in dom0's fixed command words (rule: @qubes-dedup/protocol). */
+export { repositoryNameSchema };
 
 /** What `addRepository` needs. `location` is a local path or a remote URL. */
 export interface NewRepository {
@@ -77,4 +75,13 @@ export async function getRepository(db: Database, name: string): Promise<Reposit
 /** Opens the engine of a registered repository (no I/O until a method is called). */
 export function engineFor(repo: RepositoryRow): Engine {
   return openEngine({ engine: repo.engine as EngineKind, location: repo.location, passwordFile: repo.passwordFile });
+}
+
+/** A registered repository without its password file's path: what `repo list` shows. */
+export type RepositorySummary = Omit<RepositoryRow, "passwordFile">;
+
+/** Every registered repository, by name. */
+export async function registeredRepositories(db: Database): Promise<RepositorySummary[]> {
+  const repos = await db.prisma.repository.findMany({ orderBy: { name: "asc" } });
+  return repos.map(({ passwordFile: _, ...r }) => r);
 }

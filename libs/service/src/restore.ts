@@ -2,32 +2,16 @@ import { dump, type DumpResult } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
 import { finishJob, startJob } from "./jobs.ts";
-import { ServiceError } from "./errors.ts";
+import { findSnapshot } from "./snapshot-ref.ts";
 
 /** Options of {@link runDump}. */
 export interface RunDumpOptions {
   repository: string;
-  /** Engine snapshot id, a unique prefix of one (≥ 8 hex for restic), or "latest". */
+  /** A snapshot reference: "latest", an engine id, a short id, a unique start of either, or a db id (see resolveSnapshotRef). */
   snapshot: string;
   /** Where the original backup stream is written, e.g. process.stdout. */
   output: NodeJS.WritableStream;
   signal?: AbortSignal;
-}
-
-/**
- * Resolves a snapshot reference against the index db: the snapshot row whose
- * engine id equals or starts with `ref`, or the newest for "latest".
- * Returns undefined when the index does not know it (the engine may still:
- * the repository is the source of truth).
- * @throws ServiceError when a prefix matches more than one snapshot.
- */
-export async function findSnapshot(db: Database, repositoryId: number, ref: string) {
-  if (ref === "latest") {
-    return db.prisma.snapshot.findFirst({ where: { repositoryId }, orderBy: { createdAt: "desc" } });
-  }
-  const rows = await db.prisma.snapshot.findMany({ where: { repositoryId, engineSnapshotId: { startsWith: ref } }, take: 2 });
-  if (rows.length > 1) throw new ServiceError(`snapshot "${ref}" is ambiguous: give more characters of its id (see "qubes-dedup snapshots").`);
-  return rows[0];
 }
 
 /**

@@ -6,12 +6,11 @@
  * project's dist/qrexec-test, so other projects' dist directories are not touched.
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createSystem, type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { tmpDir, type ResticRepo } from "@qubes-dedup/qubes-sim/testing";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const WORKSPACE = path.resolve(HERE, "../../..");
@@ -42,7 +41,7 @@ export function buildAll(): void {
   bundle("libs/qubes-sim/src/qrexec/cli-client.ts", BUILT.client);
   fs.copyFileSync(path.join(WORKSPACE, "libs/qubes-sim/src/tty/with-tty.py"), path.join(BUILT.dom0Bin, "with-tty.py"));
   const cli = path.join(OUT, "qubes-dedup.mjs");
-  bundle("apps/web/cli/main.ts", cli, ["better-sqlite3"]);
+  bundle("apps/cli/src/main.ts", cli, ["better-sqlite3"]);
   fs.writeFileSync(path.join(BUILT.backupQubeBin, "qubes-dedup"), `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`, { mode: 0o755 });
 }
 
@@ -52,10 +51,6 @@ export const QUBES: QubeSpec[] = [
   { name: "work", klass: "AppVM", template: "fedora-41", label: "blue", privateSize: 384 * KiB, firewall: true },
   { name: "vault", klass: "AppVM", template: "fedora-41", label: "black", privateSize: 128 * KiB },
 ];
-
-export function tmpDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `qdd-qrexec-${tag}-`));
-}
 
 /** Writes the shipped policy into a simulated dom0, with backups set to `backup`. */
 export function installPolicy(dom0Root: string, backup: "ask" | "allow" | "deny"): void {
@@ -67,7 +62,7 @@ export function installPolicy(dom0Root: string, backup: "ask" | "allow" | "deny"
 
 /** A simulated dom0 with three small qubes, and the agent's scratch root (passphrase, agent.json). */
 export function machine(): { work: string; dom0: string; agentRoot: string; restic: string; resticPass: string; db: string } {
-  const work = tmpDir("machine");
+  const work = tmpDir("qrexec-machine");
   const dom0 = path.join(work, "dom0");
   createSystem(dom0, { seed: "qrexec", qubes: QUBES });
   const agentRoot = path.join(work, "dom0-fs");
@@ -95,19 +90,7 @@ export function machineEnv(m: ReturnType<typeof machine>, dom0Root = m.dom0): No
   };
 }
 
-/** SHA-256 of every volume image under a simulated root, by "qube/volume.img". */
-export function volumeHashes(root: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const dir = path.join(root, "volumes");
-  if (!fs.existsSync(dir)) return out;
-  for (const q of fs.readdirSync(dir).sort()) {
-    for (const v of fs.readdirSync(path.join(dir, q)).sort()) out[`${q}/${v}`] = createHash("sha256").update(fs.readFileSync(path.join(dir, q, v))).digest("hex");
-  }
-  return out;
-}
-
-/** Snapshot ids in the restic repository. */
-export function resticSnapshots(m: ReturnType<typeof machine>): string[] {
-  const out = execFileSync("restic", ["-r", m.restic, "--password-file", m.resticPass, "snapshots", "--json", "--no-lock"], { encoding: "utf8" });
-  return (JSON.parse(out) as { id: string }[]).map((s) => s.id);
+/** The machine's restic repository, for the kit's restic listings. */
+export function resticRepo(m: ReturnType<typeof machine>): ResticRepo {
+  return { location: m.restic, passwordFile: m.resticPass };
 }

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@qubes-dedup/db";
 import { createSystem, listPending, waitForPending, answerPending } from "@qubes-dedup/qubes-sim";
 import { addRepository, requestBackup, requestRestore, type RequestState } from "../src/index.ts";
-import { buildAll, installPolicy, machine, machineEnv, resticSnapshots, volumeHashes } from "./qrexec-harness.ts";
+import { resticSnapshotIds, volumeHashes } from "@qubes-dedup/qubes-sim/testing";
+import { buildAll, installPolicy, machine, machineEnv, resticRepo } from "./qrexec-harness.ts";
 
 // The whole chain with real processes: backup qube -> simulated qrexec-client-vm
 // -> dom0 agent `rpc` -> simulated qvm-backup(-restore) -> shim -> qubes-dedup
@@ -110,19 +111,19 @@ describe("requestBackup and requestRestore through the simulated qrexec", () => 
   it("a denied backup (ask -> deny) is refused: qvm-backup never starts, no new snapshot", async () => {
     useDom0(m.dom0);
     installPolicy(m.dom0, "ask");
-    const before = resticSnapshots(m);
+    const before = resticSnapshotIds(resticRepo(m));
     const ingests = (await jobsOf("backup")).length;
     const pending = requestBackup(db, { repository: "main", qubes: ["work"] });
     await confirm(m.dom0, "deny", "qubes.DedupBackup");
     expect(await pending).toMatchObject({ outcome: "refused" });
     expect((await jobsOf("backup")).length).toBe(ingests);
-    expect(resticSnapshots(m)).toEqual(before);
+    expect(resticSnapshotIds(resticRepo(m))).toEqual(before);
     installPolicy(m.dom0, "allow");
   }, 60_000);
 
   it("dom0 refuses a hostile request with its reason, before running anything", async () => {
     useDom0(m.dom0);
-    const before = resticSnapshots(m);
+    const before = resticSnapshotIds(resticRepo(m));
     // The restore policy asks first; the dom0 user allows, then the agent refuses the request.
     const pending = requestRestore(db, { repository: "main", snapshot: "../../etc/shadow" });
     await confirm(m.dom0, "allow", "qubes.DedupRestore");
@@ -131,7 +132,7 @@ describe("requestBackup and requestRestore through the simulated qrexec", () => 
     expect(r.message).toMatch(/^snapshot "..\/..\/etc\/shadow" is not valid/);
     const b = await requestBackup(db, { repository: "main", qubes: ["work;reboot"] });
     expect(b).toMatchObject({ outcome: "refused", message: expect.stringMatching(/^qube "work;reboot" is not a valid qube name/) });
-    expect(resticSnapshots(m)).toEqual(before);
+    expect(resticSnapshotIds(resticRepo(m))).toEqual(before);
   }, 60_000);
 
   it("a failing run is failed with dom0's reason", async () => {

@@ -1,12 +1,12 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@qubes-dedup/db";
-import { makeBackupStreamFile, type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { type QubeSpec } from "@qubes-dedup/qubes-sim";
+import { makeBackupStreamFile, tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { addRepository, failAbandonedJobs, listSnapshots, runBackup, runDump, ServiceError } from "../src/index.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -22,7 +22,7 @@ let dir: string;
 let db: Database;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-service-"));
+  dir = tmpDir("service");
   db = await openDatabase(`file:${path.join(dir, "index.db")}`);
   fs.writeFileSync(path.join(dir, "pass"), "secret\n", { mode: 0o600 });
   await addRepository(db, { name: "default", engine: "restic", location: path.join(dir, "repo"), passwordFile: path.join(dir, "pass") });
@@ -46,9 +46,9 @@ describe("runBackup / listSnapshots / runDump", () => {
     expect(r2.ingest.addedBytes).toBeLessThan(b.bytes * 0.01);
 
     const snaps = await listSnapshots(db, "default");
-    expect(snaps.map((s) => s.id)).toEqual([r1.ingest.snapshotId, r2.ingest.snapshotId]);
+    expect(snaps.map((s) => s.engineSnapshotId)).toEqual([r1.ingest.snapshotId, r2.ingest.snapshotId]);
     expect(snaps[1]!.qubes).toEqual(["dom0", "fedora-41", "work"]);
-    expect(snaps[1]!.dedupRatio).toBeCloseTo(Number(BigInt(a.bytes + b.bytes) * 1000n / snaps[1]!.repositoryBytes) / 1000, 3);
+    expect(snaps[1]!.dedupRatio).toBeCloseTo((a.bytes + b.bytes) / Number(snaps[1]!.repositoryBytes), 3);
     const row = await db.prisma.snapshot.findFirstOrThrow({
       where: { engineSnapshotId: r2.ingest.snapshotId },
       include: { qubes: { include: { volumes: true }, orderBy: { qid: "asc" } } },

@@ -1,12 +1,12 @@
 /**
- * Authenticated pass-through (format in trailer.ts): `enc` copies the data
+ * Authenticated pass-through (trailer format in @qubes-dedup/protocol/formats): `enc` copies the data
  * and appends the trailer; `dec` verifies the whole input before it writes
  * a single output byte, then copies the data. Constant memory.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { TRAILER_SIZE, TrailerError, TrailerWriter, parseTrailer, tagMatches, type Trailer } from "./trailer.ts";
+import { TRAILER_SIZE, TrailerError, TrailerWriter, parseTrailer, tagMatches, type Trailer } from "@qubes-dedup/protocol/formats";
 import { BLOCK, forEachBlock, readSome, writeAll } from "./io.ts";
 
 /** A failure of the shim that the user can act on; its message is one sentence. */

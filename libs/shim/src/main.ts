@@ -2,16 +2,16 @@
  * The `scrypt` shim (built to dist/scrypt). Handles Qubes' own call shapes
  * (`enc|dec [-f] <in> <out>`, passphrase from the controlling terminal) and
  * chooses a mode from the passphrase line: this project's passphrases get
- * authenticated pass-through (trailer.ts), everything else, and any `dec`
+ * authenticated pass-through (trailer in @qubes-dedup/protocol/formats), everything else, and any `dec`
  * input that is a real scrypt file, goes to the real scrypt. Any other call
  * shape is handed to the real scrypt unchanged. Imports are kept to node
- * built-ins so that start-up stays fast.
+ * built-ins and the protocol's formats entry (itself built-ins only) so that
+ * start-up stays fast.
  */
 import fs from "node:fs";
+import { isProjectPassphraseLine, macKey } from "@qubes-dedup/protocol/formats";
 import { parseCall, realScryptArgs, type ScryptCall } from "./call.ts";
-import { isProjectPassphraseLine } from "./passphrase.ts";
 import { PASS_ENV, resolveRealScrypt, runReal } from "./real.ts";
-import { macKey } from "./trailer.ts";
 import { Terminal, promptPassphrase } from "./tty.ts";
 import { ShimError, classifyInput, decAuthenticated, encAuthenticated, spoolStdin } from "./authenticated.ts";
 

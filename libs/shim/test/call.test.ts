@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isProjectPassphraseLine, newProjectPassphrase, parseCall, realScryptArgs } from "../src/index.ts";
+import { parseCall, realScryptArgs } from "../src/index.ts";
 
 describe("call shapes", () => {
   it("accepts exactly Qubes' enc/dec calls", () => {
@@ -17,20 +17,5 @@ describe("call shapes", () => {
   it("builds the real scrypt's argv with env: passphrase and stdout for output -", () => {
     expect(realScryptArgs(parseCall(["dec", "-f", "a", "-"])!, "V")).toEqual(["dec", "-f", "--passphrase", "env:V", "a"]);
     expect(realScryptArgs(parseCall(["enc", "-", "b"])!, "V")).toEqual(["enc", "--passphrase", "env:V", "-", "b"]);
-  });
-});
-
-describe("project passphrases", () => {
-  it("are recognised as the last !-field of the line", () => {
-    const p = newProjectPassphrase();
-    expect(p).toMatch(/^qubes-dedup-v1-[0-9a-f]{64}$/);
-    expect(newProjectPassphrase()).not.toBe(p);
-    expect(isProjectPassphraseLine(`backup-header!${p}`)).toBe(true);
-    expect(isProjectPassphraseLine(`20250101T000000-1!vm3/private.img.000!${p}`)).toBe(true);
-    expect(isProjectPassphraseLine(p)).toBe(true);
-    expect(isProjectPassphraseLine(`backup-header!${p}x`)).toBe(false);
-    expect(isProjectPassphraseLine(`backup-header!${p.toUpperCase()}`)).toBe(false);
-    expect(isProjectPassphraseLine(`${p}!something`)).toBe(false);
-    expect(isProjectPassphraseLine("backup-header!hunter2")).toBe(false);
   });
 });

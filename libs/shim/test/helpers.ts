@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { callScrypt, type ScryptCallResult } from "@qubes-dedup/qubes-sim";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 export const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../dist/scrypt");
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -13,7 +13,7 @@ export const CHUNK_LINE = `20250102T030405-1234!vm3/private.img.000!${SECRET}`;
 
 /** A scratch directory whose PATH entry holds the shim as `scrypt`. */
 export function scratch(): { dir: string; bin: string; env: NodeJS.ProcessEnv } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-shim-test-"));
+  const dir = tmpDir("shim-test");
   const bin = path.join(dir, "bin");
   fs.mkdirSync(bin);
   fs.symlinkSync(SHIM, path.join(bin, "scrypt"));

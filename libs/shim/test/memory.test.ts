@@ -4,7 +4,7 @@ import path from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { callScrypt } from "@qubes-dedup/qubes-sim";
-import { TRAILER_SIZE } from "../src/index.ts";
+import { TRAILER_SIZE } from "@qubes-dedup/protocol/formats";
 import { CHUNK_LINE, HERE, SHIM, scratch } from "./helpers.ts";
 
 const SIZE = 256 * 1024 * 1024;

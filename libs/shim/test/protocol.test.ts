@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { TRAILER_SIZE, macKey, makeTrailer } from "../src/index.ts";
+import { TRAILER_SIZE, macKey, makeTrailer } from "@qubes-dedup/protocol/formats";
 import { CHUNK_LINE, bytes, run, scratch } from "./helpers.ts";
 
 // Every call goes through the pty harness that drives scrypt exactly as

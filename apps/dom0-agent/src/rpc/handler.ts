@@ -2,11 +2,11 @@
  * `qubes-dedup-agent rpc backup|restore`: what /etc/qubes-rpc/qubes.DedupBackup
  * and qubes.DedupRestore run in dom0. The caller is `$QREXEC_REMOTE_DOMAIN`
  * and must be the configured backup qube; its one-line request is checked
- * (request.ts), then qvm-backup / qvm-backup-restore run exactly as the
+ * (@qubes-dedup/protocol's request grammar), then qvm-backup / qvm-backup-restore run exactly as the
  * `backup` / `restore` commands run them (runs.ts: fixed words, validated
  * names, the shim first on PATH).
  *
- * Protocol on stdout, one line each:
+ * Reply lines on stdout (@qubes-dedup/protocol reply.ts), one line each:
  * - `error: <reason>`: refused before anything ran (exit 2);
  * - `progress <percent>`: the run started (0.00) and advances (qvm-backup);
  * - `ok <summary>` (exit 0) or `error <reason>` (exit = the tool's status, or 1).
@@ -15,10 +15,10 @@ import type { Readable, Writable } from "node:stream";
 import { loadConfig, underRoot } from "../config.ts";
 import { backupArgs, checkPassphraseFile, restoreArgs } from "../runs.ts";
 import { shimDirForRuns } from "../shim-path.ts";
+import { RequestError, formatReply, oneLine, parseBackupRequest, parseRestoreRequest, type Reply } from "@qubes-dedup/protocol";
 import { ValidationError, qubeName } from "../validate.ts";
-import { parseBackupRequest, parseRestoreRequest, RequestError } from "./request.ts";
 import { readRequestBytes } from "./read.ts";
-import { oneLine, restoreOutcome } from "./progress.ts";
+import { restoreOutcome } from "./progress.ts";
 import { runTool, type ToolRun } from "./run-tool.ts";
 
 /** The streams and environment of one handler run (process.* by default). */
@@ -29,7 +29,7 @@ export interface RpcIo {
 }
 
 /** What a prepared run needs: program, argv and how to summarise success. */
-interface Plan {
+export interface Plan {
   program: "qvm-backup" | "qvm-backup-restore";
   args: string[];
   passphraseFile: string;
@@ -49,7 +49,7 @@ function callerOf(env: NodeJS.ProcessEnv, destVm: string): string {
   return caller;
 }
 
-function backupPlan(bytes: Buffer, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
+function backupPlan(bytes: Uint8Array, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
   const req = parseBackupRequest(bytes);
   const repo = req.repo ?? defaultRepo;
   const args = backupArgs({ destVm, passphraseFile, repo, exclude: req.exclude, qubes: req.qubes });
@@ -57,7 +57,7 @@ function backupPlan(bytes: Buffer, destVm: string, passphraseFile: string, defau
   return { program: "qvm-backup", args, passphraseFile, summary: () => `backup of ${what} sent to ${destVm} (repository ${repo ?? "default"})` };
 }
 
-function restorePlan(bytes: Buffer, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
+function restorePlan(bytes: Uint8Array, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
   const req = parseRestoreRequest(bytes);
   const repo = req.repo ?? defaultRepo;
   const args = restoreArgs({ snapshot: req.snapshot, sourceVm: destVm, passphraseFile, repo, verifyOnly: req.verifyOnly, conflicts: req.conflicts, exclude: [], qubes: req.qubes });
@@ -68,6 +68,16 @@ function restorePlan(bytes: Buffer, destVm: string, passphraseFile: string, defa
     return `${verb} ${list} from snapshot ${req.snapshot}${skipped.length ? `; skipped existing ${skipped.join(", ")}` : ""}`;
   };
   return { program: "qvm-backup-restore", args, passphraseFile, summary };
+}
+
+/**
+ * Checks one request (the raw bytes the caller sent) the way the handler
+ * does and plans the run: the request grammar, then every name again while
+ * the argv is built from fixed words. Pure.
+ * @throws RequestError or ValidationError when the request must be refused.
+ */
+export function planRequest(kind: "backup" | "restore", bytes: Uint8Array, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
+  return (kind === "backup" ? backupPlan : restorePlan)(bytes, destVm, passphraseFile, defaultRepo);
 }
 
 async function prepare(kind: "backup" | "restore", root: string, io: RpcIo): Promise<{ plan: Plan; shimDir: string }> {
@@ -85,7 +95,7 @@ async function prepare(kind: "backup" | "restore", root: string, io: RpcIo): Pro
   let plan: Plan;
   try {
     qubeName(cfg.destVm, "backup qube");
-    plan = (kind === "backup" ? backupPlan : restorePlan)(bytes, cfg.destVm, passphraseFile, cfg.repo);
+    plan = planRequest(kind, bytes, cfg.destVm, passphraseFile, cfg.repo);
   } catch (e) {
     if (e instanceof RequestError || e instanceof ValidationError) throw new Refusal(e.message);
     throw e;
@@ -104,23 +114,23 @@ async function prepare(kind: "backup" | "restore", root: string, io: RpcIo): Pro
  * @returns the exit status (0 ok, 2 refused, else the tool's status or 1).
  */
 export async function handleRpc(kind: "backup" | "restore", root: string, io: RpcIo): Promise<number> {
-  const write = (line: string) => {
-    if (!io.stdout.destroyed && io.stdout.writable) io.stdout.write(`${line}\n`);
+  const write = (reply: Reply) => {
+    if (!io.stdout.destroyed && io.stdout.writable) io.stdout.write(`${formatReply(reply)}\n`);
   };
   let prepared;
   try {
     prepared = await prepare(kind, root, io);
   } catch (e) {
-    if (e instanceof Refusal) return write(`error: ${oneLine(e.message)}`), 2;
-    return write(`error ${oneLine((e as Error).message)}`), 1;
+    if (e instanceof Refusal) return write({ kind: "refused", reason: e.message }), 2;
+    return write({ kind: "failed", reason: (e as Error).message }), 1;
   }
   const { plan, shimDir } = prepared;
   const run: ToolRun = await runTool(plan.program, plan.args, shimDir, io.env, io.stdout);
   if (run.callerGone) return 1;
   if (run.exitCode === 0) {
-    write(`ok ${oneLine(plan.summary(run.stdoutLines))}`);
+    write({ kind: "ok", summary: plan.summary(run.stdoutLines) });
     return 0;
   }
-  write(`error ${oneLine(run.reason)}`);
+  write({ kind: "failed", reason: run.reason });
   return run.exitCode || 1;
 }

@@ -48,7 +48,8 @@ export function renderPolicy(destVm: string): string {
 /** The qrexec service files dom0 runs for each service (/etc/qubes-rpc/<service>). */
 export const SERVICE_FILES = { "qubes.DedupBackup": "backup", "qubes.DedupRestore": "restore" } as const;
 
-interface Wanted {
+/** A file that `policy install` (or the dom0 package) puts in place: system path, text, mode. */
+export interface PolicyFile {
   path: string;
   content: string;
   mode: number;
@@ -60,12 +61,22 @@ function serviceScript(service: string, kind: string, node: string, agent: strin
   return `#!/bin/sh\n# ${service}: installed by \`qubes-dedup-agent policy install\`.\nexec '${node}' '${agent}' rpc ${kind}\n`;
 }
 
-/** Everything `policy install` writes: the policy (0644) and the two service files (0755). */
-function wantedFiles(root: string, agent: string): Wanted[] {
+/**
+ * The policy for `destVm` (0644) and the two service files (0755) running
+ * `node agent rpc <kind>`, both absolute paths. Pure; the dom0 package
+ * (tools/package/dom0-files.ts) ships exactly these.
+ * @throws ValidationError for an invalid qube name, Error for unquotable paths.
+ */
+export function policyFiles(destVm: string, node: string, agent: string): PolicyFile[] {
   return [
-    { path: POLICY_FILE, content: renderPolicy(loadConfig(root).destVm), mode: 0o644 },
-    ...Object.entries(SERVICE_FILES).map(([service, kind]) => ({ path: `/etc/qubes-rpc/${service}`, content: serviceScript(service, kind, process.execPath, agent), mode: 0o755 })),
+    { path: POLICY_FILE, content: renderPolicy(destVm), mode: 0o644 },
+    ...Object.entries(SERVICE_FILES).map(([service, kind]) => ({ path: `/etc/qubes-rpc/${service}`, content: serviceScript(service, kind, node, agent), mode: 0o755 })),
   ];
+}
+
+/** Everything `policy install` writes, for the configured backup qube and this very node. */
+function wantedFiles(root: string, agent: string): PolicyFile[] {
+  return policyFiles(loadConfig(root).destVm, process.execPath, agent);
 }
 
 function readOrUndefined(file: string): string | undefined {

@@ -2,11 +2,8 @@
  * Reads what qvm-backup / qvm-backup-restore print, for the qrexec caller:
  * qvm-backup's progress is `\rMaking a backup... 12.34%` on stderr
  * (DESIGN.md); everything else is kept, bounded, as the text to report when
- * the run fails. Pure.
+ * the run fails. The reply lines themselves are @qubes-dedup/protocol's. Pure.
  */
-
-/** Most characters of a reason sent back on the one `error` line. */
-export const MAX_REASON_CHARS = 400;
 
 const PROGRESS_RE = /Making a backup\.\.\. +(\d{1,3}(?:\.\d+)?)%/;
 
@@ -53,18 +50,6 @@ export class OutputReader {
     this.tail.push(t.slice(0, 1000));
     if (this.tail.length > this.keep) this.tail.shift();
   }
-}
-
-/** `s` made safe for one protocol line: control characters become spaces, bounded length. */
-export function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = s.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
-  return flat.length > MAX_REASON_CHARS ? `${flat.slice(0, MAX_REASON_CHARS - 1)}…` : flat;
-}
-
-/** `12.5` -> "12.50": the percentage as qvm-backup prints it. */
-export function formatPercent(p: number): string {
-  return Math.max(0, Math.min(100, p)).toFixed(2);
 }
 
 /** The names of the qubes in qvm-backup-restore's `-> Restored|Verified|Skipping <name>...` lines. */

@@ -6,7 +6,7 @@
  * first line are kept too, so a second line is seen and refused.
  */
 import type { Readable } from "node:stream";
-import { MAX_REQUEST_BYTES, RequestError } from "./request.ts";
+import { MAX_REQUEST_BYTES, RequestError } from "@qubes-dedup/protocol";
 
 /** Seconds the caller has to send its request line. */
 export const REQUEST_TIMEOUT_SECONDS = 30;

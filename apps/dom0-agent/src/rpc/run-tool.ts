@@ -10,7 +10,8 @@
  */
 import type { Writable } from "node:stream";
 import { execa } from "execa";
-import { OutputReader, formatPercent } from "./progress.ts";
+import { formatReply } from "@qubes-dedup/protocol";
+import { OutputReader } from "./progress.ts";
 
 /** Seconds between repeats of the last progress line. */
 export const HEARTBEAT_SECONDS = 2;
@@ -38,7 +39,7 @@ export async function runTool(program: string, args: string[], shimDir: string, 
   const errText = new OutputReader(20);
   const outText = new OutputReader(1000);
   let callerGone = false;
-  let last = "progress 0.00";
+  let last = formatReply({ kind: "progress", percent: 0 });
   const send = (line: string) => {
     if (callerGone) return;
     last = line;
@@ -58,7 +59,7 @@ export async function runTool(program: string, args: string[], shimDir: string, 
   out.on("error", onOutError);
   const relay = (percents: number[]) => {
     for (const p of percents) {
-      const line = `progress ${formatPercent(p)}`;
+      const line = formatReply({ kind: "progress", percent: p });
       if (line !== last) send(line);
     }
   };

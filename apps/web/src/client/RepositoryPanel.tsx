@@ -1,6 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import type { RepositoryView } from "../server/repositories.ts";
+import type { RepositoryView } from "@qubes-dedup/service";
 import { formatAge, formatRatio } from "../shared/format.ts";
 import { Bytes, StatusBadge, Time } from "./bits.tsx";
 import { SizeChart } from "./SizeChart.tsx";

@@ -1,6 +1,6 @@
 "use client";
 import { type XAxisTickContentProps, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import type { SnapshotRow } from "../server/snapshots.ts";
+import type { SnapshotRow } from "@qubes-dedup/service";
 import { formatBytes, formatTime } from "../shared/format.ts";
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"] as const;

@@ -1,5 +1,5 @@
 "use client";
-import type { SnapshotRow } from "../server/snapshots.ts";
+import type { SnapshotRow } from "@qubes-dedup/service";
 import { formatRatio } from "../shared/format.ts";
 import { Bytes, Time } from "./bits.tsx";
 
@@ -77,7 +77,7 @@ export function SnapshotTable({ rows, sort, onSort }: { rows: SnapshotRow[]; sor
               )}
             </td>
             <td className="mono" title={s.engineSnapshotId}>
-              {s.engineSnapshotId.slice(0, 8)}
+              {s.shortId}
             </td>
             <td data-testid="snapshot-qubes">{s.qubes.join(", ")}</td>
             <td className="num">

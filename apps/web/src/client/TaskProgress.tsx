@@ -1,6 +1,6 @@
 "use client";
 import { useMutation, useQuery } from "@tanstack/react-query";
-import type { TaskView } from "../server/tasks.ts";
+import type { TaskView } from "@qubes-dedup/service";
 import { formatBytes, formatDuration } from "../shared/format.ts";
 import { StatusBadge } from "./bits.tsx";
 import { useTRPC } from "./trpc.ts";

@@ -3,7 +3,7 @@
  * token page, or `Authorization: Bearer`), and for state-changing calls only
  * pages of this very server (Origin check). Pure functions over a Request.
  */
-import { tokenMatches } from "./token.ts";
+import { tokenMatches } from "@qubes-dedup/service";
 
 /** Name of the HttpOnly cookie that carries the token in the browser. */
 export const SESSION_COOKIE = "qdd_session";

@@ -5,7 +5,6 @@
 import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 
 export interface SimVolume { name: string; content: Buffer }
@@ -18,10 +17,6 @@ export interface StreamOptions {
   /** bytes appended to each chunk, like the shim's MAC trailer */
   trailer?: (chunkPath: string, chunk: Buffer) => Buffer;
   dom0Home?: { user: string; files: Record<string, Buffer> };
-}
-
-export function tmpDir(prefix = "qd-pipeline-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
 /** Deterministic pseudo-random bytes (same seed, same bytes). */
@@ -112,6 +107,15 @@ export function makeStream(dir: string, opts: StreamOptions): string {
     addFile(path.join(src, "home"), opts.dom0Home.user, "dom0-home/");
   }
   return stream;
+}
+
+/**
+ * Bytes of distinct random data in {@link smallSystem}(seed, size): what no
+ * engine can deduplicate or compress away, so a lower bound of the size of a
+ * repository holding it (the zero run and the repeat are left out).
+ */
+export function smallSystemRandomBytes(size = 192 * 1024): number {
+  return size / 2 + (size / 3 - ((size / 3) % 512));
 }
 
 /** A small system: two qubes, volumes with random data, zero runs and repeats. */

@@ -2,11 +2,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { openEngine, type Engine, type EngineKind } from "../../src/index.ts";
-import { tmpDir } from "./make-stream.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 /** A fresh, initialised repository in a temp dir. */
 export async function freshRepo(kind: EngineKind = "restic"): Promise<{ engine: Engine; dir: string }> {
-  const dir = tmpDir(`qd-repo-${kind}-`);
+  const dir = tmpDir(`repo-${kind}`);
   const passwordFile = path.join(dir, "password");
   fs.writeFileSync(passwordFile, "test-password\n");
   const engine = openEngine({ engine: kind, location: path.join(dir, "repo"), passwordFile });

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import type { QubeSpec } from "@qubes-dedup/qubes-sim";
 import { openEngine, type Engine, type EngineKind } from "../../src/index.ts";
-import { tmpDir } from "./make-stream.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 const TOOL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bench/sim-tool.ts");
 const MiB = 1 << 20;
@@ -51,7 +51,7 @@ export function simFloor(root: string, out: string): Promise<{ bytes: number }> 
  * 0), so that growth in one can be compared with growth in the other.
  */
 export async function twinRepos(kind: EngineKind): Promise<[Engine, Engine]> {
-  const dir = tmpDir(`qd-twin-${kind}-`);
+  const dir = tmpDir(`twin-${kind}`);
   const passwordFile = path.join(dir, "password");
   fs.writeFileSync(passwordFile, "test-password\n");
   const [a, b] = ["a", "b"].map((n) => openEngine({ engine: kind, location: path.join(dir, n), passwordFile })) as [Engine, Engine];

@@ -5,20 +5,30 @@
  *        qubes-sim-create --mutate IMAGE [--fraction F] [--extent BYTES] [--seed S]
  */
 import fs from "node:fs";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { SimError, UsageError } from "../errors.ts";
 import { mutateVolume } from "../system/content.ts";
 import { createSystem } from "../system/create.ts";
-import { runCli } from "./common.ts";
+import { runCli, simCommand } from "./common.ts";
 
-const USAGE = `usage: qubes-sim-create [--seed S] [--user U] [--spec FILE.json] [--qubesd] ROOT
-       qubes-sim-create --mutate IMAGE [--fraction F] [--extent BYTES] [--seed S]
+const program = simCommand(
+  "qubes-sim-create",
+  `[--seed S] [--user U] [--spec FILE.json] [--qubesd] ROOT
+       qubes-sim-create --mutate IMAGE [--fraction F] [--extent BYTES] [--seed S]`,
+  `Writes a simulated dom0 system in ROOT, or changes blocks of a volume image.
 FILE.json: {"qubes":[{"name","klass":"TemplateVM|AppVM|StandaloneVM","template"?,
             "label"?,"privateSize","rootSize"?,"firewall"?,"notes"?,"pool"?:"lvm|file"}, ...]}
            (sizes in bytes)
---qubesd: also write qubesd.service, so that backups run scrypt with qubesd's environment
-`;
+--qubesd: also write qubesd.service, so that backups run scrypt with qubesd's environment`,
+)
+  .option("--seed <s>", "seed of the generated content")
+  .option("--user <u>", "the dom0 user")
+  .option("--spec <file>", "the qubes to create (JSON, see below)")
+  .option("--mutate <image>", "change blocks of this volume image instead")
+  .option("--fraction <f>", "share of the image to change (--mutate)")
+  .option("--extent <bytes>", "size of each changed extent (--mutate)")
+  .option("--qubesd", "also write qubesd.service (backups then run scrypt with qubesd's environment)")
+  .argument("[root...]");
 
 const QubeSpecSchema = z.object({
   name: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,30}$/),
@@ -45,20 +55,7 @@ function loadSpec(file: string) {
   return r.data.qubes;
 }
 
-runCli("qubes-sim-create", USAGE, async () => {
-  const { values, positionals } = parseArgs({
-    strict: true,
-    allowPositionals: true,
-    options: {
-      seed: { type: "string" },
-      user: { type: "string" },
-      spec: { type: "string" },
-      mutate: { type: "string" },
-      fraction: { type: "string" },
-      extent: { type: "string" },
-      qubesd: { type: "boolean" },
-    },
-  });
+runCli(program, async (values, positionals) => {
   if (values.mutate) {
     if (positionals.length) throw new UsageError("--mutate takes no ROOT");
     const r = mutateVolume(values.mutate, {

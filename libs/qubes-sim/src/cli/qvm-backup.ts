@@ -6,49 +6,49 @@
  * With a qubesd unit file in the root, scrypt runs with qubesd's environment
  * (system/qubesd.ts), else with the caller's.
  */
-import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import { runBackup } from "../backup/backup.ts";
 import { rootFromEnv } from "../system/layout.ts";
 import { hasQubesd, qubesdEnvironment } from "../system/qubesd.ts";
-import { chunkSizeFromEnv, progressIntervalFromEnv, readPassphrase, runCli } from "./common.ts";
+import { chunkSizeFromEnv, progressIntervalFromEnv, readPassphrase, repeatable, runCli, simCommand } from "./common.ts";
 
-const USAGE = `usage: qvm-backup [--yes] [--no-compress|--compress|--compress-filter PROGRAM]
-                  --passphrase-file FILE [--dest-vm VM] [--exclude QUBE]... LOCATION [QUBE...]
-Backs up the simulated system in $QUBES_SIM_ROOT (chunk size: $QUBES_SIM_CHUNK_SIZE bytes;
-least time between progress reports: $QUBES_SIM_PROGRESS_INTERVAL ms, default 1000).
-`;
+const program = simCommand(
+  "qvm-backup",
+  `[--yes] [--no-compress|--compress|--compress-filter PROGRAM] --passphrase-file FILE
+                  [--dest-vm VM] [--exclude QUBE]... LOCATION [QUBE...]`,
+  `Backs up the simulated system in $QUBES_SIM_ROOT (chunk size: $QUBES_SIM_CHUNK_SIZE bytes;
+least time between progress reports: $QUBES_SIM_PROGRESS_INTERVAL ms, default 1000).`,
+)
+  .option("-y, --yes", "do not ask for confirmation")
+  .option("--no-compress", "do not compress (compressing is the default)")
+  .option("-z, --compress", "compress the backup (the default)")
+  .option("-Z, --compress-filter <program>", "compress with this program (gzip, bzip2, zstdmt, ...)")
+  .option("-p, --passphrase-file <file>", "the passphrase's file (\"-\": stdin)")
+  .option("-d, --dest-vm <vm>", "run LOCATION as a command in this qube")
+  .option("-x, --exclude <qube>", "leave this qube out (repeatable)", repeatable)
+  .argument("[location]")
+  .argument("[qubes...]");
+// commander pairs --compress with --no-compress (last one wins); the real tool refuses both
+const given = new Set<string>();
+for (const flag of ["compress", "no-compress", "compress-filter"]) program.on(`option:${flag}`, () => given.add(flag));
 
-runCli("qvm-backup", USAGE, async () => {
-  const { values, positionals } = parseArgs({
-    strict: true,
-    allowPositionals: true,
-    options: {
-      yes: { type: "boolean", short: "y" },
-      "no-compress": { type: "boolean" },
-      compress: { type: "boolean", short: "z" },
-      "compress-filter": { type: "string", short: "Z" },
-      "passphrase-file": { type: "string", short: "p" },
-      "dest-vm": { type: "string", short: "d" },
-      exclude: { type: "string", short: "x", multiple: true },
-    },
-  });
+runCli(program, async (values, positionals) => {
   const [location, ...qubes] = positionals;
+  if (given.has("no-compress") && given.size > 1) throw new UsageError("--compress and --no-compress exclude each other");
   if (!location) throw new UsageError("missing LOCATION");
-  if (!values["passphrase-file"]) throw new UsageError("missing --passphrase-file (the simulator cannot prompt for a passphrase)");
-  if ((values.compress || values["compress-filter"]) && values["no-compress"]) throw new UsageError("--compress and --no-compress exclude each other");
+  if (!values.passphraseFile) throw new UsageError("missing --passphrase-file (the simulator cannot prompt for a passphrase)");
   const root = rootFromEnv();
-  const passphrase = readPassphrase(values["passphrase-file"]);
+  const passphrase = readPassphrase(values.passphraseFile);
   let shown = false;
   await runBackup({
     root,
     passphrase,
     location,
-    destVm: values["dest-vm"] ?? "dom0",
+    destVm: values.destVm ?? "dom0",
     qubes,
     exclude: values.exclude ?? [],
-    compress: !values["no-compress"],
-    compressionFilter: values["compress-filter"],
+    compress: !given.has("no-compress"),
+    compressionFilter: values.compressFilter,
     qubesdEnv: hasQubesd(root) ? qubesdEnvironment(root) : undefined,
     chunkSize: chunkSizeFromEnv(process.env),
     progressIntervalMs: progressIntervalFromEnv(process.env),

@@ -4,19 +4,19 @@
  * The calling qube is $QUBES_SIM_VM_NAME (default "backup"); dom0 is
  * $QUBES_SIM_ROOT. Exit status: the service's, or 126 when refused.
  */
-import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import { rootFromEnv } from "../system/layout.ts";
-import { runCli } from "../cli/common.ts";
+import { runCli, simCommand } from "../cli/common.ts";
 import { qrexecCall } from "./client.ts";
 
-const USAGE = `usage: qrexec-client-vm TARGET SERVICE[+ARGUMENT]
-Calls SERVICE in TARGET (only dom0 is simulated) from the qube $QUBES_SIM_VM_NAME
-(default "backup"), with the policy in $QUBES_SIM_ROOT/etc/qubes/policy.d/.
-`;
+const program = simCommand(
+  "qrexec-client-vm",
+  "TARGET SERVICE[+ARGUMENT]",
+  `Calls SERVICE in TARGET (only dom0 is simulated) from the qube $QUBES_SIM_VM_NAME
+(default "backup"), with the policy in $QUBES_SIM_ROOT/etc/qubes/policy.d/.`,
+).argument("[words...]");
 
-runCli("qrexec-client-vm", USAGE, async () => {
-  const { positionals } = parseArgs({ strict: true, allowPositionals: true, options: {} });
+runCli(program, async (_values, positionals) => {
   const [target, service, ...rest] = positionals;
   if (!target || !service) throw new UsageError("missing TARGET or SERVICE");
   if (rest.length) throw new UsageError("a local program is not supported by the simulator; the service talks to stdin/stdout");

@@ -4,30 +4,31 @@
  *        qubes-sim-confirm --next allow|deny [--service S] [--timeout SECONDS]
  *        qubes-sim-confirm --list
  */
-import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import { rootFromEnv } from "../system/layout.ts";
-import { runCli } from "../cli/common.ts";
+import { runCli, simCommand } from "../cli/common.ts";
 import { answerPending, listPending, waitForPending } from "./ask.ts";
 
-const USAGE = `usage: qubes-sim-confirm ID allow|deny
+const program = simCommand(
+  "qubes-sim-confirm",
+  `ID allow|deny
        qubes-sim-confirm --next allow|deny [--service SERVICE] [--timeout SECONDS]
-       qubes-sim-confirm --list
-Answers a qrexec call waiting in $QUBES_SIM_ROOT/qrexec/pending/ (--next: the
-first one to arrive; --list: one line per waiting call: ID SERVICE SOURCE TARGET TIME).
-`;
+       qubes-sim-confirm --list`,
+  `Answers a qrexec call waiting in $QUBES_SIM_ROOT/qrexec/pending/ (--next: the
+first one to arrive; --list: one line per waiting call: ID SERVICE SOURCE TARGET TIME).`,
+)
+  .option("--next", "answer the first call to arrive")
+  .option("--list", "list the waiting calls")
+  .option("--service <service>", "with --next: only a call of this service")
+  .option("--timeout <seconds>", "with --next: how long to wait (default 60)")
+  .argument("[words...]");
 
 function decision(v: string | undefined): "allow" | "deny" {
   if (v !== "allow" && v !== "deny") throw new UsageError(v === undefined ? "missing allow|deny" : `"${v}" is neither allow nor deny`);
   return v;
 }
 
-runCli("qubes-sim-confirm", USAGE, async () => {
-  const { values, positionals } = parseArgs({
-    strict: true,
-    allowPositionals: true,
-    options: { next: { type: "boolean" }, list: { type: "boolean" }, service: { type: "string" }, timeout: { type: "string" } },
-  });
+runCli(program, async (values, positionals) => {
   const root = rootFromEnv();
   if (values.list) {
     if (positionals.length || values.next) throw new UsageError("--list takes nothing else");

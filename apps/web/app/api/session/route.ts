@@ -1,5 +1,5 @@
 import { SESSION_COOKIE, sameOrigin } from "../../../src/server/auth.ts";
-import { readOrCreateToken, tokenFile, tokenMatches } from "../../../src/server/token.ts";
+import { readOrCreateToken, tokenFile, tokenMatches } from "@qubes-dedup/service";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";

@@ -7,8 +7,8 @@ import { formatDuration, formatRatio } from "../../../src/shared/format.ts";
 
 /**
  * One snapshot: identity, sizes, checksum, and its qubes with their volumes.
- * The URL names it by engine snapshot id (or a unique prefix of >= 8 hex
- * digits, as `qubes-dedup snapshots` prints them) or by db row id.
+ * The URL names it by engine snapshot id, short id (as `qubes-dedup
+ * snapshots` prints them), a unique start of either, or db row id.
  */
 export default function SnapshotPage({ params }: { params: Promise<{ id: string }> }) {
   const ref = decodeURIComponent(use(params).id);

@@ -1,8 +1,6 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
-import { appRouter } from "../../../../src/server/router.ts";
-import { getDatabase } from "../../../../src/server/db.ts";
-import { authenticate } from "../../../../src/server/auth.ts";
-import { readOrCreateToken, tokenFile } from "../../../../src/server/token.ts";
+import { appRouter } from "../../../../src/server/api/root.ts";
+import { createTRPCContext } from "../../../../src/server/api/trpc.ts";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
@@ -12,9 +10,7 @@ function handler(req: Request): Promise<Response> {
     endpoint: "/api/trpc",
     req,
     router: appRouter,
-    // The token is read on every call so that "qubes-dedup web-token --rotate"
-    // takes effect without a restart.
-    createContext: async () => ({ db: await getDatabase(), auth: authenticate(req, readOrCreateToken(tokenFile())) }),
+    createContext: () => createTRPCContext(req),
     onError: ({ error, path }) => {
       if (error.code === "INTERNAL_SERVER_ERROR") console.error(`tRPC ${path ?? "?"}: ${error.message}`);
     },

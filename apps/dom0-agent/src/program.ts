@@ -1,0 +1,127 @@
+/**
+ * The `qubes-dedup-agent` command tree (commander): every command, its
+ * options and the help layout. Parsing only: commands.ts does the work,
+ * main.ts prints and picks the exit code.
+ */
+import { Command, Help, Option } from "commander";
+import { backup, doctorCmd, restore, secretNew, shim, shimPath, type RestoreOptions, type RunOptions } from "./commands.ts";
+import { fromCommander, mistakes } from "./args.ts";
+import { registerRpc } from "./rpc/cli.ts";
+
+/** Sets the exit status of the command that ran. */
+export type Done = (status: number) => void;
+
+/** Every command of `cmd` and below, `cmd` first. */
+export function allCommands(cmd: Command): Command[] {
+  return [cmd, ...cmd.commands.flatMap(allCommands)];
+}
+
+/** "shim install [--root DIR]": a command's place in the tree and its synopsis. */
+function synopsis(cmd: Command): string {
+  const names = [cmd.name()];
+  for (let c = cmd.parent; c?.parent; c = c.parent) names.unshift(c.name());
+  return `${names.join(" ")} ${cmd.usage()}`;
+}
+
+const collect = (v: string, all: string[]) => [...all, v];
+
+/** --root DIR, default "/" (`fallback`: none, for secret new). */
+export function rootOption(fallback: string | undefined = "/"): Option {
+  const o = new Option("--root <dir>", "take system paths inside DIR (a scratch dom0)");
+  return fallback === undefined ? o : o.default(fallback);
+}
+
+/** The options backup and restore share. */
+function runOptions(cmd: Command): Command {
+  return cmd
+    .option("--repo <name>", "repository (default: the config's repo)")
+    .option("--dest-vm <vm>", "the backup qube (default: the config's destVm)")
+    .option("--exclude <qube>", "leave this qube out (repeatable)", collect, [])
+    .option("--passphrase-file <f>", "the passphrase (default: the config's passphraseFile)")
+    .addOption(rootOption());
+}
+
+function registerRuns(program: Command, done: Done): void {
+  runOptions(program.command("backup").usage("[--repo NAME] [--dest-vm VM] [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]"))
+    .description("back up qubes into the repository")
+    .argument("[qubes...]")
+    .action(async (qubes: string[], o: RunOptions) => done(await backup(qubes, o)));
+  const r = runOptions(
+    program
+      .command("restore")
+      .usage("SNAPSHOT [--repo NAME] [--dest-vm VM] [--verify-only] [--rename-conflicting | --skip-conflicting]\n          [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]"),
+  )
+    .description("restore qubes from a snapshot")
+    .argument("<snapshot>")
+    .argument("[qubes...]")
+    .option("--verify-only", "check every file, write nothing")
+    .addOption(new Option("--rename-conflicting", "restore a qube that exists under a new name").conflicts("skipConflicting"))
+    .option("--skip-conflicting", "leave out qubes that exist")
+    .action(async (snapshot: string, qubes: string[], o: RestoreOptions) => done(await restore(snapshot, qubes, o)));
+  mistakes(r, { "commander.missingArgument": "restore needs a SNAPSHOT" });
+}
+
+function registerShimSecretDoctor(program: Command, done: Done): void {
+  const s = program.command("shim").usage("install|uninstall|status|path [--root DIR]").description("install the scrypt shim for qvm-backup");
+  for (const sub of ["install", "uninstall", "status"] as const) {
+    s.command(sub).usage("[--root DIR]").addOption(rootOption()).action((o: { root: string }) => done(shim(sub, o.root)));
+  }
+  // --root is accepted as everywhere (README), though the built shim does not depend on it.
+  s.command("path").usage("[--root DIR]").addOption(rootOption()).action(() => done(shimPath()));
+
+  const secret = program.command("secret").usage("new --out FILE [--root DIR]").description("write a new passphrase");
+  const n = secret
+    .command("new")
+    .usage("--out FILE [--root DIR]")
+    .option("--out <file>", "where to write it")
+    .addOption(rootOption(undefined))
+    .action((o: { out?: string; root?: string }) => done(secretNew(o.out, o.root)));
+  mistakes(n, { "commander.excessArguments": "secret new needs --out FILE and nothing else" });
+
+  program
+    .command("doctor")
+    .usage("[--root DIR]")
+    .description("check the installation")
+    .addOption(rootOption())
+    .action(async (o: { root: string }) => done(await doctorCmd(o.root)));
+}
+
+/** The program's help: one synopsis line per command, then where the defaults come from. */
+function overview(cmd: Command, helper: Help): string {
+  const lines = helper.visibleCommands(cmd).map((c) => (c.name() === "help" ? "  help                     show this text" : `  ${synopsis(c)}`));
+  return `usage: ${cmd.name()} ${cmd.usage()}
+${lines.join("\n")}
+Defaults come from <root>/etc/qubes-dedup/agent.json (destVm "backup", passphraseFile /etc/qubes-dedup/passphrase).
+With --root DIR, system paths (the config's, secret new's --out) are taken inside DIR.
+`;
+}
+
+/**
+ * Builds the program; `done` receives the exit status of the command run.
+ * Parse errors are thrown (UsageError, HelpShown), never printed or exited on.
+ */
+export function createProgram(done: Done = () => {}): Command {
+  const program = new Command("qubes-dedup-agent").usage("<command> [options]");
+  registerRuns(program, done);
+  registerShimSecretDoctor(program, done);
+  registerRpc(program, done);
+  program.helpCommand("help", "show this text");
+  for (const cmd of allCommands(program)) {
+    cmd
+      .exitOverride((err) => {
+        throw fromCommander(cmd, err);
+      })
+      .configureOutput({ writeErr: () => {}, outputError: () => {} })
+      .configureHelp({
+        helpWidth: 120,
+        styleTitle: (title) => title.toLowerCase(),
+        subcommandTerm: synopsis,
+        // the program's list names the commands of a group (shim install, shim path) rather than the group
+        visibleCommands(this: Help, c: Command) {
+          return Help.prototype.visibleCommands.call(this, c).flatMap((sub) => (sub.commands.length && c === program ? sub.commands : [sub]));
+        },
+      });
+  }
+  program.configureHelp({ formatHelp: overview });
+  return program;
+}

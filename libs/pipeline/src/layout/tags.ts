@@ -1,0 +1,51 @@
+import { randomUUID } from "node:crypto";
+
+/**
+ * How this project marks what it stores in an engine's repository. restic
+ * keeps these as snapshot tags; borg has no tags, so its archive names are the
+ * tags joined by commas (engine/borg.ts), e.g. `qubes-dedup,qd-run:<id>,qd-data`.
+ * Every rule about these strings lives here: other projects import them.
+ */
+
+/** Tag on every snapshot this project writes. */
+export const PROJECT_TAG = "qubes-dedup";
+/** Start of the tag that pairs one ingest run's data snapshot with its side record: `qd-run:<run id>`. */
+export const RUN_TAG_PREFIX = "qd-run:";
+/** Tag of a canonical data snapshot (the inner streams' member data). */
+export const DATA_TAG = "qd-data";
+/** Tag of the snapshot holding a side record (layout/side-record.ts). */
+export const SIDE_TAG = "qd-side";
+
+/** File name of the whole stream in a raw (v1) snapshot. */
+export const STREAM_FILE = "qubes-backup.bin";
+/** File name of the canonical layout's data: the inner streams' member data, back to back. */
+export const DATA_FILE = "qubes-backup.data";
+/** File name of the canonical layout's side record. */
+export const SIDE_FILE = "qubes-backup.side";
+
+/** The run tag of run `id`: `qd-run:<id>`. */
+export function runTag(id: string): string {
+  return `${RUN_TAG_PREFIX}${id}`;
+}
+
+/** The run id in a snapshot's tags (the part after `qd-run:`), if it has one. */
+export function runIdOf(tags: readonly string[]): string | undefined {
+  return tags.find((t) => t.startsWith(RUN_TAG_PREFIX))?.slice(RUN_TAG_PREFIX.length);
+}
+
+/** A run id as ingest makes them: `<start time, UTC, compact ISO 8601>-<8 random hex digits>`. */
+const RUN_ID = /^\d{8}T\d{9}Z-([0-9a-f]{8})$/;
+
+/**
+ * A fresh run id: `<start time, UTC, compact ISO 8601>-<8 random hex digits>`,
+ * e.g. `20240501T120000123Z-3f9a0c1d`; the random part is the borg short id
+ * ({@link shortSnapshotId} in layout/refs.ts).
+ */
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:.]/g, "")}-${randomUUID().slice(0, 8)}`;
+}
+
+/** The random part of a run id made by {@link newRunId}, undefined for any other (older, hand-made) id. */
+export function runIdRandomPart(id: string): string | undefined {
+  return RUN_ID.exec(id)?.[1];
+}

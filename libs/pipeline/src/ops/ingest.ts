@@ -1,0 +1,213 @@
+import { createHash, type Hash } from "node:crypto";
+import { once } from "node:events";
+import type { Readable } from "node:stream";
+import { EngineError, IngestError } from "../errors.ts";
+import type { Engine, StdinBackup } from "../engine/types.ts";
+import { SideRecordBuilder, type IngestSummary } from "../layout/side-record.ts";
+import { DATA_FILE, DATA_TAG, PROJECT_TAG, SIDE_FILE, SIDE_TAG, newRunId, runTag as runTagOf } from "../layout/tags.ts";
+import type { BackupHeader } from "../stream/header.ts";
+import { BackupStreamParser } from "../stream/parser.ts";
+import { SHIM_TRAILER, type TrailerFormat } from "../stream/trailer.ts";
+
+/**
+ * Bytes queued for the engine before reading waits for it (back-pressure):
+ * enough that the engine never starves while this process reads and hashes.
+ */
+const ENGINE_BUFFER = 8 << 20;
+
+export interface IngestProgress { bytesRead: number; bytesExpected?: number; currentFile?: string }
+export interface FileSummary { name: string; streamBytes: number; chunks: number }
+export interface QubeSummary { qid: number; name: string; backupPath: string; backupSizeBytes: number; files: FileSummary[] }
+/**
+ * What ingest stored. `snapshotId` is the data snapshot's full id (restic) or
+ * archive name (borg), the one to dump (`shortSnapshotId(engine.kind, snapshotId)`
+ * is the one to show); `sideSnapshotId` the same for its side record (give it
+ * to dump to save a listing). Sizes in bytes, duration in seconds.
+ */
+export interface IngestResult {
+  snapshotId: string; sideSnapshotId: string; backupId: string; header: BackupHeader; qubes: QubeSummary[];
+  logicalBytes: number; addedBytes: number; streamSha256: string; compressed: boolean;
+  durationSeconds: number; warnings: string[];
+}
+export interface IngestOptions {
+  onProgress?: (p: IngestProgress) => void;
+  signal?: AbortSignal;
+  hostname?: string;
+  /** recogniser of MAC trailers (default: the shim's) */
+  trailer?: TrailerFormat;
+  /** seconds the engine's backend may keep failing before the backup fails (restic; default 60) */
+  backendTimeoutSeconds?: number;
+}
+
+/**
+ * Stores one Qubes backup stream (read once, constant memory) as a snapshot,
+ * only if the stream is complete and well-formed; otherwise interrupts the
+ * engine so that no snapshot remains, and throws.
+ * @param input the stream `qubes.Backup` hands over (format v4)
+ * @returns sizes in bytes, the stream's SHA-256 (hex), qubes and duration (seconds)
+ * @throws IngestError (malformed, truncated, cancelled) or EngineError
+ */
+export async function ingest(input: NodeJS.ReadableStream | Readable, engine: Engine, opts: IngestOptions = {}): Promise<IngestResult> {
+  const started = performance.now();
+  const createdAt = new Date().toISOString();
+  const runTag = runTagOf(newRunId());
+  const progress: IngestProgress = { bytesRead: 0 };
+  let pending: Uint8Array[] = [];
+  const side = new SideRecordBuilder((b) => pending.push(b));
+  const parser = new BackupStreamParser(side, opts.trailer ?? SHIM_TRAILER, (path) => (progress.currentFile = path));
+  const hash = createHash("sha256");
+  const backup = engine.backupStdin({ filename: DATA_FILE, tags: [PROJECT_TAG, runTag, DATA_TAG], hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds });
+  // restic allows concurrent backups: the side record's one starts now, so that its start-up overlaps the data
+  const early = engine.kind === "restic" ? sideBackup(engine, runTag, opts) : undefined;
+  let engineFailure: unknown;
+  let data: { snapshotId: string; addedBytes: number };
+  backup.done.catch((e) => (engineFailure = e));
+  const onAbort = () => (input as Readable).destroy?.();
+  opts.signal?.addEventListener("abort", onAbort);
+  try {
+    if (opts.signal?.aborted) throw new Error("aborted");
+    const take = () => {
+      const out = pending;
+      pending = [];
+      return out;
+    };
+    await pump(input as AsyncIterable<Buffer>, { parser, hash, backup, take, progress, failed: () => engineFailure }, opts);
+    if (opts.signal?.aborted) throw new Error("aborted");
+    parser.end();
+    backup.stdin.end();
+    data = await backup.done;
+  } catch (e) {
+    const failedFirst = engineFailure;
+    await abandon(engine, [backup, early], runTag);
+    if (e instanceof EngineError) throw e;
+    if (failedFirst instanceof EngineError) throw failedFirst;
+    if (e instanceof IngestError) throw e;
+    if (opts.signal?.aborted) throw new IngestError(`the backup was cancelled after ${progress.bytesRead} bytes; nothing was stored.`);
+    throw new IngestError(`reading the backup stream failed after ${progress.bytesRead} bytes (${(e as Error).message}); nothing was stored, run the backup again.`);
+  } finally {
+    opts.signal?.removeEventListener("abort", onAbort);
+  }
+  const header = parser.header!;
+  const streamSha256 = hash.digest("hex");
+  const qubes = summarise(parser);
+  const summary: IngestSummary = {
+    backupId: header.backupId, qubes, compressed: header.compressed, warnings: parser.warnings,
+    durationSeconds: (performance.now() - started) / 1000, createdAt, logicalBytes: progress.bytesRead, streamSha256,
+  };
+  const record = side.finish({ format: 1, backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes, dataSnapshotId: data.snapshotId, summary });
+  let sideAdded: number;
+  let snapshotId: string;
+  let sideSnapshotId: string;
+  try {
+    ({ sideAdded, snapshotId, sideSnapshotId } = await storeSideAndResolveIds(engine, record, runTag, data.snapshotId, early ?? sideBackup(engine, runTag, opts)));
+  } catch (e) {
+    await early?.interrupt();
+    await engine.forget((await engine.snapshots({ tag: runTag })).map((s) => s.id)).catch(() => {});
+    throw e;
+  }
+  const addedBytes = data.addedBytes + sideAdded;
+  return {
+    snapshotId, sideSnapshotId, backupId: header.backupId, header, qubes,
+    logicalBytes: progress.bytesRead, addedBytes, streamSha256,
+    compressed: header.compressed, durationSeconds: (performance.now() - started) / 1000, warnings: parser.warnings,
+  };
+}
+
+/** Starts the snapshot that will hold the side record (written once the stream has ended). */
+function sideBackup(engine: Engine, runTag: string, opts: IngestOptions): StdinBackup {
+  return engine.backupStdin({ filename: SIDE_FILE, tags: [PROJECT_TAG, runTag, SIDE_TAG], hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds });
+}
+
+/**
+ * Stores the side record and, when the engine's summaries gave short ids
+ * (restic 0.14), finds the full ones: in a local repository's snapshot
+ * directory (no extra restic start), else through the run tag; borg's archive
+ * names are full ids already, and its repository lock is exclusive, so its
+ * side backup starts only now.
+ * @returns bytes the side record added, and both snapshots' ids (full ones
+ *   where they could be found)
+ */
+async function storeSideAndResolveIds(engine: Engine, record: Buffer, runTag: string, dataShortId: string, side: StdinBackup): Promise<{ sideAdded: number; snapshotId: string; sideSnapshotId: string }> {
+  side.stdin.end(record);
+  if (engine.kind !== "restic") {
+    const stored = await side.done;
+    return { sideAdded: stored.addedBytes, snapshotId: dataShortId, sideSnapshotId: stored.snapshotId };
+  }
+  const dataLocal = await engine.localFullId?.(dataShortId);
+  if (dataLocal) {
+    const stored = await side.done;
+    return { sideAdded: stored.addedBytes, snapshotId: dataLocal, sideSnapshotId: (await engine.localFullId?.(stored.snapshotId)) ?? stored.snapshotId };
+  }
+  // restic's locks allow the listing while the side record is stored; a side
+  // snapshot not listed yet keeps its short id, which restic resolves as well
+  const [stored, snaps] = await Promise.all([side.done, engine.snapshots({ tag: runTag })]);
+  const full = (short: string) => snaps.find((s) => s.id.startsWith(short))?.id ?? short;
+  return { sideAdded: stored.addedBytes, snapshotId: full(dataShortId), sideSnapshotId: full(stored.snapshotId) };
+}
+
+interface Pump {
+  parser: BackupStreamParser;
+  hash: Hash;
+  backup: StdinBackup;
+  /** the data bytes the parser set aside for the engine since the last call */
+  take: () => Uint8Array[];
+  progress: IngestProgress;
+  /** the engine's failure, once it failed */
+  failed: () => unknown;
+}
+
+/** Reads the stream once: checks and splits it, hashes it, feeds the engine with back-pressure. */
+async function pump(input: AsyncIterable<Buffer>, p: Pump, opts: IngestOptions): Promise<void> {
+  for await (const chunk of input) {
+    if (opts.signal?.aborted) return;
+    if (p.failed()) throw p.failed();
+    p.parser.write(chunk);
+    p.hash.update(chunk);
+    p.progress.bytesRead += chunk.length;
+    p.progress.bytesExpected ??= p.parser.expectedBytes();
+    for (const b of p.take()) p.backup.stdin.write(b);
+    if (p.backup.stdin.writableLength > ENGINE_BUFFER) await drainOrExit(p.backup);
+    opts.onProgress?.({ ...p.progress });
+  }
+}
+
+async function drainOrExit(backup: StdinBackup): Promise<void> {
+  const exited = backup.done.then(
+    () => { throw new EngineError("the engine finished before the stream ended; check the repository and try again."); },
+    (e) => { throw e; },
+  );
+  await Promise.race([once(backup.stdin, "drain"), exited]);
+}
+
+/**
+ * Interrupts the run's engine processes, all at once (each may have to clear
+ * a lock left by its start-up, a restic start of its own), and removes any
+ * snapshot this run may still have written.
+ */
+async function abandon(engine: Engine, backups: (StdinBackup | undefined)[], runTag: string): Promise<void> {
+  await Promise.all(backups.map((b) => b?.interrupt()));
+  let left;
+  try {
+    left = await engine.snapshots({ tag: runTag });
+  } catch (e) {
+    // an unreachable server cannot have stored this run's snapshot either
+    if (e instanceof EngineError && e.failure === "network") return;
+    throw e;
+  }
+  if (left.length) await engine.forget(left.map((s) => s.id));
+}
+
+function summarise(a: BackupStreamParser): QubeSummary[] {
+  const out: QubeSummary[] = [];
+  for (const q of a.qubes?.filter((x) => x.backupContent && x.backupPath) ?? []) {
+    const p = q.backupPath!;
+    const dir = p.endsWith("/") ? p : `${p}/`;
+    const files: FileSummary[] = [];
+    for (const f of a.files.values()) {
+      if (a.ownerOf(f.path) !== q) continue;
+      files.push({ name: f.path === p ? p.split("/").pop()! : f.path.slice(dir.length), streamBytes: f.streamBytes, chunks: f.chunks });
+    }
+    out.push({ qid: q.qid, name: q.name, backupPath: p, backupSizeBytes: q.backupSize ?? 0, files });
+  }
+  return out;
+}

@@ -1,0 +1,11 @@
+/**
+ * The test kit of the workspace (`@qubes-dedup/qubes-sim/testing`): temp
+ * dirs, volume hashing, restic listings, dom0 confirmation answers and real
+ * backup stream files. For tests, benches and the demo only; product code
+ * must not import it.
+ */
+export { tmpDir } from "./tmp.ts";
+export { sha256File, qubeVolumeHashes, volumeHashes } from "./hash.ts";
+export { resticSnapshotIds, resticLocks, type ResticRepo } from "./restic.ts";
+export { unansweredCalls, answerTheWaitingCall } from "./confirm.ts";
+export { makeBackupStreamFile, type StreamFileOptions } from "./stream.ts";

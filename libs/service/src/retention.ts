@@ -1,0 +1,143 @@
+/**
+ * Retention for schedules and the dashboard: the policy per repository and
+ * applying it (keep last/daily/weekly/monthly, then the engine's forget/prune).
+ *
+ * Retention works on backup runs, not engine snapshots: the canonical layout
+ * stores each backup as a data snapshot plus a side-record snapshot sharing a
+ * `qd-run:` tag (libs/pipeline ingest.ts), and both must go or stay together.
+ * So the keep rules (restic's semantics: `--keep-last n` keeps the n newest;
+ * `--keep-daily n` keeps the newest run of each of the n newest days that
+ * have one; weekly = ISO week, monthly = calendar month; UTC) are evaluated
+ * here and the engine is given the ids to forget (`restic forget --prune
+ * <ids>` / `borg delete` + `compact`).
+ */
+import { z } from "zod";
+import type { Database } from "@qubes-dedup/db";
+import { format } from "date-fns";
+import { UTCDate } from "@date-fns/utc";
+import { DATA_TAG, PROJECT_TAG, runIdOf, type EngineSnapshot } from "@qubes-dedup/pipeline";
+import { engineFor, getRepository } from "./repositories.ts";
+import { ServiceError } from "./errors.ts";
+
+/** Keep rules; null or 0 = rule not used. */
+export interface KeepPolicy {
+  keepLast?: number | null;
+  keepDaily?: number | null;
+  keepWeekly?: number | null;
+  keepMonthly?: number | null;
+}
+
+/** ISO 8601 week of `d` in UTC, e.g. "2026-W49" (week-numbering year, not calendar year). */
+function isoWeek(d: Date): string {
+  return format(new UTCDate(d), "RRRR-'W'II");
+}
+
+const BUCKETS: [keyof KeepPolicy, (d: Date) => string][] = [
+  ["keepDaily", (d) => d.toISOString().slice(0, 10)],
+  ["keepWeekly", isoWeek],
+  ["keepMonthly", (d) => d.toISOString().slice(0, 7)],
+];
+
+/**
+ * Which runs a policy keeps. Pure.
+ * @param runs any order; `time` of each run.
+ * @returns ids of the kept runs.
+ * @throws ServiceError when no rule is set (that would forget everything).
+ */
+export function keptRuns(runs: { id: string; time: Date }[], policy: KeepPolicy): Set<string> {
+  if (!policy.keepLast && !policy.keepDaily && !policy.keepWeekly && !policy.keepMonthly) {
+    throw new ServiceError("the retention policy has no keep rule, so it would forget every snapshot: set at least one of keep last/daily/weekly/monthly.");
+  }
+  const newest = [...runs].sort((a, b) => b.time.getTime() - a.time.getTime() || (a.id < b.id ? 1 : -1));
+  const kept = new Set(newest.slice(0, policy.keepLast ?? 0).map((r) => r.id));
+  for (const [rule, bucket] of BUCKETS) {
+    let left = policy[rule] ?? 0;
+    let last: string | undefined;
+    for (const r of newest) {
+      if (left <= 0) break;
+      const key = bucket(r.time);
+      if (key === last) continue;
+      last = key;
+      kept.add(r.id);
+      left--;
+    }
+  }
+  return kept;
+}
+
+/** A backup run in the engine: its data snapshot and every snapshot sharing its run tag. */
+interface Run {
+  id: string;
+  time: Date;
+  dataId: string;
+  snapshotIds: string[];
+}
+
+function groupRuns(snaps: EngineSnapshot[]): Run[] {
+  const byTag = new Map<string, EngineSnapshot[]>();
+  for (const s of snaps) {
+    const tag = runIdOf(s.tags);
+    if (tag) byTag.set(tag, [...(byTag.get(tag) ?? []), s]);
+  }
+  const runs: Run[] = [];
+  for (const [tag, group] of byTag) {
+    const data = group.find((s) => s.tags.includes(DATA_TAG));
+    // A run without its data snapshot is an unfinished ingest; ingest cleans those up itself.
+    if (data) runs.push({ id: tag, time: data.time, dataId: data.id, snapshotIds: group.map((s) => s.id) });
+  }
+  return runs;
+}
+
+/** What {@link applyRetention} did. */
+export interface RetentionResult {
+  keptRuns: number;
+  /** Data snapshot ids of the runs forgotten. */
+  forgotten: string[];
+  /** Human-readable lines for the run log. */
+  log: string[];
+}
+
+/**
+ * Applies `policy` to a registered repository: forgets (and prunes) every
+ * backup run it does not keep, then removes those snapshots from the index.
+ * @throws ServiceError (unknown repository, empty policy), EngineError.
+ */
+export async function applyRetention(db: Database, repository: string, policy: KeepPolicy): Promise<RetentionResult> {
+  const repo = await getRepository(db, repository);
+  const engine = engineFor(repo);
+  const runs = groupRuns(await engine.snapshots({ tag: PROJECT_TAG }));
+  const kept = keptRuns(runs, policy);
+  const drop = runs.filter((r) => !kept.has(r.id));
+  const log = runs
+    .sort((a, b) => b.time.getTime() - a.time.getTime())
+    .map((r) => `${kept.has(r.id) ? "keep  " : "forget"} ${r.time.toISOString()} ${r.dataId.slice(0, 12)}`);
+  if (drop.length > 0) {
+    await engine.forget(drop.flatMap((r) => r.snapshotIds));
+    await db.prisma.snapshot.deleteMany({ where: { repositoryId: repo.id, engineSnapshotId: { in: drop.map((r) => r.dataId) } } });
+  }
+  return { keptRuns: kept.size, forgotten: drop.map((r) => r.dataId), log };
+}
+
+/** Keep rules of the retention policy (0 = unused), each at most 10000. */
+export const retentionInput = z.object({
+  repositoryId: z.number().int().positive(),
+  keepLast: z.number().int().min(0).max(10000),
+  keepDaily: z.number().int().min(0).max(10000),
+  keepWeekly: z.number().int().min(0).max(10000),
+  keepMonthly: z.number().int().min(0).max(10000),
+});
+export type RetentionInput = z.infer<typeof retentionInput>;
+
+/** A repository's policy, or null when none is set. */
+export async function getRetention(db: Database, repositoryId: number) {
+  return db.prisma.retentionPolicy.findUnique({ where: { repositoryId } });
+}
+
+/** Sets a repository's policy. @throws Error when every rule is 0 (that would keep nothing). */
+export async function setRetention(db: Database, input: RetentionInput) {
+  const { repositoryId, ...rules } = input;
+  if (Object.values(rules).every((n) => n === 0)) {
+    throw new Error("A retention policy needs at least one keep rule above 0, or it would forget every snapshot: set keep last, daily, weekly or monthly.");
+  }
+  return db.prisma.retentionPolicy.upsert({ where: { repositoryId }, create: input, update: rules });
+}

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# `npm run package`: builds every package into dist/packages/, one script each.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash tools/package/dom0-rpm.sh
