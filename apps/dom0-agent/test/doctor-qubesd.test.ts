@@ -6,14 +6,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { agent, tmp } from "./helpers.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
+import { agent } from "./helpers.ts";
 
 const SIM_CREATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../libs/qubes-sim/bin/qubes-sim-create");
 
 const DROP_IN = "etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf";
 
 function simulatedDom0(): string {
-  const dir = tmp("qdd-simdom0-");
+  const dir = tmpDir("simdom0");
   const spec = path.join(dir, "spec.json");
   fs.writeFileSync(spec, JSON.stringify({ qubes: [{ name: "solo", klass: "StandaloneVM", privateSize: 4096, rootSize: 4096 }] }));
   execFileSync(SIM_CREATE, ["--qubesd", "--spec", spec, path.join(dir, "root")]);
@@ -40,7 +41,7 @@ describe("doctor and the simulated qubesd", () => {
   });
 
   it("still skips the check for a root without a qubesd unit file", () => {
-    const root = tmp("qdd-bare-");
+    const root = tmpDir("bare");
     expect(qubesdLine(agent(["doctor", "--root", root]).stdout)).toBe("skip  running qubesd: not checked under --root");
   });
 });
