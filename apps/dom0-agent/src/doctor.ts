@@ -11,10 +11,10 @@ import { execa } from "execa";
 import path from "node:path";
 import { PROJECT_PASSPHRASE_RE } from "@qubes-dedup/protocol";
 import { DROP_IN_FILE, REAL_SCRYPT_FILE, SHIM_DIR, SHIM_FILE, installStatus, wantedFiles } from "@qubes-dedup/shim";
-import { hasQubesd, qubesdEnvironment } from "@qubes-dedup/qubes-sim/qubesd";
 import { CONFIG_FILE, POLICY_FILE, loadConfig, underRoot } from "./config.ts";
 import { agentCommand, shownPath } from "./args.ts";
 import { observer } from "./install.ts";
+import { qubesdPath } from "./qubesd-env.ts";
 import { builtShimPath } from "./shim-path.ts";
 
 /** The outcome of one check. */
@@ -101,11 +101,24 @@ function scryptOnPath(pathValue: string | undefined): string | undefined {
   return undefined;
 }
 
+/**
+ * A PATH value of the system under `root` as seen from here: each directory
+ * the root has is the root's, any other the host's (a scratch root shares the
+ * host's /usr/bin, hence its real scrypt).
+ */
+function rootPath(root: string, pathValue: string): string {
+  return pathValue
+    .split(":")
+    .map((d) => (path.isAbsolute(d) && fs.existsSync(underRoot(root, d)) ? underRoot(root, d) : d))
+    .join(":");
+}
+
 /** Under --root: which scrypt the simulated qubesd's environment finds (skip without its unit file). */
 function simulatedQubesd(root: string): Check {
-  if (!hasQubesd(root)) return { name: "running qubesd", state: "skip", detail: "not checked under --root" };
+  const qubesd = qubesdPath(root);
+  if (qubesd === undefined) return { name: "running qubesd", state: "skip", detail: "not checked under --root" };
   const shim = shownPath(root, SHIM_FILE);
-  const found = scryptOnPath(qubesdEnvironment(root).PATH);
+  const found = scryptOnPath(rootPath(root, qubesd));
   if (found === shim) return ok("running qubesd", `the simulated qubesd finds ${shim} first on its PATH`);
   return fail("running qubesd", `the simulated qubesd finds ${found ?? "no scrypt"} on its PATH, not ${shim}, so backup chunks go through the real scrypt and will not deduplicate`, `run \`${agentCommand(root, "shim install")}\``);
 }
