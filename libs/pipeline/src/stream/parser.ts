@@ -42,6 +42,8 @@ export interface FileState {
  * checks it whole: the outer tar framing and member order, the backup-header
  * pair, each file's chunks and inner tar stream, and that every qube
  * `qubes.xml` marks as backed up is present with its save_on_stop volumes.
+ * Once the `.hmac` or a chunk ends with a valid MAC trailer (of `trailerFormat`),
+ * every later chunk must: one without is a chunk the shim failed on in dom0.
  * Feed it with {@link write} (any chunking), then call {@link end}; it keeps
  * no stream data, only what it found (`header`, `qubes`, `files`, `warnings`).
  * Every byte is also handed, classified, to the optional {@link LayoutSink}
