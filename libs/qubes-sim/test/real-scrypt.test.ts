@@ -29,8 +29,8 @@ describe("real scrypt", () => {
     const at = data.indexOf(Buffer.from("vm2/private.img.000.enc\0"));
     expect(data.subarray(at + 512, at + 519).equals(Buffer.from("scrypt\0", "binary"))).toBe(true);
     // ingest's parser (imported by path: see ingest-view.test.ts) warns that the shim was not used.
-    const p = (await import(path.join(HERE, "../../pipeline/src/index.ts"))) as { StreamAnalyzer: new () => { write(b: Uint8Array): void; end(): void; warnings: string[] } };
-    const a = new p.StreamAnalyzer();
+    const p = (await import(path.join(HERE, "../../pipeline/src/index.ts"))) as { BackupStreamParser: new () => { write(b: Uint8Array): void; end(): void; warnings: string[] } };
+    const a = new p.BackupStreamParser();
     a.write(data);
     a.end();
     expect(a.warnings).toContainEqual(expect.stringMatching(/^chunks are scrypt-encrypted \(the dedup shim was not used\)/));
