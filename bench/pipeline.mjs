@@ -55,8 +55,8 @@ const log = (s) => process.stderr.write(`${s}\n`);
 function qubesOf(total) {
   const s = (share) => Math.round((total * share) / 4096) * 4096;
   return [
-    { name: "fedora-41", klass: "TemplateVM", label: "black", privateSize: s(1 / 16), rootSize: s(1 / 2) },
-    { name: "personal", klass: "AppVM", template: "fedora-41", label: "yellow", privateSize: s(1 / 8) },
+    { name: "fedora-41", klass: "TemplateVM", label: "black", privateSize: s(1 / 16), rootSize: s(1 / 2), pool: "file" },
+    { name: "personal", klass: "AppVM", template: "fedora-41", label: "yellow", privateSize: s(1 / 8), pool: "file" },
     { name: "vault", klass: "AppVM", template: "fedora-41", label: "black", privateSize: s(1 / 16) },
     { name: "work", klass: "AppVM", template: "fedora-41", label: "blue", privateSize: s(1 / 4), firewall: true },
   ];

@@ -8,9 +8,9 @@ export function demoQubes(small: boolean): QubeSpec[] {
   const k = small ? 1 / 8 : 1;
   const m = (n: number) => Math.max(1, Math.round(n * k)) * MiB;
   return [
-    { name: "fedora-41", klass: "TemplateVM", label: "black", rootSize: m(128), privateSize: m(4) },
+    { name: "fedora-41", klass: "TemplateVM", label: "black", rootSize: m(128), privateSize: m(4), pool: "file" },
     { name: "work", klass: "AppVM", template: "fedora-41", label: "blue", privateSize: m(48), firewall: true },
-    { name: "personal", klass: "AppVM", template: "fedora-41", label: "yellow", privateSize: m(32) },
+    { name: "personal", klass: "AppVM", template: "fedora-41", label: "yellow", privateSize: m(32), pool: "file" },
     { name: "vault", klass: "AppVM", template: "fedora-41", label: "black", privateSize: m(8) },
   ];
 }

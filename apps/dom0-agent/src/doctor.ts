@@ -2,15 +2,19 @@
  * `doctor`: one line per check, each failure with its fix. Checks the real
  * scrypt (present, >= 1.3.0 for `--passphrase`), the installed shim, the
  * qubesd drop-in and the running qubesd's PATH, the passphrase file and the
- * qrexec policy file.
+ * qrexec policy file. Under `--root`, "running qubesd" is the simulated
+ * qubesd of a root that has its unit file (qubes-sim): the scrypt its
+ * environment (unit file + drop-ins) finds is what encrypts backup chunks.
  */
 import fs from "node:fs";
 import { execa } from "execa";
+import path from "node:path";
 import { PROJECT_PASSPHRASE_RE } from "@qubes-dedup/protocol";
-import { DROP_IN_FILE, REAL_SCRYPT_FILE, SHIM_DIR, installStatus, wantedFiles } from "@qubes-dedup/shim";
+import { DROP_IN_FILE, REAL_SCRYPT_FILE, SHIM_DIR, SHIM_FILE, installStatus, wantedFiles } from "@qubes-dedup/shim";
 import { CONFIG_FILE, POLICY_FILE, loadConfig, underRoot } from "./config.ts";
 import { agentCommand, shownPath } from "./args.ts";
 import { observer } from "./install.ts";
+import { qubesdPath } from "./qubesd-env.ts";
 import { builtShimPath } from "./shim-path.ts";
 
 /** The outcome of one check. */
@@ -83,8 +87,44 @@ function dropIn(root: string): Check {
   return ok("qubesd drop-in", `${file} puts ${SHIM_DIR} first on PATH`);
 }
 
+/** The first executable `scrypt` on a PATH value, as execvp finds it. */
+function scryptOnPath(pathValue: string | undefined): string | undefined {
+  for (const dir of (pathValue ?? "").split(":")) {
+    if (!dir) continue;
+    try {
+      fs.accessSync(path.join(dir, "scrypt"), fs.constants.X_OK);
+      return path.join(dir, "scrypt");
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A PATH value of the system under `root` as seen from here: each directory
+ * the root has is the root's, any other the host's (a scratch root shares the
+ * host's /usr/bin, hence its real scrypt).
+ */
+function rootPath(root: string, pathValue: string): string {
+  return pathValue
+    .split(":")
+    .map((d) => (path.isAbsolute(d) && fs.existsSync(underRoot(root, d)) ? underRoot(root, d) : d))
+    .join(":");
+}
+
+/** Under --root: which scrypt the simulated qubesd's environment finds (skip without its unit file). */
+function simulatedQubesd(root: string): Check {
+  const qubesd = qubesdPath(root);
+  if (qubesd === undefined) return { name: "running qubesd", state: "skip", detail: "not checked under --root" };
+  const shim = shownPath(root, SHIM_FILE);
+  const found = scryptOnPath(rootPath(root, qubesd));
+  if (found === shim) return ok("running qubesd", `the simulated qubesd finds ${shim} first on its PATH`);
+  return fail("running qubesd", `the simulated qubesd finds ${found ?? "no scrypt"} on its PATH, not ${shim}, so backup chunks go through the real scrypt and will not deduplicate`, `run \`${agentCommand(root, "shim install")}\``);
+}
+
 async function runningQubesd(root: string): Promise<Check> {
-  if (root !== "/") return { name: "running qubesd", state: "skip", detail: "not checked under --root" };
+  if (root !== "/") return simulatedQubesd(root);
   const r = await execa("systemctl", ["show", "qubesd.service", "--property=Environment", "--value"], { reject: false });
   if (r.exitCode !== 0) return fail("running qubesd", "systemctl cannot show qubesd.service", "run this in dom0 with qubesd running");
   const pathVar = /(?:^|\s)PATH=(\S+)/.exec(r.stdout ?? "")?.[1];

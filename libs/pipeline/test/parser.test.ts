@@ -169,6 +169,53 @@ describe("backup stream parser", () => {
     expect(a.plainChunks).toBeGreaterThan(1);
     expect(a.plainChunks).toBeLessThanOrEqual(chunks);
   });
+  describe("a chunk the shim failed on, in a stream whose chunks carry its MAC trailers", () => {
+    const broken = (name: string) =>
+      `the chunk ${name} carries no valid qubes-dedup MAC trailer although the stream before it does, so the shim failed on it in dom0; the backup was not stored, run it again.`;
+    /** A trailered stream (the header pair without one, as hand-made streams have) whose chunk `bad` gets `damage`. */
+    const stream = async (bad: string, damage: (trailer: Buffer) => Buffer) => {
+      const { makeTrailer, macKey } = await import("@qubes-dedup/protocol/formats");
+      const trailer = (p: string, c: Buffer) => {
+        const t = makeTrailer(macKey(`20250101T000000-1!${p}!pass`), c);
+        return p === bad ? damage(t) : t;
+      };
+      return fs.readFileSync(makeStream(tmpDir("pipeline"), { qubes: smallSystem(), chunkSize: 8192, backupId: "20250101T000000-1", trailer }));
+    };
+    const refusal = (bytes: Buffer) => {
+      try {
+        analyze(bytes, 1000, SHIM_TRAILER);
+      } catch (e) {
+        expect(e).toBeInstanceOf(IngestError);
+        return (e as Error).message;
+      }
+      throw new Error("accepted");
+    };
+    it("a sound trailered stream is accepted without warnings (control)", async () => {
+      const a = analyze(await stream("", (t) => t), 1000, SHIM_TRAILER);
+      expect(a.warnings).toEqual([]);
+      expect(a.plainChunks).toBe(0);
+    });
+    it("refuses a chunk with no trailer, naming it", async () => {
+      expect(refusal(await stream("vm3/private.img.002", () => Buffer.alloc(0)))).toBe(broken("vm3/private.img.002.enc"));
+    });
+    it("refuses a chunk with half a trailer, naming it", async () => {
+      expect(refusal(await stream("vm5/private.img.001", (t) => t.subarray(0, 24)))).toBe(broken("vm5/private.img.001.enc"));
+    });
+    it("refuses a chunk whose trailer names another length, naming it", async () => {
+      const wrongLength = (t: Buffer) => {
+        const w = Buffer.from(t);
+        w.writeBigUInt64BE(w.readBigUInt64BE(8) + 1n, 8);
+        return w;
+      };
+      expect(refusal(await stream("vm3/private.img.000", wrongLength))).toBe(broken("vm3/private.img.000.enc"));
+    });
+    it("refuses an empty chunk once the header's .hmac carries a trailer", async () => {
+      const { makeTrailer, macKey } = await import("@qubes-dedup/protocol/formats");
+      const hmac = Buffer.concat([HEADER, makeTrailer(macKey("x"), HEADER)]);
+      const s = Buffer.concat([archive("backup-header", HEADER), archive("backup-header.hmac", hmac), archive("qubes.xml.000.enc", Buffer.alloc(0))]);
+      expect(refusal(s)).toBe(broken("qubes.xml.000.enc"));
+    });
+  });
   it("flags compressed and scrypt-encrypted backups", () => {
     const c = analyze(fs.readFileSync(makeStream(tmpDir("pipeline"), { qubes: smallSystem(), compressed: true })));
     expect(c.header!.compressed).toBe(true);

@@ -70,6 +70,19 @@ describe("restic engine", () => {
     expect((await engine.snapshots()).length).toBe(before);
   }, 120_000);
 
+  it("refuses a trailered stream with a chunk the shim failed on (no trailer), naming it, and leaves no snapshot", async () => {
+    const { makeTrailer, macKey } = await import("@qubes-dedup/protocol/formats");
+    const trailer = (p: string, c: Buffer) => (p === "vm3/private.img.001" ? Buffer.alloc(0) : makeTrailer(macKey(`20250101T000000-1!${p}!pass`), c));
+    const broken = makeStream(tmpDir("pipeline"), { qubes: smallSystem(), chunkSize: 8192, backupId: "20250101T000000-1", trailer });
+    const before = (await engine.snapshots()).length;
+    const err = await ingest(fileStream(broken, 4096), engine).catch((e) => e);
+    expect(err).toBeInstanceOf(IngestError);
+    expect(err.message).toBe(
+      "the chunk vm3/private.img.001.enc carries no valid qubes-dedup MAC trailer although the stream before it does, so the shim failed on it in dom0; the backup was not stored, run it again.",
+    );
+    expect((await engine.snapshots()).length).toBe(before);
+  }, 60_000);
+
   it("names where a truncated stream ended", async () => {
     const cut = bytes.length - 10240 * 3 - 100;
     const err = await ingest(fileStream(stream, 4096, cut), engine).catch((e) => e);

@@ -5,7 +5,8 @@
  */
 export { callScrypt, type ScryptCallOptions, type ScryptCallResult } from "./tty/scrypt-call.ts";
 export { SimError, UsageError } from "./errors.ts";
-export { createSystem, defaultQubes, type QubeSpec, type SystemSpec } from "./system/create.ts";
+export { createSystem, defaultQubes, type PoolKind, type QubeSpec, type SystemSpec } from "./system/create.ts";
+export { hasQubesd, qubesdEnvironment, qubesdUnitFiles, unitEnvironment, writeQubesdUnit, SYSTEMD_SERVICE_PATH } from "./system/qubesd.ts";
 export { mutateVolume, writeVolumeImage, type MutateOptions } from "./system/content.ts";
 export { simPaths, loadQubesXml, rootFromEnv } from "./system/layout.ts";
 export { parseQubesXml, serializeQubesXml, domainName, domainQid, type QubesXml, type Domain } from "./system/qubes-xml.ts";

@@ -3,48 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseQubesXml, runBackup, domainName } from "../src/index.ts";
-import { parseHeader, parsePax } from "../src/restore/outer-tar.ts";
-import { fakeEnv, gnuTarList, PASS, smallSystem } from "./helpers.ts";
+import { fakeEnv, gnuTarList, members, PASS, smallSystem, unwrap } from "./helpers.ts";
 import { tmpDir } from "../src/testing/index.ts";
-
-interface Member {
-  offset: number;
-  name: string;
-  size: number;
-  pax: Record<string, string>;
-  data: Buffer;
-  end: number;
-}
-
-/** Walks the outer stream by hand: each member is its own archive padded to 10240. */
-function members(stream: Buffer): Member[] {
-  const out: Member[] = [];
-  let pos = 0;
-  while (pos < stream.length) {
-    const start = pos;
-    const x = parseHeader(stream.subarray(pos, pos + 512))!;
-    expect(x.type).toBe("x");
-    const pax = parsePax(stream.subarray(pos + 512, pos + 512 + x.size));
-    pos += 512 + Math.ceil(x.size / 512) * 512;
-    const h = parseHeader(stream.subarray(pos, pos + 512))!;
-    expect(h.type).toBe("0");
-    pos += 512;
-    const data = stream.subarray(pos, pos + h.size);
-    pos += Math.ceil(h.size / 512) * 512;
-    // End of archive: at least two zero blocks, then padding to a 10240-byte record.
-    const end = Math.ceil((pos + 1024 - start) / 10240) * 10240 + start;
-    expect(stream.subarray(pos, end).every((b) => b === 0)).toBe(true);
-    out.push({ offset: start, name: pax.path ?? h.name, size: h.size, pax, data, end });
-    pos = end;
-  }
-  return out;
-}
-
-function unwrap(enc: Buffer): Buffer {
-  // The test scrypt's format: magic (11) + HMAC (32) + data.
-  expect(enc.subarray(0, 11).toString("binary")).toBe("fakescrypt\0");
-  return enc.subarray(43);
-}
 
 describe("qvm-backup stream", () => {
   it("has the v4 order, naming, framing, header and passphrases", async () => {

@@ -42,6 +42,8 @@ export interface FileState {
  * checks it whole: the outer tar framing and member order, the backup-header
  * pair, each file's chunks and inner tar stream, and that every qube
  * `qubes.xml` marks as backed up is present with its save_on_stop volumes.
+ * Once the `.hmac` or a chunk ends with a valid MAC trailer (of `trailerFormat`),
+ * every later chunk must: one without is a chunk the shim failed on in dom0.
  * Feed it with {@link write} (any chunking), then call {@link end}; it keeps
  * no stream data, only what it found (`header`, `qubes`, `files`, `warnings`).
  * Every byte is also handed, classified, to the optional {@link LayoutSink}
@@ -65,6 +67,8 @@ export class BackupStreamParser implements OuterSink {
   private tailFill = 0;
   private probe = Buffer.alloc(0);
   private hmacSeen = false;
+  /** the header's `.hmac` or an earlier chunk ended with a valid MAC trailer: every chunk must */
+  private trailered = false;
 
   constructor(
     private readonly layout?: LayoutSink,
@@ -233,18 +237,35 @@ export class BackupStreamParser implements OuterSink {
       if (this.header.compressed)
         this.warnings.push(`the backup is compressed (${this.header.compressionFilter ?? "gzip"}), so it will deduplicate poorly; run qvm-backup with --no-compress.`);
     } else if (k.kind === "hmac") {
-      this.layout?.small(Buffer.concat(this.small));
+      const content = Buffer.concat(this.small);
+      this.layout?.small(content);
       this.hmacSeen = true;
-    } else if (this.tail) {
-      if (this.trailerFormat.matches(this.tail, m.size)) {
-        this.layout?.trailer(this.tail);
-        this.trailers++;
-      } else {
+      const tl = this.trailerFormat.length;
+      if (tl > 0 && content.length >= tl && this.trailerFormat.matches(content.subarray(content.length - tl), content.length)) this.trailered = true;
+    } else if (this.tail && this.trailerFormat.matches(this.tail, m.size)) {
+      this.layout?.trailer(this.tail);
+      this.trailers++;
+      this.trailered = true;
+      this.tail = undefined;
+    } else {
+      if (this.trailered) this.brokenChunk(m);
+      if (this.tail) {
         this.plainChunks++;
         this.payload(this.tail);
+        this.tail = undefined;
       }
-      this.tail = undefined;
     }
+  }
+
+  /**
+   * A chunk without a valid trailer in a stream whose earlier members carry
+   * them: the shim failed on it in dom0 (qubesd only logs scrypt's exit
+   * status and sends whatever file exists; DESIGN.md), so it is damaged.
+   */
+  private brokenChunk(m: OuterMember): never {
+    throw new IngestError(
+      `the chunk ${m.name} carries no valid qubes-dedup MAC trailer although the stream before it does, so the shim failed on it in dom0; the backup was not stored, run it again.`,
+    );
   }
 
   /** chunks that ended with a shim MAC trailer */

@@ -4,6 +4,12 @@
  * every file's inner tar stream cut into chunks, each chunk through
  * `scrypt enc - <chunk>.enc`, each result framed by its own
  * `tar -cO --posix` archive and written to the destination.
+ *
+ * Like qubesd, a chunk's scrypt exit status is only logged: whatever file
+ * scrypt left is sent (empty, cut short, without the shim's trailer), and
+ * only a chunk scrypt left no file for fails the backup (at the framing
+ * tar). scrypt and the archiving tar run with qubesd's environment
+ * (`qubesdEnv`), the location command with the caller's.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -36,14 +42,31 @@ export interface BackupOptions {
   /** Qubes to back up (names, "dom0"); empty = all with include_in_backups. */
   qubes?: string[];
   exclude?: string[];
-  /** gzip each file's inner stream; header `compressed=True`. */
+  /** Compress each file's inner stream; header `compressed=True`. Default false (qvm-backup's CLI defaults to true). */
   compress?: boolean;
+  /**
+   * The compression program (stdin to stdout; `-d` decompresses), written to
+   * the header's `compression-filter`: gzip (default), bzip2, xz, zstd, …
+   */
+  compressionFilter?: string;
   /** Chunk size in bytes (default 100 MiB). */
   chunkSize?: number;
-  /** Environment of scrypt and the location command (PATH decides which run). */
+  /** Environment of the location command, and of scrypt unless `qubesdEnv` is given. */
   env?: NodeJS.ProcessEnv;
-  /** Called with progress in percent (0..100). */
+  /** qubesd's environment: scrypt, tar and the compression filter run with it (PATH decides which scrypt runs). Default `env`. */
+  qubesdEnv?: NodeJS.ProcessEnv;
+  /**
+   * Called with progress in percent, as qubesd reports it: at most once a
+   * second (none in the first second), not capped at 100 (done bytes count
+   * the inner streams, the total the volumes' usage).
+   */
   progress?: (percent: number) => void;
+  /** Clock of the progress rate limit (milliseconds; default Date.now). */
+  clock?: () => number;
+  /** Least time between progress reports (milliseconds; qubesd's is 1000, the default). */
+  progressIntervalMs?: number;
+  /** Receives what qubesd only logs, e.g. a chunk's failed scrypt. */
+  log?: (line: string) => void;
   /** Clock for the backup id (default now). */
   now?: Date;
 }
@@ -65,8 +88,8 @@ export function makeBackupId(now: Date, pid: number): string {
 }
 
 /** The `backup-header` text: `version` first, then the set keys in Qubes' order. */
-export function backupHeaderText(backupId: string, compressed: boolean): string {
-  const lines = ["version=4", "encrypted=True", `compressed=${compressed ? "True" : "False"}`, "compression-filter=gzip", "hmac-algorithm=scrypt", `backup-id=${backupId}`];
+export function backupHeaderText(backupId: string, compressed: boolean, compressionFilter = "gzip"): string {
+  const lines = ["version=4", "encrypted=True", `compressed=${compressed ? "True" : "False"}`, `compression-filter=${compressionFilter}`, "hmac-algorithm=scrypt", `backup-id=${backupId}`];
   return lines.join("\n") + "\n";
 }
 
@@ -77,13 +100,13 @@ function waitExit(child: ChildProcess): Promise<number> {
   });
 }
 
-/** The inner stream of one file, optionally through the compression filter. */
-function innerStream(f: PlannedFile, env: NodeJS.ProcessEnv, compress: boolean): { stream: Readable; done: Promise<number> } {
+/** The inner stream of one file, through the compression filter when it is set. */
+function innerStream(f: PlannedFile, env: NodeJS.ProcessEnv, filter: string | undefined): { stream: Readable; done: Promise<number> } {
   const archiveName = `${f.subdir}${f.name}`;
   if (f.kind === "volume") {
     const inner = volumeInnerStream(f.source, archiveName);
-    if (!compress) return { stream: inner, done: finished(inner).then(() => 0, () => 1) };
-    const gz = spawn("gzip", [], { env, stdio: ["pipe", "pipe", "inherit"] });
+    if (!filter) return { stream: inner, done: finished(inner).then(() => 0, () => 1) };
+    const gz = spawn(filter, [], { env, stdio: ["pipe", "pipe", "inherit"] });
     gz.stdin!.on("error", () => {});
     inner.pipe(gz.stdin!);
     return { stream: gz.stdout!, done: waitExit(gz) };
@@ -91,7 +114,7 @@ function innerStream(f: PlannedFile, env: NodeJS.ProcessEnv, compress: boolean):
   const base = path.basename(f.source);
   const args = ["-Pc", "--sparse", "-C", path.dirname(f.source)];
   if (f.subdir !== "dom0-home/") args.push("--dereference");
-  if (compress) args.push("--use-compress-program=gzip");
+  if (filter) args.push(`--use-compress-program=${filter}`);
   args.push(`--xform=s:^${base}:${f.subdir}\\0:`, base);
   const tar = spawn("tar", args, { env, stdio: ["ignore", "pipe", "inherit"] });
   return { stream: tar.stdout!, done: waitExit(tar) };
@@ -99,13 +122,26 @@ function innerStream(f: PlannedFile, env: NodeJS.ProcessEnv, compress: boolean):
 
 interface Ctx {
   opts: BackupOptions;
+  /** qubesd's environment. */
   env: NodeJS.ProcessEnv;
   tmp: string;
   backupId: string;
   dest: Destination;
   files: string[];
-  doneBytes: number;
+  /** Inner-stream bytes read of the current qube (qubesd's `_current_vm_bytes`). */
+  currentBytes: number;
+  /** `backup-size` of the finished qubes (qubesd's `_done_vms_bytes`). */
+  doneQubesBytes: number;
   totalSize: number;
+  lastProgress: number;
+}
+
+/** qubesd's `_send_progress_update`: at most once a second, uncapped. */
+function reportProgress(ctx: Ctx): void {
+  const now = (ctx.opts.clock ?? Date.now)();
+  if (ctx.totalSize <= 0 || !ctx.opts.progress || now - ctx.lastProgress < (ctx.opts.progressIntervalMs ?? 1000)) return;
+  ctx.lastProgress = now;
+  ctx.opts.progress((100 * (ctx.doneQubesBytes + ctx.currentBytes)) / ctx.totalSize);
 }
 
 /** Frames one file of the temp dir with GNU tar onto the destination, then deletes it. */
@@ -124,15 +160,17 @@ async function send(ctx: Ctx, rel: string): Promise<void> {
 async function backupFile(ctx: Ctx, f: PlannedFile): Promise<void> {
   const base = `${f.subdir}${f.name}`;
   fs.mkdirSync(path.join(ctx.tmp, f.subdir), { recursive: true });
-  const { stream, done } = innerStream(f, ctx.env, ctx.opts.compress ?? false);
+  const filter = ctx.opts.compress ? (ctx.opts.compressionFilter ?? "gzip") : undefined;
+  const { stream, done } = innerStream(f, ctx.env, filter);
   await splitIntoChunks(stream, ctx.opts.chunkSize ?? DEFAULT_CHUNK_SIZE, async (chunk, i) => {
     const rel = `${base}.${String(i).padStart(3, "0")}`;
-    let n = 0;
-    chunk.on("data", (b: Buffer) => (n += b.length));
+    chunk.on("data", (b: Buffer) => {
+      ctx.currentBytes += b.length;
+      reportProgress(ctx);
+    });
     const r = await callScrypt({ args: ["enc", "-", path.join(ctx.tmp, `${rel}.enc`)], passphrase: `${ctx.backupId}!${rel}!${ctx.opts.passphrase}`, env: ctx.env, stdin: chunk });
-    if (r.exitCode !== 0) throw new SimError(`scrypt failed to encrypt ${rel} (exit ${r.exitCode}: ${r.stderr.trim()}); check the scrypt found on PATH.`);
-    ctx.doneBytes += n;
-    if (ctx.totalSize > 0) ctx.opts.progress?.(Math.min(100, (100 * ctx.doneBytes) / ctx.totalSize));
+    // qubesd only logs this (qubes/backup.py _split_and_send) and sends whatever file exists.
+    if (r.exitCode !== 0) ctx.opts.log?.(`scrypt return code: ${r.exitCode} for ${rel}.enc (${r.stderr.trim()})`);
     await send(ctx, `${rel}.enc`);
   });
   const code = await done;
@@ -146,27 +184,34 @@ async function backupFile(ctx: Ctx, f: PlannedFile): Promise<void> {
  */
 export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
   const env = opts.env ?? process.env;
+  const qubesdEnv = opts.qubesdEnv ?? env;
   const store = loadQubesXml(opts.root);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qubes-sim-backup-"));
   try {
     const emptyFile = path.join(tmp, ".src", "empty");
     fs.mkdirSync(path.dirname(emptyFile));
     fs.writeFileSync(emptyFile, "");
-    const planned = planFiles(opts.root, selectDomains(store, opts.qubes ?? [], opts.exclude ?? []), emptyFile);
+    const planned = planFiles(opts.root, store, selectDomains(store, opts.qubes ?? [], opts.exclude ?? []), emptyFile);
     const backupId = makeBackupId(opts.now ?? new Date(), process.pid);
     fs.writeFileSync(path.join(tmp, "qubes.xml"), serializeQubesXml(backupStore(store, planned)));
     const header = path.join(tmp, "backup-header");
-    fs.writeFileSync(header, backupHeaderText(backupId, opts.compress ?? false));
-    const h = await callScrypt({ args: ["enc", header, `${header}.hmac`], passphrase: `backup-header!${opts.passphrase}`, env });
+    fs.writeFileSync(header, backupHeaderText(backupId, opts.compress ?? false, opts.compressionFilter ?? "gzip"));
+    const h = await callScrypt({ args: ["enc", header, `${header}.hmac`], passphrase: `backup-header!${opts.passphrase}`, env: qubesdEnv });
     if (h.exitCode !== 0) throw new SimError(`Failed to compute hmac of header file (scrypt exit ${h.exitCode}: ${h.stderr.trim()}); check the scrypt found on PATH.`);
     const dest = await openDestination(opts.location, opts.destVm, env);
     const totalSize = planned.reduce((a, q) => a + q.size, 0);
-    const ctx: Ctx = { opts, env, tmp, backupId, dest, files: [], doneBytes: 0, totalSize };
+    const ctx: Ctx = { opts, env: qubesdEnv, tmp, backupId, dest, files: [], currentBytes: 0, doneQubesBytes: 0, totalSize, lastProgress: (opts.clock ?? Date.now)() };
     try {
       await send(ctx, "backup-header");
       await send(ctx, "backup-header.hmac");
       await backupFile(ctx, { kind: "file", source: path.join(tmp, "qubes.xml"), subdir: "", name: "qubes.xml", size: 0 });
-      for (const q of planned) for (const f of q.files) await backupFile(ctx, f);
+      ctx.currentBytes = 0;
+      for (const q of planned) {
+        for (const f of q.files) await backupFile(ctx, f);
+        ctx.doneQubesBytes += q.size;
+        ctx.currentBytes = 0;
+        reportProgress(ctx);
+      }
     } catch (e) {
       await dest.abort();
       throw e;

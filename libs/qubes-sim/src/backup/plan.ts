@@ -2,8 +2,15 @@
  * What a backup contains, decided as qubesd's `Backup.get_files_to_backup`
  * does (QubesOS/qubes-core-admin qubes/backup.py): per qube `vm<qid>/`, each
  * `save_on_stop` volume as `<volume>.img` (size = the volume's usage, here
- * the allocated bytes of the sparse image), then `firewall.xml` when present;
- * dom0's home as `dom0-home/<user>` (size = disk usage, recursively).
+ * the allocated bytes of the sparse image), then `firewall.xml` and
+ * `notes.txt` when present; dom0's home as `dom0-home/<user>` (size = disk
+ * usage, recursively).
+ *
+ * How a volume is archived follows from its pool: qubesd uses its own tar
+ * writer when the exported path is a block device or is not named
+ * `<volume>.img` (lvm_thin exports `/dev/qubes_dom0/…`), and GNU
+ * `tar -Pc --sparse` otherwise (file and file-reflink pools export
+ * `<dir>/<vid>.img`, whose name is `<volume>.img`).
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -13,7 +20,7 @@ import { domainName, domainQid, getProp, savedVolumes, setProp, type Domain, typ
 
 /** One file of the backup. */
 export interface PlannedFile {
-  /** `volume` uses Qubes' tar writer; `file` and `dir` use GNU tar. */
+  /** `volume` uses Qubes' tar writer (LVM-like pools); `file` (also file-pool volumes) and `dir` use GNU tar. */
   kind: "volume" | "file" | "dir";
   /** Source path on the simulated system. */
   source: string;
@@ -52,7 +59,10 @@ export function diskUsage(p: string): number {
 /**
  * Chooses the qubes: `include` (names, "dom0" for the AdminVM) or every
  * qube whose `include_in_backups` is not False; `exclude` removes names.
- * Qubes come in name order; dom0 last.
+ * Order as qubesd writes them: an explicit list in qid order (qubesd
+ * resolves the profile's names against its qid-keyed domain collection),
+ * without a list by name (`app.domains` iterates VMs sorted by name); dom0's
+ * home comes last either way.
  * @throws SimError naming an unknown qube.
  */
 export function selectDomains(store: QubesXml, include: string[], exclude: string[]): Domain[] {
@@ -64,14 +74,30 @@ export function selectDomains(store: QubesXml, include: string[], exclude: strin
     ? include.map((n) => byName.get(n)!)
     : store.domains.filter((d) => getProp(d.properties, "include_in_backups") !== "False");
   const unique = [...new Set(chosen)].filter((d) => !exclude.includes(domainName(d)));
-  return unique.sort((a, b) => Number(domainQid(a) === 0) - Number(domainQid(b) === 0) || domainName(a).localeCompare(domainName(b)));
+  const byOrder = include.length ? (a: Domain, b: Domain) => domainQid(a) - domainQid(b) : (a: Domain, b: Domain) => compareNames(domainName(a), domainName(b));
+  return unique.sort((a, b) => Number(domainQid(a) === 0) - Number(domainQid(b) === 0) || byOrder(a, b));
+}
+
+/** Python's string order (code points), which qubesd's sorting uses. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Pool drivers whose volumes qubesd exports as `<dir>/<vid>.img` files. */
+const FILE_DRIVERS = new Set(["file", "file-reflink"]);
+
+/** Whether a volume of `d` lives on a file or file-reflink pool of `store`. */
+export function isFilePoolVolume(store: QubesXml, d: Domain, volume: string): boolean {
+  const pool = d.volumes.find((v) => v.name === volume)?.pool;
+  const driver = store.pools.find((p) => p.name === pool)?.driver;
+  return driver !== undefined && FILE_DRIVERS.has(driver);
 }
 
 /**
  * The files of each selected qube.
  * @throws SimError when a volume image or dom0's home is missing.
  */
-export function planFiles(root: string, domains: Domain[], emptyFile: string): PlannedQube[] {
+export function planFiles(root: string, store: QubesXml, domains: Domain[], emptyFile: string): PlannedQube[] {
   const p = simPaths(root);
   return domains.map((d) => {
     const name = domainName(d);
@@ -86,10 +112,10 @@ export function planFiles(root: string, domains: Domain[], emptyFile: string): P
     const files: PlannedFile[] = savedVolumes(d).map((v) => {
       const source = p.volume(name, v);
       if (!fs.existsSync(source)) throw new SimError(`Volume ${v} of qube "${name}" is missing (${source}); recreate it or exclude the qube.`);
-      return { kind: "volume", source, subdir, name: `${v}.img`, size: diskUsage(source) };
+      return { kind: isFilePoolVolume(store, d, v) ? "file" : "volume", source, subdir, name: `${v}.img`, size: diskUsage(source) };
     });
-    if (fs.existsSync(p.firewall(name))) {
-      files.push({ kind: "file", source: p.firewall(name), subdir, name: "firewall.xml", size: diskUsage(p.firewall(name)) });
+    for (const [extra, file] of [["firewall.xml", p.firewall(name)], ["notes.txt", p.notes(name)]] as const) {
+      if (fs.existsSync(file)) files.push({ kind: "file", source: file, subdir, name: extra, size: diskUsage(file) });
     }
     // Qubes adds an empty file so that vm<qid>/ exists in the archive.
     if (files.length === 0) files.push({ kind: "file", source: emptyFile, subdir, name: "empty", size: 0 });

@@ -85,6 +85,19 @@ export function readPassphrase(file: string): string {
 }
 
 /**
+ * The least time between progress reports from QUBES_SIM_PROGRESS_INTERVAL
+ * (milliseconds; qubesd's is 1000), or undefined. Small test systems back up
+ * in under a second, when qubesd would report no progress at all.
+ * @throws SimError on a value that is not a whole number.
+ */
+export function progressIntervalFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.QUBES_SIM_PROGRESS_INTERVAL;
+  if (v === undefined || v === "") return undefined;
+  if (!/^\d+$/.test(v)) throw new SimError(`QUBES_SIM_PROGRESS_INTERVAL="${v}" is not a whole number of milliseconds; fix or unset it.`);
+  return Number(v);
+}
+
+/**
  * The chunk size from QUBES_SIM_CHUNK_SIZE (bytes), or undefined.
  * @throws SimError on a value that is not a positive integer.
  */

@@ -13,11 +13,13 @@ import { runCli, simCommand } from "./common.ts";
 
 const program = simCommand(
   "qubes-sim-create",
-  `[--seed S] [--user U] [--spec FILE.json] ROOT
+  `[--seed S] [--user U] [--spec FILE.json] [--qubesd] ROOT
        qubes-sim-create --mutate IMAGE [--fraction F] [--extent BYTES] [--seed S]`,
   `Writes a simulated dom0 system in ROOT, or changes blocks of a volume image.
 FILE.json: {"qubes":[{"name","klass":"TemplateVM|AppVM|StandaloneVM","template"?,
-            "label"?,"privateSize","rootSize"?,"firewall"?}, ...]} (sizes in bytes)`,
+            "label"?,"privateSize","rootSize"?,"firewall"?,"notes"?,"pool"?:"lvm|file"}, ...]}
+           (sizes in bytes)
+--qubesd: also write qubesd.service, so that backups run scrypt with qubesd's environment`,
 )
   .option("--seed <s>", "seed of the generated content")
   .option("--user <u>", "the dom0 user")
@@ -25,6 +27,7 @@ FILE.json: {"qubes":[{"name","klass":"TemplateVM|AppVM|StandaloneVM","template"?
   .option("--mutate <image>", "change blocks of this volume image instead")
   .option("--fraction <f>", "share of the image to change (--mutate)")
   .option("--extent <bytes>", "size of each changed extent (--mutate)")
+  .option("--qubesd", "also write qubesd.service (backups then run scrypt with qubesd's environment)")
   .argument("[root...]");
 
 const QubeSpecSchema = z.object({
@@ -35,6 +38,8 @@ const QubeSpecSchema = z.object({
   privateSize: z.number().int().nonnegative(),
   rootSize: z.number().int().nonnegative().optional(),
   firewall: z.boolean().optional(),
+  notes: z.string().optional(),
+  pool: z.enum(["lvm", "file"]).optional(),
 });
 const SpecSchema = z.object({ qubes: z.array(QubeSpecSchema).min(1) });
 
@@ -63,7 +68,7 @@ runCli(program, async (values, positionals) => {
   }
   const [root, ...extra] = positionals;
   if (!root || extra.length) throw new UsageError(root ? "only one ROOT" : "missing ROOT");
-  const store = createSystem(root, { seed: values.seed, user: values.user, qubes: values.spec ? loadSpec(values.spec) : undefined });
+  const store = createSystem(root, { seed: values.seed, user: values.user, qubes: values.spec ? loadSpec(values.spec) : undefined, qubesd: values.qubesd });
   process.stdout.write(`created ${root} with ${store.domains.length - 1} qube(s) and dom0\n`);
   return 0;
 });

@@ -5,7 +5,25 @@
  * unknown keys ignored; version 4 needs version, encrypted, compressed,
  * hmac-algorithm, backup-id, and compression-filter when compressed.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { SimError } from "../errors.ts";
+
+/** Filters qvm-backup-restore always accepts (restore.py KNOWN_COMPRESSION_FILTERS). */
+const KNOWN_COMPRESSION_FILTERS = ["gzip", "bzip2", "xz"];
+/** Filters it accepts when the program is on PATH (restore.py OPTIONAL_COMPRESSION_FILTERS). */
+const OPTIONAL_COMPRESSION_FILTERS = ["lzma", "pbzip2", "pigz", "zstd", "zstdmt"];
+
+/**
+ * Whether qvm-backup-restore accepts a header's `compression-filter`, as its
+ * `validate_compression_filter` decides: a known filter, or an optional one
+ * found on `env.PATH`.
+ */
+export function acceptedCompressionFilter(filter: string, env: NodeJS.ProcessEnv): boolean {
+  if (KNOWN_COMPRESSION_FILTERS.includes(filter)) return true;
+  if (!OPTIONAL_COMPRESSION_FILTERS.includes(filter)) return false;
+  return (env.PATH ?? "").split(":").some((d) => d !== "" && fs.existsSync(path.join(d, filter)));
+}
 
 /** A validated backup header. */
 export interface BackupHeader {

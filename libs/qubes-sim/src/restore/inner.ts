@@ -33,14 +33,15 @@ export class InnerExtractor {
 
   constructor(
     private readonly env: NodeJS.ProcessEnv,
-    private readonly compressed: boolean,
+    /** Decompression program (`--use-compress-program`), or undefined. */
+    private readonly filter: string | undefined,
     private readonly targetOf: (base: string) => InnerTarget,
   ) {}
 
   private start(base: string): Current {
     const t = this.targetOf(base);
     const args = t.kind === "file" ? ["-xO", t.member] : t.kind === "dir" ? ["-x", "-C", t.dest] : ["-t"];
-    if (this.compressed) args.unshift("--use-compress-program=gzip");
+    if (this.filter) args.unshift(`--use-compress-program=${this.filter}`);
     const tar = spawn("tar", args, { env: this.env, stdio: ["pipe", t.kind === "file" ? "pipe" : "ignore", "pipe"] });
     const stderr: string[] = [];
     tar.stderr!.on("data", (d: Buffer) => stderr.push(d.toString()));

@@ -5,7 +5,7 @@
  * streams extracted with GNU tar into the simulated system.
  *
  * Where things go: volumes to `volumes/<qube>/<volume>.img` (sparse),
- * `firewall.xml` to `firewall/<qube>/`, dom0's home (as Qubes does) to
+ * `firewall.xml` to `firewall/<qube>/`, `notes.txt` to `notes/<qube>/`, dom0's home (as Qubes does) to
  * `home/<user>/home-restore-<YYYY-mm-dd-HHMMSS>/dom0-home/<user>/`. New
  * qubes get fresh qids in the live `qubes.xml`, which is written only
  * after all data was restored.
@@ -17,7 +17,7 @@ import { SimError } from "../errors.ts";
 import { callScrypt } from "../tty/scrypt-call.ts";
 import { dom0User, simPaths } from "../system/layout.ts";
 import { parseQubesXml, type QubesXml } from "../system/qubes-xml.ts";
-import { parseBackupHeader, type BackupHeader } from "./header.ts";
+import { acceptedCompressionFilter, parseBackupHeader, type BackupHeader } from "./header.ts";
 import { InnerExtractor, type InnerTarget } from "./inner.ts";
 import { retrieve } from "./retrieve.ts";
 import { applyRestore, chooseQubes, type RestorePlanItem } from "./select.ts";
@@ -89,8 +89,8 @@ async function readHeader(o: RestoreOptions, env: NodeJS.ProcessEnv, tmp: string
     throw new SimError("Invalid hmac on backup-header; the backup was tampered with or the passphrase is wrong.");
   }
   const h = parseBackupHeader(header);
-  if (h.compressed && h.compressionFilter !== "gzip") {
-    throw new SimError(`Unusual compression filter '${h.compressionFilter}' in the backup; only gzip is supported here.`);
+  if (h.compressed && !acceptedCompressionFilter(h.compressionFilter ?? "gzip", env)) {
+    throw new SimError(`Unusual compression filter '${h.compressionFilter}' found in the backup; install it or restore on a system that has it.`);
   }
   return h;
 }
@@ -101,11 +101,19 @@ async function readBackupStore(o: RestoreOptions, env: NodeJS.ProcessEnv, tmp: s
   if (!got.files.includes(name)) throw new SimError(`Unable to read ${name} from "${o.location}"; the backup is truncated.`);
   await decrypt(env, tmp, name, `${h.backupId}!qubes.xml.000!${o.passphrase}`);
   const xml = path.join(tmp, "qubes.xml");
-  const inner = new InnerExtractor(env, h.compressed, () => ({ kind: "file", member: "qubes.xml", dest: xml }));
+  const inner = new InnerExtractor(env, filterOf(h), () => ({ kind: "file", member: "qubes.xml", dest: xml }));
   await inner.add("qubes.xml.000", path.join(tmp, "qubes.xml.000"));
   await inner.finish();
   return parseQubesXml(fs.readFileSync(xml, "utf8"));
 }
+
+/** The decompression program of the inner streams, or undefined when uncompressed. */
+function filterOf(h: BackupHeader): string | undefined {
+  return h.compressed ? (h.compressionFilter ?? "gzip") : undefined;
+}
+
+/** Files of a qube's directory that restore writes besides its volumes (restore.py's handlers). */
+const QUBE_FILES = ["firewall.xml", "notes.txt"];
 
 function stamp(d: Date): string {
   const p = (n: number) => String(n).padStart(2, "0");
@@ -119,7 +127,7 @@ function targets(o: RestoreOptions, plan: RestorePlanItem[], staging: string): (
     if (base.startsWith("dom0-home/")) return { kind: "dir", dest: path.join(staging, "dom0-home") };
     const item = plan.find((p) => base.startsWith(p.path));
     const file = item ? base.slice(item.path.length) : "";
-    if (item && (item.volumes.includes(file.replace(/\.img$/, "")) || file === "firewall.xml")) {
+    if (item && (item.volumes.includes(file.replace(/\.img$/, "")) || QUBE_FILES.includes(file))) {
       fs.mkdirSync(path.join(staging, item.restoredAs), { recursive: true });
       return { kind: "file", member: base, dest: path.join(staging, item.restoredAs, file) };
     }
@@ -134,7 +142,7 @@ async function restoreData(o: RestoreOptions, env: NodeJS.ProcessEnv, tmp: strin
   const bad = plan.find((p) => !/^(vm\d+\/|dom0-home\/[^/]+)$/.test(p.path));
   if (bad) throw new SimError(`Qube "${bad.name}" has an invalid backup-path "${bad.path}" in the backup's qubes.xml; the backup is damaged.`);
   fs.mkdirSync(path.join(staging, "dom0-home"), { recursive: true });
-  const inner = new InnerExtractor(env, h.compressed, targets(o, plan, staging));
+  const inner = new InnerExtractor(env, filterOf(h), targets(o, plan, staging));
   try {
     await retrieve({
       location: o.location,

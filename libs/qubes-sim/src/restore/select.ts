@@ -120,10 +120,11 @@ export function applyRestore(root: string, live: QubesXml, _backup: QubesXml, pl
     }
     fs.mkdirSync(p.volumeDir(item.restoredAs), { recursive: true });
     for (const v of item.volumes) fs.renameSync(path.join(staging, item.restoredAs, `${v}.img`), p.volume(item.restoredAs, v));
-    const fw = path.join(staging, item.restoredAs, "firewall.xml");
-    if (fs.existsSync(fw)) {
-      fs.mkdirSync(path.dirname(p.firewall(item.restoredAs)), { recursive: true });
-      fs.renameSync(fw, p.firewall(item.restoredAs));
+    for (const [name, dest] of [["firewall.xml", p.firewall(item.restoredAs)], ["notes.txt", p.notes(item.restoredAs)]] as const) {
+      const staged = path.join(staging, item.restoredAs, name);
+      if (!fs.existsSync(staged)) continue;
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.renameSync(staged, dest);
     }
     live.domains.push(liveDomain(item, qid++, renamed));
   }

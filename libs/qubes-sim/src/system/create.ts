@@ -8,6 +8,7 @@ import { SimError } from "../errors.ts";
 import { FIREWALL_XML } from "./fixtures.ts";
 import { writeVolumeImage, Rng } from "./content.ts";
 import { simPaths, saveQubesXml } from "./layout.ts";
+import { writeQubesdUnit } from "./qubesd.ts";
 import type { Domain, QubesXml } from "./qubes-xml.ts";
 
 const MiB = 1024 * 1024;
@@ -27,7 +28,19 @@ export interface QubeSpec {
   rootSize?: number;
   /** Write `firewall/<name>/firewall.xml` (the fixture's rules). */
   firewall?: boolean;
+  /** The qube's notes (`notes/<name>/notes.txt`); none when absent. */
+  notes?: string;
+  /**
+   * Pool kind of the qube's volumes: "lvm" (lvm_thin: qubesd exports a block
+   * device and writes it with its own tar writer) or "file" (file /
+   * file-reflink: qubesd exports `…/<volume>.img`, archived by GNU
+   * `tar -Pc --sparse`). Default "lvm".
+   */
+  pool?: PoolKind;
 }
+
+/** How a pool exports a volume to qubesd's backup (see {@link QubeSpec.pool}). */
+export type PoolKind = "lvm" | "file";
 
 /** What {@link createSystem} writes. */
 export interface SystemSpec {
@@ -37,14 +50,24 @@ export interface SystemSpec {
   user?: string;
   /** The qubes (dom0 is always added). Default: {@link defaultQubes}. */
   qubes?: QubeSpec[];
+  /**
+   * Also write qubesd's unit file (`usr/lib/systemd/system/qubesd.service`),
+   * which makes the simulated qubesd run backups' scrypt with the unit's
+   * environment instead of the caller's (see system/qubesd.ts). Default false.
+   */
+  qubesd?: boolean;
 }
 
-/** A small default system: one template, three AppVMs, a few MiB each. */
+/**
+ * A small default system: one template, three AppVMs, a few MiB each. Both
+ * pool kinds occur (the template and "personal" on a file pool, the others
+ * on lvm_thin), and "work" has notes, as on real systems.
+ */
 export function defaultQubes(): QubeSpec[] {
   return [
-    { name: "fedora-41", klass: "TemplateVM", label: "black", privateSize: 2 * MiB, rootSize: 16 * MiB },
-    { name: "work", klass: "AppVM", template: "fedora-41", label: "blue", privateSize: 8 * MiB, firewall: true },
-    { name: "personal", klass: "AppVM", template: "fedora-41", label: "yellow", privateSize: 4 * MiB },
+    { name: "fedora-41", klass: "TemplateVM", label: "black", privateSize: 2 * MiB, rootSize: 16 * MiB, pool: "file" },
+    { name: "work", klass: "AppVM", template: "fedora-41", label: "blue", privateSize: 8 * MiB, firewall: true, notes: "Work qube: mail and documents.\n" },
+    { name: "personal", klass: "AppVM", template: "fedora-41", label: "yellow", privateSize: 4 * MiB, pool: "file" },
     { name: "vault", klass: "AppVM", template: "fedora-41", label: "black", privateSize: 2 * MiB },
   ];
 }
@@ -59,29 +82,54 @@ function uuidFrom(seed: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function labelId(name: string | undefined): string {
-  const i = LABELS.findIndex(([, n]) => n === (name ?? "red"));
-  if (i < 0) throw new SimError(`Unknown label "${name}"; use one of ${LABELS.map(([, n]) => n).join(", ")}.`);
-  return `label-${i + 1}`;
+/**
+ * The label property's value: qubesd saves a label by its name (qubes-core-admin
+ * qubes/__init__.py `Label.__str__`); older stores (the fixture) have `label-N`.
+ */
+function labelName(name: string | undefined): string {
+  const n = name ?? "red";
+  if (!LABELS.some(([, l]) => l === n)) throw new SimError(`Unknown label "${n}"; use one of ${LABELS.map(([, l]) => l).join(", ")}.`);
+  return n;
 }
 
-/** The `<volume-config>` of a qube on the default lvm_thin pool (Qubes 4). */
+/** Pool name in qubes.xml of each kind (see {@link baseQubesXml}). */
+const POOL_NAME: Record<PoolKind, string> = { lvm: "lvm", file: "varlibqubes" };
+
+/**
+ * One `<volume>`'s attributes as qubesd writes them (qubes-core-admin
+ * qubes/storage/__init__.py `Volume.config`): name, pool, vid,
+ * revisions_to_keep, rw, save_on_stop, snap_on_start always; size and
+ * source when set. lxml writes keyword attributes in name order.
+ */
+function volumeAttrs(v: { name: string; pool: string; vid: string; revisions: number; rw: boolean; save?: boolean; snap?: boolean; size?: number; source?: string }): Record<string, string> {
+  const b = (x: boolean | undefined) => (x ? "True" : "False");
+  const a: Record<string, string> = { name: v.name, pool: v.pool, revisions_to_keep: String(v.revisions), rw: b(v.rw), save_on_stop: b(v.save), snap_on_start: b(v.snap), vid: v.vid };
+  if (v.size) a.size = String(v.size);
+  if (v.source) a.source = v.source;
+  return Object.fromEntries(Object.entries(a).sort(([x], [y]) => (x < y ? -1 : 1)));
+}
+
+/** The `<volume-config>` of a qube (Qubes 4), on an lvm_thin or a file pool. */
 function volumeConfig(q: QubeSpec): Record<string, string>[] {
-  const vid = (v: string) => `qubes_dom0/vm-${q.name}-${v}`;
+  const kind = q.pool ?? "lvm";
+  const pool = POOL_NAME[kind];
+  const dir = q.klass === "TemplateVM" ? "vm-templates" : "appvms";
+  const vid = (name: string, v: string) => (kind === "lvm" ? `qubes_dom0/vm-${name}-${v}` : `${dir}/${name}/${v}`);
   const own = q.klass !== "AppVM";
-  const root: Record<string, string> = own
-    ? { name: "root", pool: "lvm", revisions_to_keep: "1", rw: "True", save_on_stop: "True", size: String(q.rootSize ?? 0), vid: vid("root") }
-    : { name: "root", pool: "lvm", revisions_to_keep: "0", size: "0", snap_on_start: "True", source: `qubes_dom0/vm-${q.template ?? ""}-root`, vid: vid("root") };
+  const template = q.template ?? "";
+  const root = own
+    ? volumeAttrs({ name: "root", pool, vid: vid(q.name, "root"), revisions: 1, rw: true, save: true, size: q.rootSize })
+    : volumeAttrs({ name: "root", pool, vid: vid(q.name, "root"), revisions: 0, rw: false, snap: true, size: 0, source: kind === "lvm" ? `qubes_dom0/vm-${template}-root` : `vm-templates/${template}/root` });
   return [
-    { name: "kernel", pool: "linux-kernel", revisions_to_keep: "0", vid: "6.6.48-1.qubes.fc37" },
+    volumeAttrs({ name: "kernel", pool: "linux-kernel", vid: "6.6.48-1.qubes.fc37", revisions: 0, rw: false }),
     root,
-    { name: "volatile", pool: "lvm", revisions_to_keep: "0", rw: "True", size: String(10 * 1024 * MiB), vid: vid("volatile") },
-    { name: "private", pool: "lvm", revisions_to_keep: "2", rw: "True", save_on_stop: "True", size: String(q.privateSize), vid: vid("private") },
+    volumeAttrs({ name: "volatile", pool, vid: vid(q.name, "volatile"), revisions: 0, rw: true, size: 10 * 1024 * MiB }),
+    volumeAttrs({ name: "private", pool, vid: vid(q.name, "private"), revisions: 2, rw: true, save: true, size: q.privateSize }),
   ];
 }
 
 function domainOf(q: QubeSpec, qid: number, seed: string): Domain {
-  const props: [string, string][] = [["label", labelId(q.label)], ["name", q.name], ["qid", String(qid)], ["uuid", uuidFrom(`${seed}:${q.name}`)]];
+  const props: [string, string][] = [["label", labelName(q.label)], ["name", q.name], ["qid", String(qid)], ["uuid", uuidFrom(`${seed}:${q.name}`)]];
   if (q.klass === "AppVM") props.push(["template", q.template ?? ""]);
   return {
     id: `domain-${qid}`,
@@ -104,7 +152,7 @@ export function baseQubesXml(): QubesXml {
       { dir_path: "/var/lib/qubes", driver: "file", name: "varlibqubes", revisions_to_keep: "1" },
     ],
     properties: [["default_pool", "lvm"], ["default_kernel", "6.6.48-1.qubes.fc37"]],
-    domains: [{ id: "domain-0", klass: "AdminVM", properties: [["label", "label-8"]], features: [], tags: [], devices: ["pci", "block", "usb"], volumes: [] }],
+    domains: [{ id: "domain-0", klass: "AdminVM", properties: [["label", "black"]], features: [], tags: [], devices: ["pci", "block", "usb"], volumes: [] }],
   };
 }
 
@@ -139,6 +187,7 @@ export function createSystem(root: string, spec: SystemSpec = {}): QubesXml {
     if (q.klass === "AppVM" && !qubes.some((t) => t.name === q.template && t.klass === "TemplateVM")) {
       throw new SimError(`AppVM "${q.name}" names template "${q.template}", which is not a TemplateVM of this system; add it or fix the name.`);
     }
+    labelName(q.label);
     for (const s of [q.privateSize, q.rootSize ?? 0]) {
       if (s < 0 || s % 4096 !== 0) throw new SimError(`Volume size ${s} of "${q.name}" is not a multiple of 4096 bytes; round it.`);
     }
@@ -155,8 +204,13 @@ export function createSystem(root: string, spec: SystemSpec = {}): QubesXml {
       fs.mkdirSync(path.dirname(p.firewall(q.name)), { recursive: true });
       fs.writeFileSync(p.firewall(q.name), FIREWALL_XML);
     }
+    if (q.notes !== undefined) {
+      fs.mkdirSync(path.dirname(p.notes(q.name)), { recursive: true });
+      fs.writeFileSync(p.notes(q.name), q.notes);
+    }
   });
   writeHome(path.join(p.homeDir, user), seed);
+  if (spec.qubesd) writeQubesdUnit(root);
   saveQubesXml(root, store);
   return store;
 }

@@ -1,7 +1,8 @@
 /**
  * Paths of a simulated dom0 system (`$QUBES_SIM_ROOT`, docs/ARCHITECTURE.md):
  * `qubes.xml`, `volumes/<qube>/<volume>.img`, `firewall/<qube>/firewall.xml`,
- * `home/<user>/`.
+ * `notes/<qube>/notes.txt`, `home/<user>/`, and qubesd's unit file with its
+ * drop-ins under `usr/lib/systemd/system/` and `etc/systemd/system/`.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -17,6 +18,12 @@ export function simPaths(root: string) {
     volume: (qube: string, volume: string) => path.join(abs, "volumes", qube, `${volume}.img`),
     volumeDir: (qube: string) => path.join(abs, "volumes", qube),
     firewall: (qube: string) => path.join(abs, "firewall", qube, "firewall.xml"),
+    /** A qube's notes (Qubes: `<vm dir>/notes.txt`). */
+    notes: (qube: string) => path.join(abs, "notes", qube, "notes.txt"),
+    /** qubesd's unit file, as Qubes' package installs it. */
+    qubesdUnit: path.join(abs, "usr/lib/systemd/system/qubesd.service"),
+    /** Directory of qubesd's drop-ins (where the agent puts its own). */
+    qubesdDropIns: path.join(abs, "etc/systemd/system/qubesd.service.d"),
     homeDir: path.join(abs, "home"),
   };
 }

@@ -132,13 +132,21 @@ function domainLines(d: Domain): string[] {
   return lines;
 }
 
-/** Serializes the model as a Qubes 4 `qubes.xml` document (UTF-8 text). */
+/**
+ * Serializes the model as qubesd writes `qubes.xml` (qubes-core-admin
+ * qubes/app.py `Qubes.save`: lxml `ElementTree.write(encoding="utf-8",
+ * pretty_print=True)`): UTF-8, no XML declaration (lxml writes none for
+ * UTF-8), two-space indentation, empty elements as `<x/>`, domains in name
+ * order (`app.domains` iterates VMs sorted by name, dom0 included).
+ * Attributes and properties keep the model's order.
+ */
 export function serializeQubesXml(q: QubesXml): string {
-  const lines = ["<?xml version='1.0' encoding='UTF-8'?>", "<qubes>", "  <labels>"];
+  const lines = ["<qubes>", "  <labels>"];
   lines.push(...q.labels.map((l) => `    <label color="${esc(l.color)}" id="${esc(l.id)}">${esc(l.name)}</label>`));
   lines.push("  </labels>", "  <pools>", ...q.pools.map((p) => `    <pool${attrText(p)}/>`), "  </pools>");
   lines.push(...pairLines("properties", "property", q.properties, "  "));
-  lines.push("  <domains>", ...q.domains.flatMap(domainLines), "  </domains>", "</qubes>");
+  const domains = [...q.domains].sort((a, b) => (domainName(a) < domainName(b) ? -1 : domainName(a) > domainName(b) ? 1 : 0));
+  lines.push("  <domains>", ...domains.flatMap(domainLines), "  </domains>", "</qubes>");
   return lines.join("\n") + "\n";
 }
 

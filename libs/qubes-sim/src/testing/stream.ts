@@ -18,6 +18,12 @@ export interface StreamFileOptions {
   env?: NodeJS.ProcessEnv;
   /** Reuse this system root instead of creating one (to back up a changed system again). */
   root?: string;
+  /** Compress with this filter (header `compressed=True`); default uncompressed. */
+  compressionFilter?: string;
+  /** qubesd's environment for scrypt (default `env`). */
+  qubesdEnv?: NodeJS.ProcessEnv;
+  /** Receives what qubesd only logs (e.g. a chunk's failed scrypt). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -30,7 +36,7 @@ export async function makeBackupStreamFile(dir: string, opts: StreamFileOptions)
   const root = opts.root ?? path.join(dir, `dom0-${opts.seed}`);
   if (!opts.root) createSystem(root, { seed: opts.seed, ...(opts.qubes ? { qubes: opts.qubes } : {}) });
   const out = fs.mkdtempSync(path.join(dir, "stream-"));
-  await runBackup({ root, passphrase: opts.passphrase, location: out, destVm: "backup", chunkSize: opts.chunkSize, env: opts.env });
+  await runBackup({ root, passphrase: opts.passphrase, location: out, destVm: "backup", chunkSize: opts.chunkSize, env: opts.env, qubesdEnv: opts.qubesdEnv, log: opts.log, compress: opts.compressionFilter !== undefined, compressionFilter: opts.compressionFilter });
   const [name] = fs.readdirSync(out);
   if (!name) throw new Error(`qvm-backup wrote nothing to ${out}`);
   const file = path.join(out, name);
