@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TRAILER_MAGIC, TrailerError, TrailerVerifier, TrailerWriter, isProjectPassphraseLine, macKey, makeTrailer, newProjectPassphrase, parseTrailer, passphraseLine, tagMatches, trailerSize } from "../src/formats/index.ts";
 
-/** `n` deterministic pseudo-random bytes (xorshift32 from `seed`). */
-function bytes(n: number, seed = 1): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
+import { bytes } from "@qubes-dedup/qubes-sim/testing";
 
 const key = macKey(passphraseLine("qubes-dedup-v1-" + "00".repeat(32), { backupId: "20250102T030405-1234", path: "vm3/private.img.000" }));
 

@@ -36,18 +36,7 @@ export async function run(env: NodeJS.ProcessEnv, args: string[], passphrase: st
   return { ...r, stdout: Buffer.concat(chunks) };
 }
 
-/** A deterministic pseudo-random buffer of `n` bytes. */
-export function bytes(n: number, seed = 1): Buffer {
-  const b = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
+export { bytes } from "@qubes-dedup/qubes-sim/testing";
 
 export function sha256(b: Uint8Array): string {
   return createHash("sha256").update(b).digest("hex");

@@ -5,6 +5,7 @@
  * must not import it.
  */
 export { tmpDir } from "./tmp.ts";
+export { bytes } from "./bytes.ts";
 export { sha256File, qubeVolumeHashes, volumeHashes } from "./hash.ts";
 export { resticSnapshotIds, resticLocks, type ResticRepo } from "./restic.ts";
 export { unansweredCalls, answerTheWaitingCall } from "./confirm.ts";
