@@ -83,3 +83,17 @@ export function tree(dir: string, skip: (rel: string) => boolean = () => false):
   walk(dir);
   return out;
 }
+
+/** What `doctor --root <root>` prints when every check passes there (qubesd is never checked under --root). */
+export function allOkDoctor(root: string): string {
+  return [
+    `ok    real scrypt: ${root}/usr/bin/scrypt (scrypt 1.3.1)`,
+    `ok    shim installed: ${root}/usr/lib/qubes-dedup/bin/scrypt, up to date`,
+    `ok    qubesd drop-in: ${root}/etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf puts /usr/lib/qubes-dedup/bin first on PATH`,
+    "skip  running qubesd: not checked under --root",
+    `ok    passphrase file: ${root}/etc/qubes-dedup/passphrase, root-only`,
+    `ok    qrexec policy: ${root}/etc/qubes/policy.d/30-qubes-dedup.policy`,
+    "",
+  ].join("\n");
+}
+
