@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import BetterSqlite3 from "better-sqlite3";
+import Libsql from "libsql";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CLI, cli, makeStream, resticSnapshots, scratch, type Scratch } from "./harness.ts";
 
@@ -23,7 +23,7 @@ async function waitForChild(pid: number, name: string): Promise<void> {
 }
 
 function jobs(s: Scratch): { kind: string; status: string; error: string | null }[] {
-  const db = new BetterSqlite3(s.db, { readonly: true });
+  const db = new Libsql(s.db, { readonly: true });
   try {
     return db.prepare("SELECT kind, status, error FROM Job ORDER BY id").all() as { kind: string; status: string; error: string | null }[];
   } finally {
@@ -116,7 +116,7 @@ describe("qubes-dedup with a real restic repository", () => {
     );
     // the rebuilt rows name their side records as ingest did, so a restore from them skips the listing too
     const sideIds = (file: string) => {
-      const db = new BetterSqlite3(file, { readonly: true });
+      const db = new Libsql(file, { readonly: true });
       try {
         return db.prepare("SELECT engineSnapshotId, sideSnapshotId FROM Snapshot ORDER BY engineSnapshotId").all();
       } finally {
@@ -126,7 +126,7 @@ describe("qubes-dedup with a real restic repository", () => {
     expect(sideIds(fresh.db)).toEqual(sideIds(s.db));
     expect((sideIds(fresh.db) as { sideSnapshotId: string | null }[]).every((r) => /^[0-9a-f]{64}$/.test(r.sideSnapshotId ?? ""))).toBe(true);
     // rows from before the side id was kept get it from the next reindex, which keeps them otherwise
-    const w = new BetterSqlite3(fresh.db);
+    const w = new Libsql(fresh.db);
     w.prepare("UPDATE Snapshot SET sideSnapshotId = NULL").run();
     w.close();
     expect(cli(fresh, ["reindex"]).stderr).toContain(`0 added, ${original.length} already indexed`);
