@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Libsql from "libsql";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLI, cli, makeStream, resticSnapshots, scratch, type Scratch } from "./harness.ts";
+import { CLI, NODE, cli, makeStream, resticSnapshots, scratch, type Scratch } from "./harness.ts";
 
 function addRepo(s: Scratch) {
   const r = cli(s, ["repo", "add", "default", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile]);
@@ -138,7 +138,7 @@ describe("qubes-dedup with a real restic repository", () => {
 
   it("a dump stopped by SIGTERM says so, exits 1, stops restic and leaves no lock", async () => {
     const [latest] = (JSON.parse(cli(s, ["snapshots", "--json"]).stdout.toString()) as { id: string }[]).slice(-1);
-    const child = spawn(process.execPath, [CLI, "dump", latest!.id], { env: s.env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(NODE, [CLI, "dump", latest!.id], { env: s.env, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     // as soon as restic runs: inside its start-up (key derivation, then the lock file), where a careless stop leaves the lock behind
