@@ -6,6 +6,12 @@ import { runtimeExternals } from "../../tools/runtime-externals.mjs";
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 const config: NextConfig = {
+  // A self-contained server (.next/standalone: server.js and the traced
+  // node_modules, no dev dependencies) that the template package ships;
+  // tools/package/template-files.ts adds .next/static beside it.
+  output: "standalone",
+  // Trace from the monorepo root, where npm workspaces hoist the packages.
+  outputFileTracingRoot: path.join(here, "..", ".."),
   // The index db's driver (an N-API addon that picks its prebuilt binary at
   // run time) is loaded by Node from node_modules, not bundled.
   serverExternalPackages: runtimeExternals,
