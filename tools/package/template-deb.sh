@@ -12,9 +12,11 @@ version=$(node -p 'require("./package.json").version')
 if [ "${1:-}" != --no-build ]; then
   npx nx run-many -t build -p @qubes-dedup/cli,@qubes-dedup/shim --outputStyle=static
   # The dashboard: next build (not cached by nx) unless its standalone
-  # server is newer than every source it is built from.
+  # server is newer than every source it is built from. libs/db's
+  # migrations.ts is rewritten by every build from prisma/migrations, so
+  # the folder is compared instead.
   server=apps/web/.next/standalone/apps/web/server.js
-  if [ ! -f "$server" ] || [ -n "$(find apps/web/app apps/web/src apps/web/next.config.ts apps/web/instrumentation.ts libs/service/src libs/db/src libs/pipeline/src libs/protocol/src -newer "$server" -print -quit)" ]; then
+  if [ ! -f "$server" ] || [ -n "$(find apps/web/app apps/web/src apps/web/next.config.ts apps/web/instrumentation.ts libs/service/src libs/db/src libs/pipeline/src libs/protocol/src prisma/migrations package-lock.json -newer "$server" ! -path libs/db/src/migrations.ts -print -quit)" ]; then
     (cd apps/web && npx next build)
   fi
 fi
