@@ -84,7 +84,7 @@ module.exports = {
       comment: "The dashboard and the CLI never talk to the database or spawn engines themselves.",
       severity: "error",
       from: { path: "^apps/(web|cli)/", pathNot: TESTS },
-      to: { path: "node_modules/(@prisma|better-sqlite3|execa)" },
+      to: { path: "node_modules/(@prisma|@libsql|libsql|execa)/" },
     },
   ],
   options: {

@@ -1,10 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { defineConfig } from "prisma/config";
-import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaLibSQL } from "@prisma/adapter-libsql";
 
 // Prisma 6 JS engine: works without downloading native engines
-// (see ../shared/notes/prisma-offline.md).
+// (see ../shared/notes/prisma-offline.md). The running programs migrate with
+// libs/db's own migrator; these commands are for working on the schema.
 const url = process.env.DATABASE_URL ?? `file:${path.resolve("var/qubes-dedup.db")}`;
 
 // SQLite will not create the directory of its file.
@@ -14,5 +15,5 @@ export default defineConfig({
   experimental: { adapter: true },
   engine: "js",
   schema: "prisma/schema.prisma",
-  adapter: async () => new PrismaBetterSQLite3({ url }),
+  adapter: async () => new PrismaLibSQL({ url, intMode: "bigint" }),
 });

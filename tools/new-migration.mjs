@@ -46,3 +46,5 @@ fs.writeFileSync(path.join(out, "migration.sql"), sql);
 fs.copyFileSync("prisma/schema.prisma", path.join(out, "schema.prisma"));
 fs.writeFileSync(path.join(dir, "migration_lock.toml"), 'provider = "sqlite"\n');
 console.log(`wrote ${out}/migration.sql`);
+// The programs apply embedded copies (libs/db/src/migrations.ts).
+execFileSync(process.execPath, ["tools/embed-migrations.mjs"], { stdio: "inherit" });

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 
-// better-sqlite3 ships no types and @types/better-sqlite3 is not installed;
-// this is the little of it used here.
+// The index db read directly with libsql (its driver, better-sqlite3's API):
+// the little of that API used here.
 interface Statement {
   get(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
@@ -11,7 +11,7 @@ interface SqliteDb {
   prepare(sql: string): Statement;
   close(): void;
 }
-const Database = createRequire(import.meta.url)("better-sqlite3") as new (file: string, opts: object) => SqliteDb;
+const Database = createRequire(import.meta.url)("libsql") as new (file: string, opts: object) => SqliteDb;
 
 /** A snapshot as the index db recorded it. Sizes in bytes. */
 export interface RecordedSnapshot {

@@ -11,7 +11,7 @@ interface SqliteDb {
   prepare(sql: string): { all(...params: unknown[]): unknown[] };
   close(): void;
 }
-const Database = createRequire(import.meta.url)("better-sqlite3") as new (file: string, opts: object) => SqliteDb;
+const Database = createRequire(import.meta.url)("libsql") as new (file: string, opts: object) => SqliteDb;
 
 /** Db row id and engine id of every snapshot, oldest first, read directly from the index db. */
 function snapshotIds(): { id: number; engineSnapshotId: string }[] {

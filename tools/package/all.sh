@@ -3,3 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash tools/package/dom0-rpm.sh
+bash tools/package/template-deb.sh

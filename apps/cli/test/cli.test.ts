@@ -2,10 +2,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import BetterSqlite3 from "better-sqlite3";
+import Libsql from "libsql";
 import { beforeAll, describe, expect, it } from "vitest";
 import { resticLocks, resticSnapshotIds } from "@qubes-dedup/qubes-sim/testing";
-import { CLI, cli, makeStream, resticRepo, scratch, type Scratch } from "./harness.ts";
+import { CLI, NODE, cli, makeStream, resticRepo, scratch, type Scratch } from "./harness.ts";
 
 function addRepo(s: Scratch) {
   const r = cli(s, ["repo", "add", "default", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile]);
@@ -24,7 +24,7 @@ async function waitForChild(pid: number, name: string): Promise<void> {
 }
 
 function jobs(s: Scratch): { kind: string; status: string; error: string | null }[] {
-  const db = new BetterSqlite3(s.db, { readonly: true });
+  const db = new Libsql(s.db, { readonly: true });
   try {
     return db.prepare("SELECT kind, status, error FROM Job ORDER BY id").all() as { kind: string; status: string; error: string | null }[];
   } finally {
@@ -117,7 +117,7 @@ describe("qubes-dedup with a real restic repository", () => {
     );
     // the rebuilt rows name their side records as ingest did, so a restore from them skips the listing too
     const sideIds = (file: string) => {
-      const db = new BetterSqlite3(file, { readonly: true });
+      const db = new Libsql(file, { readonly: true });
       try {
         return db.prepare("SELECT engineSnapshotId, sideSnapshotId FROM Snapshot ORDER BY engineSnapshotId").all();
       } finally {
@@ -127,7 +127,7 @@ describe("qubes-dedup with a real restic repository", () => {
     expect(sideIds(fresh.db)).toEqual(sideIds(s.db));
     expect((sideIds(fresh.db) as { sideSnapshotId: string | null }[]).every((r) => /^[0-9a-f]{64}$/.test(r.sideSnapshotId ?? ""))).toBe(true);
     // rows from before the side id was kept get it from the next reindex, which keeps them otherwise
-    const w = new BetterSqlite3(fresh.db);
+    const w = new Libsql(fresh.db);
     w.prepare("UPDATE Snapshot SET sideSnapshotId = NULL").run();
     w.close();
     expect(cli(fresh, ["reindex"]).stderr).toContain(`0 added, ${original.length} already indexed`);
@@ -139,7 +139,7 @@ describe("qubes-dedup with a real restic repository", () => {
 
   it("a dump stopped by SIGTERM says so, exits 1, stops restic and leaves no lock", async () => {
     const [latest] = (JSON.parse(cli(s, ["snapshots", "--json"]).stdout.toString()) as { id: string }[]).slice(-1);
-    const child = spawn(process.execPath, [CLI, "dump", latest!.id], { env: s.env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(NODE, [CLI, "dump", latest!.id], { env: s.env, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     // as soon as restic runs: inside its start-up (key derivation, then the lock file), where a careless stop leaves the lock behind

@@ -9,6 +9,12 @@ import { sha256File, tmpDir, type ResticRepo } from "@qubes-dedup/qubes-sim/test
 /** Workspace root, from this file (apps/cli/test). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const CLI = path.join(ROOT, "apps/cli/dist/qubes-dedup.mjs");
+/**
+ * The node that runs the CLI bundle: `$QUBES_DEDUP_TEST_NODE` (a path, e.g.
+ * from tools/node22.sh, to test under another Node than vitest's), else
+ * vitest's own. The simulator's commands keep vitest's node.
+ */
+export const NODE = process.env.QUBES_DEDUP_TEST_NODE || process.execPath;
 const SIM_BIN = path.join(ROOT, "libs/qubes-sim/dist/bin");
 const SHIM_DIR = path.join(ROOT, "libs/shim/dist");
 
@@ -39,7 +45,7 @@ export function scratch(): Scratch {
 /** Runs the bundled CLI with `args`, optional stdin bytes or file. */
 export function cli(s: Scratch, args: string[], opts: { input?: Buffer; inputFile?: string; env?: NodeJS.ProcessEnv } = {}): CliRun {
   const input = opts.inputFile ? fs.readFileSync(opts.inputFile) : opts.input;
-  const r = spawnSync(process.execPath, [CLI, ...args], {
+  const r = spawnSync(NODE, [CLI, ...args], {
     env: opts.env ?? s.env,
     input: input ?? Buffer.alloc(0),
     maxBuffer: 1 << 30,

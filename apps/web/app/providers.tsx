@@ -1,11 +1,11 @@
 "use client";
-import { useState, type ReactNode } from "react";
+import { useCallback, useState, type ReactNode } from "react";
 import { QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import superjson from "superjson";
 import type { AppRouter } from "../src/server/api/root.ts";
 import { TRPCProvider } from "../src/client/trpc.ts";
-import { TokenForm } from "../src/client/TokenForm.tsx";
+import { TokenForm, useLinkToken } from "../src/client/TokenForm.tsx";
 
 function unauthorized(e: unknown): boolean {
   return e instanceof TRPCClientError && (e.data as { code?: string } | undefined)?.code === "UNAUTHORIZED";
@@ -31,7 +31,8 @@ export function Providers({ children, signedIn }: { children: ReactNode; signedI
     createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: "/api/trpc", transformer: superjson })] }),
   );
   // A full reload so that the server renders the page (and the top bar) signed in.
-  const onSignedIn = () => window.location.reload();
+  const onSignedIn = useCallback(() => window.location.reload(), []);
+  useLinkToken(needsToken, onSignedIn);
   return (
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>

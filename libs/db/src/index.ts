@@ -1,6 +1,7 @@
 /**
  * The index database: an SQLite file reached through Prisma's generated
- * client and the better-sqlite3 adapter. It only indexes what the engine's
+ * client and the libsql adapter (libsql is an N-API addon: one build serves
+ * every Node version). It only indexes what the engine's
  * repository holds; losing it loses nothing (`qubes-dedup reindex`).
  */
 export { openDatabase, defaultDatabaseUrl, type Database } from "./open.ts";

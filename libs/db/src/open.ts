@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
+import { PrismaLibSQL } from "@prisma/adapter-libsql";
 import { PrismaClient } from "./generated/client.ts";
 import { applyMigrations } from "./migrate.ts";
 import { workspaceRoot } from "./paths.ts";
@@ -38,6 +38,9 @@ export async function openDatabase(url: string = defaultDatabaseUrl()): Promise<
   if (!url.startsWith("file:")) throw new Error(`unsupported database URL ${url}: use file:/path/to/db`);
   fs.mkdirSync(path.dirname(url.slice("file:".length)), { recursive: true });
   await applyMigrations(url);
-  const prisma = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url }) });
+  // intMode "bigint": libsql otherwise throws on an integer above 2^53 (a
+  // BigInt column such as logicalBytes); Prisma still hands Int columns out
+  // as numbers.
+  const prisma = new PrismaClient({ adapter: new PrismaLibSQL({ url, intMode: "bigint" }) });
   return { prisma, url, close: () => prisma.$disconnect() };
 }

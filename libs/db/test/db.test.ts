@@ -1,7 +1,14 @@
+import fs from "node:fs";
 import path from "node:path";
+import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import Libsql from "libsql";
 import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { openDatabase, pendingMigrations } from "../src/index.ts";
+import { MIGRATIONS } from "../src/migrations.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "../../..");
+const MIGRATIONS_DIR = path.join(ROOT, "prisma", "migrations");
 
 describe("openDatabase", () => {
   it("creates, migrates and round-trips a repository, job and snapshot with BigInt sizes", async () => {
@@ -37,6 +44,50 @@ describe("openDatabase", () => {
     expect(await again.prisma.snapshot.count()).toBe(1);
     await again.close();
   });
+});
+
+describe("migrations", () => {
+  it("embeds every prisma/migrations/*/migration.sql byte for byte (else run node tools/embed-migrations.mjs)", () => {
+    const onDisk = fs
+      .readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort()
+      .map((name) => ({ name, sql: fs.readFileSync(path.join(MIGRATIONS_DIR, name, "migration.sql"), "utf8") }));
+    expect(MIGRATIONS).toEqual(onDisk);
+  });
+
+  it("agrees with prisma migrate deploy: same schema, same bookkeeping, either opens the other's file", async () => {
+    const dir = tmpDir("db");
+    const byPrisma = path.join(dir, "prisma.db");
+    const ours = path.join(dir, "ours.db");
+    const prismaCli = path.join(ROOT, "node_modules", "prisma", "build", "index.js");
+    execFileSync(process.execPath, [prismaCli, "migrate", "deploy"], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: `file:${byPrisma}` },
+      stdio: "ignore",
+    });
+    expect(pendingMigrations(`file:${byPrisma}`)).toEqual([]);
+    await (await openDatabase(`file:${ours}`)).close();
+    const schema = (file: string) => {
+      const db = new Libsql(file, { readonly: true });
+      try {
+        return {
+          tables: db.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all(),
+          applied: db.prepare("SELECT migration_name, checksum, applied_steps_count FROM _prisma_migrations ORDER BY migration_name").all(),
+        };
+      } finally {
+        db.close();
+      }
+    };
+    expect(schema(ours)).toEqual(schema(byPrisma));
+    const status = execFileSync(process.execPath, [prismaCli, "migrate", "status"], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: `file:${ours}` },
+      encoding: "utf8",
+    });
+    expect(status).toContain("Database schema is up to date");
+  }, 120_000); // two Prisma CLI starts
 });
 
 describe("defaultDatabaseUrl", () => {

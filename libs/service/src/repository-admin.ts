@@ -48,9 +48,13 @@ export const repositoryInput = z
   });
 export type RepositoryInput = z.infer<typeof repositoryInput>;
 
-/** Directory of repository password files: `<directory of the index db>/secrets` (0700). */
+/**
+ * Directory of repository password files (0700): `$QUBES_DEDUP_SECRETS_DIR`
+ * (the template package sets `~/.config/qubes-dedup`), else
+ * `<directory of the index db>/secrets`.
+ */
 export function secretsDir(): string {
-  return path.join(dataDirectory(), "secrets");
+  return process.env.QUBES_DEDUP_SECRETS_DIR || path.join(dataDirectory(), "secrets");
 }
 
 /** Writes `password` to `<secretsDir>/<name>.password` (0600, atomically) and returns its path. */

@@ -25,8 +25,8 @@ export const BUILT = {
   client: path.join(OUT, "dom0-bin", "qrexec-client-vm"),
 };
 
-function bundle(entry: string, out: string, external: string[] = []): void {
-  execFileSync(process.execPath, [path.join(WORKSPACE, "tools/bundle.mjs"), path.join(WORKSPACE, entry), out, ...external.flatMap((e) => ["--external", e])], { stdio: "ignore" });
+function bundle(entry: string, out: string, flags: string[] = []): void {
+  execFileSync(process.execPath, [path.join(WORKSPACE, "tools/bundle.mjs"), path.join(WORKSPACE, entry), out, ...flags], { stdio: "ignore" });
 }
 
 /** Bundles every executable the chain needs (a few seconds). */
@@ -41,7 +41,7 @@ export function buildAll(): void {
   bundle("libs/qubes-sim/src/qrexec/cli-client.ts", BUILT.client);
   fs.copyFileSync(path.join(WORKSPACE, "libs/qubes-sim/src/tty/with-tty.py"), path.join(BUILT.dom0Bin, "with-tty.py"));
   const cli = path.join(OUT, "qubes-dedup.mjs");
-  bundle("apps/cli/src/main.ts", cli, ["better-sqlite3"]);
+  bundle("apps/cli/src/main.ts", cli, ["--runtime-externals"]);
   fs.writeFileSync(path.join(BUILT.backupQubeBin, "qubes-dedup"), `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`, { mode: 0o755 });
 }
 

@@ -1,0 +1,145 @@
+/**
+ * The backup-qube .deb (tools/package/template-deb.sh): its file list,
+ * modes and owners as `dpkg -c` shows them, the dashboard's systemd user
+ * unit under `systemd-analyze verify`, then an install with `dpkg -i` on
+ * this machine, the installed /usr/bin/qubes-dedup under Node 20 and Node 22
+ * (tools/node22.sh) against a scratch home, and `dpkg -r`, which must remove
+ * every file. Needs root, dpkg and the Debian packages the .deb depends on
+ * (nodejs >= 20.19, restic, python3).
+ */
+import { execFile, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
+
+const WORKSPACE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const VERSION = (JSON.parse(fs.readFileSync(path.join(WORKSPACE, "package.json"), "utf8")) as { version: string }).version;
+const DEB = path.join(WORKSPACE, `dist/packages/qubes-dedup_${VERSION}_all.deb`);
+const UNIT = "/usr/lib/systemd/user/qubes-dedup-web.service";
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+  const r = spawnSync(cmd, args, { encoding: "utf8", cwd: WORKSPACE, env });
+  if (r.error) throw new Error(`${cmd} cannot run (${r.error.message})`);
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
+  const r = run(cmd, args, env);
+  expect(r.status, `${cmd} ${args.join(" ")}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+/** `dpkg -c` as {mode, owner, file, link}; file without the leading ".", directories without the trailing "/". */
+function contents(): { mode: string; owner: string; file: string; link?: string }[] {
+  return ok("dpkg-deb", ["-c", DEB])
+    .trim()
+    .split("\n")
+    .map((l) => {
+      const [mode, owner, , , , file, arrow, link] = l.trim().split(/\s+/);
+      return { mode: mode!, owner: owner!, file: file!.replace(/^\./, "").replace(/(.)\/$/, "$1"), link: arrow === "->" ? link : undefined };
+    });
+}
+
+describe("the backup-qube .deb", () => {
+  beforeAll(async () => {
+    // Builds what is stale (the CLI was bundled by the test target's build).
+    // Asynchronously: a next build blocking the worker for minutes times out vitest's RPC.
+    await promisify(execFile)("bash", ["tools/package/template-deb.sh"], { cwd: WORKSPACE, maxBuffer: 64 << 20 });
+  }, 600_000);
+
+  it("holds the CLI, the dashboard, the unit, the menu entry and the shim, root-owned, nothing writable by others, no test or dev files", () => {
+    const entries = contents();
+    const top = entries.filter((e) => !/^\/usr\/lib\/qubes-dedup\/(web|node_modules)\//.test(e.file)).map((e) => `${e.mode} ${e.file}`);
+    expect(top).toEqual([
+      "drwxr-xr-x /",
+      "drwxr-xr-x /usr",
+      "drwxr-xr-x /usr/bin",
+      "-rwxr-xr-x /usr/bin/qubes-dedup",
+      "drwxr-xr-x /usr/lib",
+      "drwxr-xr-x /usr/lib/qubes-dedup",
+      "drwxr-xr-x /usr/lib/qubes-dedup/bin",
+      "-rwxr-xr-x /usr/lib/qubes-dedup/bin/scrypt",
+      "-rw-r--r-- /usr/lib/qubes-dedup/env.sh",
+      "drwxr-xr-x /usr/lib/qubes-dedup/node_modules",
+      "-rwxr-xr-x /usr/lib/qubes-dedup/qubes-dedup-open",
+      "-rwxr-xr-x /usr/lib/qubes-dedup/qubes-dedup-web",
+      "-rwxr-xr-x /usr/lib/qubes-dedup/qubes-dedup.mjs",
+      "drwxr-xr-x /usr/lib/qubes-dedup/web",
+      "drwxr-xr-x /usr/lib/systemd",
+      "drwxr-xr-x /usr/lib/systemd/user",
+      "-rw-r--r-- /usr/lib/systemd/user/qubes-dedup-web.service",
+      "drwxr-xr-x /usr/share",
+      "drwxr-xr-x /usr/share/applications",
+      "-rw-r--r-- /usr/share/applications/qubes-dedup.desktop",
+      "drwxr-xr-x /usr/share/doc",
+      "drwxr-xr-x /usr/share/doc/qubes-dedup",
+      "-rw-r--r-- /usr/share/doc/qubes-dedup/INSTALL-QUBES.md",
+    ]);
+    const files = new Set(entries.map((e) => e.file));
+    // The runtime packages beside the CLI bundle (the N-API driver and its glibc binary), the standalone server and its static assets.
+    for (const f of [
+      "/usr/lib/qubes-dedup/node_modules/libsql/package.json",
+      "/usr/lib/qubes-dedup/node_modules/@libsql/linux-x64-gnu/index.node",
+      "/usr/lib/qubes-dedup/web/apps/web/server.js",
+      "/usr/lib/qubes-dedup/web/node_modules/next/package.json",
+    ])
+      expect(files, f).toContain(f);
+    expect(entries.some((e) => e.file.startsWith("/usr/lib/qubes-dedup/web/apps/web/.next/static/"))).toBe(true);
+    for (const e of entries) {
+      expect(`${e.file} ${e.owner}`).toBe(`${e.file} root/root`);
+      if (!e.mode.startsWith("l")) expect(e.mode[8], `${e.file} is writable by others`).toBe("-");
+      // Symlinks stay inside the package's tree.
+      if (e.link) expect(path.resolve(path.dirname(e.file), e.link), e.file).toMatch(/^\/usr\/lib\/qubes-dedup\//);
+      expect(e.file).not.toMatch(/\.(map|ts|tsx|mts|cts)$|\/(test|tests|__tests__)(\/|$)|-musl(\/|$)/);
+    }
+    const control = ok("dpkg-deb", ["-f", DEB, "Depends", "Recommends", "Architecture"]);
+    expect(control).toBe("Depends: nodejs (>= 20.19), restic, python3\nRecommends: borgbackup, xdg-utils\nArchitecture: all\n");
+  });
+
+  it("has a user unit that systemd-analyze verify accepts, running the dashboard on 127.0.0.1 only", () => {
+    // verify needs the ExecStart binary: the unit is checked with its path moved into the unpacked tree.
+    // (Without --user: a user manager needs a login session's runtime directory, which CI has not.)
+    const root = tmpDir("qdd-deb-unit-");
+    ok("dpkg-deb", ["-x", DEB, root]);
+    const unit = path.join(root, UNIT);
+    const text = fs.readFileSync(unit, "utf8");
+    expect(text).toMatch(/^ExecStart=\/usr\/lib\/qubes-dedup\/qubes-dedup-web$/m);
+    const stub = path.join(root, "qubes-dedup-web.service");
+    fs.writeFileSync(stub, text.replace("/usr/lib/qubes-dedup/qubes-dedup-web", path.join(root, "usr/lib/qubes-dedup/qubes-dedup-web")));
+    const r = run("systemd-analyze", ["verify", stub]);
+    expect(`${r.status} ${r.stderr}`).toBe("0 ");
+    expect(fs.readFileSync(path.join(root, "usr/lib/qubes-dedup/qubes-dedup-web"), "utf8")).toMatch(/^export HOSTNAME=127\.0\.0\.1 /m);
+  });
+
+  it("installs with dpkg -i, runs under Node 20 and Node 22 with its data in the home, and dpkg -r removes every file", () => {
+    expect(ok("dpkg-query", ["-W", "-f", "${Status}", "nodejs"])).toBe("install ok installed");
+    const before = contents().filter((e) => !e.mode.startsWith("d")).map((e) => e.file);
+    for (const f of before) expect(fs.existsSync(f), `${f} exists before the install`).toBe(false);
+    ok("dpkg", ["-i", DEB]);
+    try {
+      for (const f of before) expect(fs.lstatSync(f, { throwIfNoEntry: false }), f).toBeDefined();
+      const node22 = ok("sh", ["tools/node22.sh"]).trim();
+      for (const [label, node] of [["node 20", "node"], ["node 22", node22]] as const) {
+        const home = tmpDir("qdd-deb-home-");
+        const bin = node === "node" ? "" : `${path.dirname(node)}:`;
+        // The PATH of a qrexec service: no workspace, only the system's directories.
+        const env = { HOME: home, PATH: `${bin}/usr/local/bin:/usr/bin:/bin` };
+        expect(ok("sh", ["-c", "node --version"], env), label).toMatch(label === "node 22" ? /^v22\./ : /^v20\./);
+        expect(ok("qubes-dedup", ["--help"], env)).toMatch(/^usage: qubes-dedup <command>/);
+        fs.writeFileSync(path.join(home, "pw"), "correct horse battery\n", { mode: 0o600 });
+        ok("/usr/bin/qubes-dedup", ["repo", "add", "main", "--engine", "restic", "--location", path.join(home, "repo"), "--password-file", path.join(home, "pw")], env);
+        expect(JSON.parse(ok("/usr/bin/qubes-dedup", ["snapshots", "--repo", "main", "--json"], env))).toEqual([]);
+        expect(fs.existsSync(path.join(home, ".local/share/qubes-dedup/qubes-dedup.db")), label).toBe(true);
+        expect(ok("/usr/bin/qubes-dedup", ["web-token"], env)).toMatch(/^[0-9a-f]{64}\n$/);
+        expect(fs.statSync(path.join(home, ".local/share/qubes-dedup/web-token")).mode & 0o777).toBe(0o600);
+      }
+    } finally {
+      ok("dpkg", ["-r", "qubes-dedup"]);
+    }
+    for (const f of before) expect(fs.lstatSync(f, { throwIfNoEntry: false }), `${f} is left after dpkg -r`).toBeUndefined();
+    expect(fs.existsSync("/usr/lib/qubes-dedup")).toBe(false);
+  });
+});
