@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import Libsql from "libsql";
+import { BUSY_TIMEOUT_MS } from "./busy-timeout.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
 
 /** The schema could not be migrated; the message says what to do. */
@@ -94,7 +95,7 @@ function applyOne(db: Libsql.Database, url: string, m: Migration): void {
  */
 export async function applyMigrations(url: string): Promise<void> {
   if (pendingMigrations(url).length === 0) return;
-  const db = new Libsql(fileOf(url));
+  const db = new Libsql(fileOf(url), { timeout: BUSY_TIMEOUT_MS });
   try {
     db.exec(MIGRATIONS_TABLE);
     const rows = appliedRows(db);

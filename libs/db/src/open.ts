@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { PrismaLibSQL } from "@prisma/adapter-libsql";
 import { PrismaClient } from "./generated/client.ts";
+import { BUSY_TIMEOUT_MS } from "./busy-timeout.ts";
 import { applyMigrations } from "./migrate.ts";
 import { workspaceRoot } from "./paths.ts";
 
@@ -40,7 +41,10 @@ export async function openDatabase(url: string = defaultDatabaseUrl()): Promise<
   await applyMigrations(url);
   // intMode "bigint": libsql otherwise throws on an integer above 2^53 (a
   // BigInt column such as logicalBytes); Prisma still hands Int columns out
-  // as numbers.
-  const prisma = new PrismaClient({ adapter: new PrismaLibSQL({ url, intMode: "bigint" }) });
+  // as numbers. timeout: SQLite's busy timeout, on every connection the
+  // client opens (it reconnects after each transaction).
+  const prisma = new PrismaClient({
+    adapter: new PrismaLibSQL({ url, intMode: "bigint", timeout: BUSY_TIMEOUT_MS }),
+  });
   return { prisma, url, close: () => prisma.$disconnect() };
 }
