@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash tools/package/dom0-rpm.sh
-bash tools/package/template-deb.sh
+bash tools/package/template-build.sh
+bash tools/package/template-deb.sh --no-build
+bash tools/package/template-rpm.sh --no-build

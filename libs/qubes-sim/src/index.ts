@@ -16,3 +16,5 @@ export { qrexecCall, agentPath, REFUSED_EXIT, DOM0_SERVICES, type QrexecCallOpti
 export { parsePolicy, evaluatePolicy, loadPolicy, policyDir, PolicyError, type PolicyRule, type PolicyAction, type QrexecCall } from "./qrexec/policy.ts";
 export { askConfirmation, answerPending, listPending, waitForPending, pendingDir, type PendingCall } from "./qrexec/ask.ts";
 export { freePort, startRest, type RestServer } from "./rest-server.ts";
+export { runParanoidRestore, sanitizeLog, type ParanoidRestoreOptions } from "./restore/paranoid.ts";
+export { disposablePath, PARANOID_DISPVM_NAME } from "./restore/disposable.ts";

@@ -1,12 +1,13 @@
 /**
  * qvm-backup-restore for the simulated dom0.
  * usage: qvm-backup-restore -d VM -p F [--verify-only]
- *          [--rename-conflicting|--skip-conflicting] [-x Q]... [--paranoid-mode]
- *          <location> [qube...]
+ *          [--rename-conflicting|--skip-conflicting] [-x Q]... [--skip-dom0-home]
+ *          [--paranoid-mode | --location-is-service] <location> [qube...]
  */
 import { Option } from "commander";
 import { UsageError } from "../errors.ts";
-import { runRestore } from "../restore/restore.ts";
+import { runParanoidRestore } from "../restore/paranoid.ts";
+import { runRestore, type RestoreOptions } from "../restore/restore.ts";
 import { rootFromEnv } from "../system/layout.ts";
 import { readPassphrase, repeatable, runCli, simCommand } from "./common.ts";
 
@@ -14,7 +15,8 @@ const program = simCommand(
   "qvm-backup-restore",
   `-d VM -p FILE [--verify-only]
                   [--rename-conflicting|--skip-conflicting] [-x QUBE]...
-                  [--paranoid-mode] LOCATION [QUBE...]`,
+                  [--skip-dom0-home] [--paranoid-mode|--location-is-service]
+                  LOCATION [QUBE...]`,
   "Restores into the simulated system in $QUBES_SIM_ROOT.",
 )
   .option("-d, --dest-vm <vm>", "run LOCATION as a command in this qube")
@@ -23,7 +25,9 @@ const program = simCommand(
   .addOption(new Option("--rename-conflicting", "restore a qube that exists under a new name").conflicts("skipConflicting"))
   .option("--skip-conflicting", "leave out qubes that exist")
   .option("-x, --exclude <qube>", "leave this qube out (repeatable)", repeatable)
-  .option("--paranoid-mode", "restore as for an untrusted backup")
+  .option("--skip-dom0-home", "do not restore dom0's home")
+  .addOption(new Option("--paranoid-mode", "parse the backup in a disposable qube, not in dom0").conflicts("locationIsService"))
+  .option("--location-is-service", "LOCATION is qubes.RestoreById+<id> (the disposable's side of --paranoid-mode)")
   .argument("[location]")
   .argument("[qubes...]");
 
@@ -33,7 +37,7 @@ runCli(program, async (values, positionals) => {
   if (!values.passphraseFile) throw new UsageError("missing -p/--passphrase-file (the simulator cannot prompt for a passphrase)");
   const root = rootFromEnv();
   const passphrase = readPassphrase(values.passphraseFile);
-  await runRestore({
+  const options: RestoreOptions = {
     root,
     passphrase,
     location,
@@ -43,7 +47,11 @@ runCli(program, async (values, positionals) => {
     verifyOnly: values.verifyOnly ?? false,
     conflict: values.renameConflicting ? "rename" : values.skipConflicting ? "skip" : "error",
     paranoid: values.paranoidMode ?? false,
-    log: (line) => process.stdout.write(`${line}\n`),
-  });
+    locationIsService: values.locationIsService ?? false,
+    skipDom0Home: values.skipDom0Home ?? false,
+    log: (line: string) => process.stdout.write(`${line}\n`),
+  };
+  if (options.paranoid) await runParanoidRestore(options);
+  else await runRestore(options);
   return 0;
 });

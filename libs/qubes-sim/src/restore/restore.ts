@@ -19,6 +19,7 @@ import { dom0User, simPaths } from "../system/layout.ts";
 import { parseQubesXml, type QubesXml } from "../system/qubes-xml.ts";
 import { acceptedCompressionFilter, parseBackupHeader, type BackupHeader } from "./header.ts";
 import { InnerExtractor, type InnerTarget } from "./inner.ts";
+import { lookupBackupLocation, restoreByIdOf } from "./backup-locations.ts";
 import { retrieve } from "./retrieve.ts";
 import { applyRestore, chooseQubes, type RestorePlanItem } from "./select.ts";
 
@@ -36,6 +37,14 @@ export interface RestoreOptions {
   conflict?: "error" | "rename" | "skip";
   /** Paranoid mode: dom0's home is never restored. */
   paranoid?: boolean;
+  /**
+   * `--location-is-service`: `location` is `qubes.RestoreById+<id>`, a
+   * location the backup qube registered for a paranoid-mode restore
+   * (backup-locations.ts), not a location line.
+   */
+  locationIsService?: boolean;
+  /** `--skip-dom0-home`: leave dom0's home out (paranoid mode's inner run always does). */
+  skipDom0Home?: boolean;
   env?: NodeJS.ProcessEnv;
   /** Receives report lines. */
   log?: (line: string) => void;
@@ -70,9 +79,19 @@ async function decrypt(env: NodeJS.ProcessEnv, tmp: string, name: string, passph
   return plain;
 }
 
-async function readHeader(o: RestoreOptions, env: NodeJS.ProcessEnv, tmp: string): Promise<BackupHeader> {
+/** Where retrievals read from: the location line and the backup qube's environment it runs in. */
+interface Source {
+  location: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function sourceOf(o: RestoreOptions, env: NodeJS.ProcessEnv): Source {
+  return o.locationIsService ? lookupBackupLocation(o.root, restoreByIdOf(o.location)) : { location: o.location, env };
+}
+
+async function readHeader(o: RestoreOptions, env: NodeJS.ProcessEnv, src: Source, tmp: string): Promise<BackupHeader> {
   const files = ["backup-header", "backup-header.hmac"];
-  const got = await retrieve({ location: o.location, filters: files, dir: tmp, env, onFile: async () => {}, maxBytes: HEADER_QUBES_XML_MAX_SIZE });
+  const got = await retrieve({ ...src, filters: files, dir: tmp, onFile: async () => {}, maxBytes: HEADER_QUBES_XML_MAX_SIZE });
   for (const f of files) {
     if (!got.files.includes(f)) throw new SimError(`Unable to read the qubes backup from "${o.location}": ${f} is missing; check the location.`);
   }
@@ -95,9 +114,9 @@ async function readHeader(o: RestoreOptions, env: NodeJS.ProcessEnv, tmp: string
   return h;
 }
 
-async function readBackupStore(o: RestoreOptions, env: NodeJS.ProcessEnv, tmp: string, h: BackupHeader): Promise<QubesXml> {
+async function readBackupStore(o: RestoreOptions, env: NodeJS.ProcessEnv, src: Source, tmp: string, h: BackupHeader): Promise<QubesXml> {
   const name = "qubes.xml.000.enc";
-  const got = await retrieve({ location: o.location, filters: [name], dir: tmp, env, onFile: async () => {}, maxBytes: HEADER_QUBES_XML_MAX_SIZE });
+  const got = await retrieve({ ...src, filters: [name], dir: tmp, onFile: async () => {}, maxBytes: HEADER_QUBES_XML_MAX_SIZE });
   if (!got.files.includes(name)) throw new SimError(`Unable to read ${name} from "${o.location}"; the backup is truncated.`);
   await decrypt(env, tmp, name, `${h.backupId}!qubes.xml.000!${o.passphrase}`);
   const xml = path.join(tmp, "qubes.xml");
@@ -135,7 +154,7 @@ function targets(o: RestoreOptions, plan: RestorePlanItem[], staging: string): (
   };
 }
 
-async function restoreData(o: RestoreOptions, env: NodeJS.ProcessEnv, tmp: string, h: BackupHeader, plan: RestorePlanItem[], staging: string): Promise<Set<string>> {
+async function restoreData(o: RestoreOptions, env: NodeJS.ProcessEnv, src: Source, tmp: string, h: BackupHeader, plan: RestorePlanItem[], staging: string): Promise<Set<string>> {
   const dirs = plan.map((p) => (p.isDom0 ? "dom0-home" : p.path));
   const seen = new Set<string>();
   if (dirs.length === 0) return seen;
@@ -145,10 +164,9 @@ async function restoreData(o: RestoreOptions, env: NodeJS.ProcessEnv, tmp: strin
   const inner = new InnerExtractor(env, filterOf(h), targets(o, plan, staging));
   try {
     await retrieve({
-      location: o.location,
+      ...src,
       filters: dirs,
       dir: tmp,
-      env,
       onFile: async (name) => {
         if (!name.endsWith(".enc")) throw new SimError(`Invalid file extension found in the backup: ${name}; the backup is damaged.`);
         const plain = await decrypt(env, tmp, name, `${h.backupId}!${name.slice(0, -4)}!${o.passphrase}`);
@@ -176,11 +194,12 @@ export async function runRestore(o: RestoreOptions): Promise<RestoreResult> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "qubes-sim-restore-"));
   const staging = fs.mkdtempSync(path.join(simPaths(o.root).root + "-restore-staging-"));
   try {
-    const h = await readHeader(o, env, tmp);
-    const backup = await readBackupStore(o, env, tmp, h);
-    const { plan, skipped, live } = chooseQubes(o, backup);
+    const src = sourceOf(o, env);
+    const h = await readHeader(o, env, src, tmp);
+    const backup = await readBackupStore(o, env, src, tmp, h);
+    const { plan, skipped, live } = chooseQubes({ ...o, paranoid: o.paranoid || o.skipDom0Home }, backup);
     for (const s of skipped) log(`-> Skipping ${s}: a qube with that name already exists.`);
-    const seen = await restoreData(o, env, tmp, h, plan, staging);
+    const seen = await restoreData(o, env, src, tmp, h, plan, staging);
     for (const p of plan) {
       const missing = p.isDom0 ? (seen.has(p.path) ? [] : [p.path]) : p.volumes.map((v) => `${p.path}${v}.img`).filter((f) => !seen.has(f));
       if (missing.length) throw new SimError(`Premature end of the backup: ${missing.join(", ")} never arrived; the backup is truncated.`);

@@ -1,8 +1,9 @@
 /**
  * Paths of a simulated dom0 system (`$QUBES_SIM_ROOT`, docs/ARCHITECTURE.md):
  * `qubes.xml`, `volumes/<qube>/<volume>.img`, `firewall/<qube>/firewall.xml`,
- * `notes/<qube>/notes.txt`, `home/<user>/`, and qubesd's unit file with its
- * drop-ins under `usr/lib/systemd/system/` and `etc/systemd/system/`.
+ * `notes/<qube>/notes.txt`, `home/<user>/`, qubesd's unit file with its
+ * drop-ins under `usr/lib/systemd/system/` and `etc/systemd/system/`, and
+ * for paranoid-mode restores `management-dispvm/` and `backup-vm/run/`.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -25,6 +26,14 @@ export function simPaths(root: string) {
     /** Directory of qubesd's drop-ins (where the agent puts its own). */
     qubesdDropIns: path.join(abs, "etc/systemd/system/qubesd.service.d"),
     homeDir: path.join(abs, "home"),
+    /**
+     * Files of the template behind `management_dispvm`, laid over this
+     * machine's own (e.g. the backup-qube package unpacked there): what the
+     * disposable qube of a paranoid-mode restore has beyond a plain system.
+     */
+    managementDispvm: path.join(abs, "management-dispvm"),
+    /** The backup qube's `qubes.RegisterBackupLocation` registrations, one file per id. */
+    backupLocations: path.join(abs, "backup-vm", "run", "backup-locations"),
   };
 }
 
