@@ -13,7 +13,10 @@
  *                                    traced node_modules and .next/static
  *   env.sh, qubes-dedup-web, qubes-dedup-open   packaging/template/
  *   bin/scrypt                       the shim, for paranoid-mode disposables
- *   /usr/bin/qubes-dedup, the systemd user unit, the .desktop entry
+ *   /usr/bin/qubes-dedup, the systemd user unit, the .desktop entry, and
+ *   /etc/profile.d/qubes-dedup.sh, which puts bin/ first on PATH in the
+ *   disposable of a paranoid-mode restore only (a plain file, not a
+ *   conffile: it is code, and removing the package must remove it)
  * Left out everywhere: source maps, TypeScript sources and declarations,
  * test directories, and prebuilt binaries for musl (templates are glibc).
  */
@@ -78,6 +81,7 @@ for (const f of ["qubes-dedup-web", "qubes-dedup-open"]) put(path.join(SRC, f), 
 put(path.join(SRC, "qubes-dedup"), at("/usr/bin/qubes-dedup"), 0o755);
 put(path.join(SRC, "qubes-dedup-web.service"), at("/usr/lib/systemd/user/qubes-dedup-web.service"), 0o644);
 put(path.join(SRC, "qubes-dedup.desktop"), at("/usr/share/applications/qubes-dedup.desktop"), 0o644);
+put(path.join(SRC, "profile.d-qubes-dedup.sh"), at("/etc/profile.d/qubes-dedup.sh"), 0o644);
 put(path.join(ROOT, "docs/INSTALL-QUBES.md"), at("/usr/share/doc/qubes-dedup/INSTALL-QUBES.md"), 0o644);
 
 /** Every non-directory path under the stage, as a system path. */

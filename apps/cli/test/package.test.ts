@@ -55,6 +55,9 @@ describe("the backup-qube .deb", () => {
     const top = entries.filter((e) => !/^\/usr\/lib\/qubes-dedup\/(web|node_modules)\//.test(e.file)).map((e) => `${e.mode} ${e.file}`);
     expect(top).toEqual([
       "drwxr-xr-x /",
+      "drwxr-xr-x /etc",
+      "drwxr-xr-x /etc/profile.d",
+      "-rw-r--r-- /etc/profile.d/qubes-dedup.sh",
       "drwxr-xr-x /usr",
       "drwxr-xr-x /usr/bin",
       "-rwxr-xr-x /usr/bin/qubes-dedup",

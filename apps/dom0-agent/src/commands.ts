@@ -27,6 +27,7 @@ export interface RestoreOptions extends RunOptions {
   verifyOnly?: boolean;
   renameConflicting?: boolean;
   skipConflicting?: boolean;
+  paranoidMode?: boolean;
 }
 
 /** Checks the names given on the command line, so a bad one is a usage error (exit 2). */
@@ -73,6 +74,7 @@ export async function restore(snapshot: string, qubes: string[], o: RestoreOptio
     passphraseFile,
     repo: o.repo ?? cfg.repo,
     verifyOnly,
+    paranoid: o.paranoidMode === true,
     conflicts: o.renameConflicting ? "rename" : o.skipConflicting ? "skip" : undefined,
     exclude: o.exclude,
     qubes,

@@ -49,12 +49,13 @@ function registerRuns(program: Command, done: Done): void {
   const r = runOptions(
     program
       .command("restore")
-      .usage("SNAPSHOT [--repo NAME] [--dest-vm VM] [--verify-only] [--rename-conflicting | --skip-conflicting]\n          [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]"),
+      .usage("SNAPSHOT [--repo NAME] [--dest-vm VM] [--verify-only] [--paranoid-mode] [--rename-conflicting | --skip-conflicting]\n          [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]"),
   )
     .description("restore qubes from a snapshot")
     .argument("<snapshot>")
     .argument("[qubes...]")
     .option("--verify-only", "check every file, write nothing")
+    .option("--paranoid-mode", "decrypt in a disposable qube, not in dom0 (its template needs the backup-qube package)")
     .addOption(new Option("--rename-conflicting", "restore a qube that exists under a new name").conflicts("skipConflicting"))
     .option("--skip-conflicting", "leave out qubes that exist")
     .action(async (snapshot: string, qubes: string[], o: RestoreOptions) => done(await restore(snapshot, qubes, o)));

@@ -27,6 +27,8 @@ export interface RestoreOptions {
   repo?: string;
   verifyOnly: boolean;
   conflicts?: "rename" | "skip";
+  /** --paranoid-mode: decrypt in a disposable qube (its template needs the backup-qube package). */
+  paranoid?: boolean;
   exclude: string[];
   qubes: string[];
 }
@@ -56,6 +58,7 @@ export function restoreArgs(o: RestoreOptions): string[] {
     "-p",
     o.passphraseFile,
     ...(o.verifyOnly ? ["--verify-only"] : []),
+    ...(o.paranoid ? ["--paranoid-mode"] : []),
     ...(o.conflicts === "rename" ? ["--rename-conflicting"] : o.conflicts === "skip" ? ["--skip-conflicting"] : []),
     ...o.exclude.flatMap((q) => ["-x", qubeName(q, "excluded qube")]),
     location,

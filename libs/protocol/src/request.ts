@@ -33,6 +33,11 @@ export interface RestoreRequest {
   qubes: string[];
   verifyOnly: boolean;
   conflicts?: "rename" | "skip";
+  /**
+   * qvm-backup-restore --paranoid-mode: the backup is parsed and decrypted
+   * in a disposable qube made from management_dispvm, never in dom0.
+   */
+  paranoid: boolean;
 }
 
 const names = z.array(z.string()).max(MAX_QUBES, `at most ${MAX_QUBES} qube names are accepted`);
@@ -43,6 +48,7 @@ const RestoreSchema = z
     snapshot: z.string(),
     qubes: names.optional(),
     verifyOnly: z.boolean().optional(),
+    paranoid: z.boolean().optional(),
     conflicts: z.enum(["rename", "skip"]).optional(),
   })
   .strict();
@@ -122,7 +128,7 @@ export function parseBackupRequest(bytes: Uint8Array): BackupRequest {
 
 /**
  * Parses and validates a qubes.DedupRestore request:
- * `{repo?, snapshot, qubes?: [], verifyOnly?: boolean, conflicts?: "rename"|"skip"}`.
+ * `{repo?, snapshot, qubes?: [], verifyOnly?: boolean, paranoid?: boolean, conflicts?: "rename"|"skip"}`.
  * @throws RequestError
  */
 export function parseRestoreRequest(bytes: Uint8Array): RestoreRequest {
@@ -133,6 +139,7 @@ export function parseRestoreRequest(bytes: Uint8Array): RestoreRequest {
     snapshot: checked(() => checkSnapshotRef(r.data.snapshot)),
     qubes: qubeList(r.data.qubes, "qube"),
     verifyOnly: r.data.verifyOnly ?? false,
+    paranoid: r.data.paranoid ?? false,
     ...(r.data.conflicts === undefined ? {} : { conflicts: r.data.conflicts }),
   };
 }

@@ -47,6 +47,8 @@ export interface RestoreRequestInput {
   qubes?: string[];
   /** Only verify the backup (qvm-backup-restore --verify-only). */
   verifyOnly?: boolean;
+  /** Decrypt in a disposable qube (qvm-backup-restore --paranoid-mode). */
+  paranoid?: boolean;
   /** What to do with qubes that already exist: rename the restored one or skip it. */
   conflicts?: "rename" | "skip";
 }
@@ -86,6 +88,7 @@ export async function requestRestore(db: Database, input: RestoreRequestInput, e
     snapshot: input.snapshot,
     ...(input.qubes?.length ? { qubes: input.qubes } : {}),
     ...(input.verifyOnly ? { verifyOnly: true } : {}),
+    ...(input.paranoid ? { paranoid: true } : {}),
     ...(input.conflicts ? { conflicts: input.conflicts } : {}),
   };
   return runRequest(db, { service: "qubes.DedupRestore", kind: "restore", repository: input.repository, request, snapshotRef: input.snapshot }, events, signal);

@@ -24,6 +24,7 @@ export const restoreTaskInput = z.object({
   snapshot: snapshotRefSchema,
   qubes: z.array(qubeNameSchema).max(MAX_QUBES).default([]),
   verifyOnly: z.boolean().default(false),
+  paranoid: z.boolean().default(false),
   conflicts: z.enum(["rename", "skip"]).optional(),
 });
 export type RestoreTaskInput = z.infer<typeof restoreTaskInput>;

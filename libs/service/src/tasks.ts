@@ -131,7 +131,7 @@ export async function startBackup(db: Database, input: BackupTaskInput): Promise
 export async function startRestore(db: Database, input: RestoreTaskInput): Promise<TaskView> {
   const id = await repositoryId(db, input.repository);
   const base = { kind: "restore" as const, repository: input.repository, qubes: input.qubes, snapshot: input.snapshot, verifyOnly: input.verifyOnly };
-  const req = { repository: input.repository, snapshot: input.snapshot, qubes: input.qubes, verifyOnly: input.verifyOnly, conflicts: input.conflicts };
+  const req = { repository: input.repository, snapshot: input.snapshot, qubes: input.qubes, verifyOnly: input.verifyOnly, paranoid: input.paranoid, conflicts: input.conflicts };
   return launch(base, id, (events, signal) => requestRestore(db, req, events, signal));
 }
 

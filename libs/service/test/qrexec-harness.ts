@@ -94,3 +94,18 @@ export function machineEnv(m: ReturnType<typeof machine>, dom0Root = m.dom0): No
 export function resticRepo(m: ReturnType<typeof machine>): ResticRepo {
   return { location: m.restic, passwordFile: m.resticPass };
 }
+
+/**
+ * Installs what the backup-qube package puts into the template of
+ * `management_dispvm` for paranoid-mode restores (its profile.d script and
+ * the shim, tools/package/template-files.ts) into a simulated dom0's
+ * management-dispvm/ overlay.
+ */
+export function installDispvmPackage(dom0Root: string): void {
+  const overlay = path.join(dom0Root, "management-dispvm");
+  fs.mkdirSync(path.join(overlay, "etc/profile.d"), { recursive: true });
+  fs.mkdirSync(path.join(overlay, "usr/lib/qubes-dedup/bin"), { recursive: true });
+  fs.copyFileSync(path.join(WORKSPACE, "packaging/template/profile.d-qubes-dedup.sh"), path.join(overlay, "etc/profile.d/qubes-dedup.sh"));
+  fs.copyFileSync(BUILT.shim, path.join(overlay, "usr/lib/qubes-dedup/bin/scrypt"));
+  fs.chmodSync(path.join(overlay, "usr/lib/qubes-dedup/bin/scrypt"), 0o755);
+}

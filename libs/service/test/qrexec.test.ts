@@ -5,7 +5,7 @@ import { openDatabase, type Database } from "@qubes-dedup/db";
 import { createSystem, listPending, waitForPending, answerPending } from "@qubes-dedup/qubes-sim";
 import { addRepository, requestBackup, requestRestore, type RequestState } from "../src/index.ts";
 import { resticSnapshotIds, volumeHashes } from "@qubes-dedup/qubes-sim/testing";
-import { buildAll, installPolicy, machine, machineEnv, resticRepo } from "./qrexec-harness.ts";
+import { buildAll, installDispvmPackage, installPolicy, machine, machineEnv, resticRepo } from "./qrexec-harness.ts";
 
 // The whole chain with real processes: backup qube -> simulated qrexec-client-vm
 // -> dom0 agent `rpc` -> simulated qvm-backup(-restore) -> shim -> qubes-dedup
@@ -88,6 +88,35 @@ describe("requestBackup and requestRestore through the simulated qrexec", () => 
     expect(Object.keys(volumeHashes(target))).toHaveLength(4);
     expect(listPending(target)).toEqual([]);
   }, 120_000);
+
+  it("restores in paranoid mode: decrypted in the disposable qube by the shim its template's package puts first, byte-identical", async () => {
+    const target = path.join(m.work, "paranoid");
+    createSystem(target, { qubes: [] });
+    installPolicy(target, "allow");
+    installDispvmPackage(target);
+    useDom0(target);
+    const pending = requestRestore(db, { repository: "main", snapshot, qubes: ["work", "vault"], paranoid: true });
+    const waiting = await confirm(target, "allow", "qubes.DedupRestore");
+    expect(waiting.request).toBe(`{"repo":"main","snapshot":"${snapshot}","qubes":["work","vault"],"paranoid":true}`);
+    const r = await pending;
+    expect(r.outcome, r.message).toBe("succeeded");
+    expect(r.message).toMatch(new RegExp(`^restored 2 qube\\(s\\): (work, vault|vault, work) from snapshot ${snapshot} in a disposable qube \\(paranoid mode\\)$`));
+    const want = volumeHashes(m.dom0);
+    expect(volumeHashes(target)).toEqual({ "vault/private.img": want["vault/private.img"], "work/private.img": want["work/private.img"] });
+  }, 180_000);
+
+  it("a paranoid-mode restore fails, restoring nothing, when the disposable's template lacks the package", async () => {
+    const target = path.join(m.work, "paranoid-bare");
+    createSystem(target, { qubes: [] });
+    installPolicy(target, "allow");
+    useDom0(target);
+    const pending = requestRestore(db, { repository: "main", snapshot, qubes: ["vault"], paranoid: true });
+    await confirm(target, "allow", "qubes.DedupRestore");
+    const r = await pending;
+    expect(r.outcome).toBe("failed");
+    expect(r.message).toContain("qvm-backup-restore failed with 1 in the disposable qube");
+    expect(volumeHashes(target)).toEqual({});
+  }, 180_000);
 
   it("a declined restore is refused and nothing runs in dom0", async () => {
     const target = path.join(m.work, "declined");

@@ -60,12 +60,13 @@ function backupPlan(bytes: Uint8Array, destVm: string, passphraseFile: string, d
 function restorePlan(bytes: Uint8Array, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
   const req = parseRestoreRequest(bytes);
   const repo = req.repo ?? defaultRepo;
-  const args = restoreArgs({ snapshot: req.snapshot, sourceVm: destVm, passphraseFile, repo, verifyOnly: req.verifyOnly, conflicts: req.conflicts, exclude: [], qubes: req.qubes });
+  const args = restoreArgs({ snapshot: req.snapshot, sourceVm: destVm, passphraseFile, repo, verifyOnly: req.verifyOnly, paranoid: req.paranoid, conflicts: req.conflicts, exclude: [], qubes: req.qubes });
   const summary = (lines: string[]) => {
     const { done, skipped } = restoreOutcome(lines);
     const verb = req.verifyOnly ? "verified" : "restored";
     const list = done.length ? `${done.length} qube(s): ${done.join(", ")}` : "no qubes";
-    return `${verb} ${list} from snapshot ${req.snapshot}${skipped.length ? `; skipped existing ${skipped.join(", ")}` : ""}`;
+    const where = req.paranoid ? " in a disposable qube (paranoid mode)" : "";
+    return `${verb} ${list} from snapshot ${req.snapshot}${where}${skipped.length ? `; skipped existing ${skipped.join(", ")}` : ""}`;
   };
   return { program: "qvm-backup-restore", args, passphraseFile, summary };
 }
