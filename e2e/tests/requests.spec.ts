@@ -1,5 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
-import { e2eState } from "../support/paths.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { BINS, ROOT, e2eState } from "../support/paths.ts";
 import { recorded } from "../support/records.ts";
 import { answerTheWaitingCall, qubeVolumeHashes, unansweredCalls } from "@qubes-dedup/qubes-sim/testing";
 
@@ -71,6 +73,30 @@ test("a restore waits for dom0's confirmation, then succeeds and the restored vo
   expect(qubeVolumeHashes(state.dom0Root, "personal-1")).toEqual(original);
   await expect(page.getByTestId("restore-history-row").first()).toHaveAttribute("data-status", "succeeded");
   await page.screenshot({ path: testInfo.outputPath("restore-done.png"), fullPage: true });
+});
+
+test("a restore with paranoid mode ticked decrypts in the disposable qube and is identical", async ({ page }, testInfo) => {
+  // The backup-qube package in the template of management_dispvm: its profile.d script and the shim.
+  const overlay = path.join(state.dom0Root, "management-dispvm");
+  fs.mkdirSync(path.join(overlay, "etc/profile.d"), { recursive: true });
+  fs.mkdirSync(path.join(overlay, "usr/lib/qubes-dedup/bin"), { recursive: true });
+  fs.copyFileSync(path.join(ROOT, "packaging/template/profile.d-qubes-dedup.sh"), path.join(overlay, "etc/profile.d/qubes-dedup.sh"));
+  fs.copyFileSync(BINS.shim, path.join(overlay, "usr/lib/qubes-dedup/bin/scrypt"));
+  fs.chmodSync(path.join(overlay, "usr/lib/qubes-dedup/bin/scrypt"), 0o755);
+  const original = qubeVolumeHashes(state.dom0Root, "work");
+  await signIn(page);
+  await page.goto(`${state.baseURL}/restore`);
+  await page.getByTestId("restore-qube-work").check();
+  await page.getByTestId("restore-paranoid").check();
+  await page.screenshot({ path: testInfo.outputPath("restore-paranoid-form.png"), fullPage: true });
+  await page.getByTestId("restore-send").click();
+  const task = page.getByTestId("task");
+  await expect.poll(() => unansweredCalls(state.dom0Root).length, { timeout: 30_000 }).toBe(1);
+  answerTheWaitingCall(state.dom0Root, "allow");
+  await expect(task).toHaveAttribute("data-state", "succeeded", { timeout: 120_000 });
+  await expect(task.getByTestId("task-message")).toContainText("in a disposable qube (paranoid mode)");
+  expect(qubeVolumeHashes(state.dom0Root, "work-1")).toEqual(original);
+  await page.screenshot({ path: testInfo.outputPath("restore-paranoid-done.png"), fullPage: true });
 });
 
 test("a restore refused in dom0 shows the refusal", async ({ page }, testInfo) => {

@@ -17,6 +17,7 @@ export default function RestorePage() {
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [rename, setRename] = useState(true);
   const [verifyOnly, setVerifyOnly] = useState(false);
+  const [paranoid, setParanoid] = useState(false);
   const [taskId, setTaskId] = useState<number | null>(null);
   const send = useMutation(trpc.requests.restore.mutationOptions({ onSuccess: (t) => setTaskId(t.id) }));
 
@@ -27,7 +28,7 @@ export default function RestorePage() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!snap) return;
-    send.mutate({ repository: repo.name, snapshot: snap.engineSnapshotId, qubes, verifyOnly, conflicts: rename ? "rename" : undefined });
+    send.mutate({ repository: repo.name, snapshot: snap.engineSnapshotId, qubes, verifyOnly, paranoid, conflicts: rename ? "rename" : undefined });
   };
   const toggle = (n: string) => setChosen((s) => (s.has(n) ? new Set([...s].filter((x) => x !== n)) : new Set([...s, n])));
   return (
@@ -78,6 +79,11 @@ export default function RestorePage() {
                 <label className="check">
                   <input type="checkbox" checked={verifyOnly} onChange={(e) => setVerifyOnly(e.target.checked)} data-testid="restore-verify-only" />{" "}
                   Verify only: read and check everything, restore nothing (--verify-only)
+                </label>
+                <label className="check">
+                  <input type="checkbox" checked={paranoid} onChange={(e) => setParanoid(e.target.checked)} data-testid="restore-paranoid" />{" "}
+                  Paranoid mode: decrypt in a disposable qube, never in dom0 (--paranoid-mode; the template of management_dispvm needs the
+                  qubes-dedup package)
                 </label>
               </fieldset>
               <button type="submit" disabled={send.isPending} data-testid="restore-send">

@@ -27,6 +27,11 @@ export const PARANOID_DISPVM_NAME = "disp-backup-restore";
 const BASE_PATH = "/usr/local/bin:/usr/bin:/bin";
 const USER = "user";
 
+/** A fresh environment of exactly `vars` (nothing inherited from ours). */
+function envOf(vars: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(vars)) as NodeJS.ProcessEnv;
+}
+
 /** A started simulated disposable. */
 export interface Disposable {
   /** Its environment: HOME, USER, LOGNAME, SHELL and the PATH of its login shell. */
@@ -55,7 +60,7 @@ export function disposablePath(root: string): string {
       fs.writeFileSync(path.join(tools, "qubesdb-read"), `#!/bin/sh\n[ "$1" = /name ] && echo ${PARANOID_DISPVM_NAME} && exit 0\nexit 1\n`, { mode: 0o755 });
       const sources = scripts.map((s) => `. ${JSON.stringify(path.join(profileD, s))}`).join("; ");
       const out = execFileSync("/bin/sh", ["-c", `${sources}; printf %s "$PATH"`], {
-        env: { HOME: "/home/user", PATH: `${tools}:${BASE_PATH}` },
+        env: envOf({ HOME: "/home/user", PATH: `${tools}:${BASE_PATH}` }),
         encoding: "utf8",
       });
       // The stub's directory is the simulator's, not the disposable's.
@@ -81,7 +86,7 @@ export function disposablePath(root: string): string {
 export function startDisposable(root: string, pass: NodeJS.ProcessEnv): Disposable {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `qubes-sim-${PARANOID_DISPVM_NAME}-`));
   const kept = Object.fromEntries(Object.entries(pass).filter(([k]) => k.startsWith("QUBES_SIM_") || k === "TMPDIR"));
-  const env: NodeJS.ProcessEnv = { ...kept, HOME: home, USER, LOGNAME: USER, SHELL: "/bin/bash", PATH: disposablePath(root) };
+  const env = envOf({ ...kept, HOME: home, USER, LOGNAME: USER, SHELL: "/bin/bash", PATH: disposablePath(root) });
   return {
     env,
     receive(name, content) {
