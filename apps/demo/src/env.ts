@@ -14,13 +14,19 @@ export function workspaceRoot(): string {
   return dir;
 }
 
-/** Paths of the built executables the demo drives; checked to exist. */
-export function builtTools(root: string) {
+/**
+ * Paths of the built executables the demo drives; checked to exist. With
+ * `installedCli` (e.g. /usr/bin/qubes-dedup from the backup-qube package)
+ * the backup qube's side is that command, found by qubes.Backup and
+ * qubes.Restore on the system PATH, instead of the checkout's build.
+ */
+export function builtTools(root: string, installedCli?: string) {
   const t = {
     agent: path.join(root, "apps/dom0-agent/dist/qubes-dedup-agent.mjs"),
     simBin: path.join(root, "libs/qubes-sim/dist/bin"),
-    backupQubeBin: path.join(root, "apps/cli/bin"),
-    cli: path.join(root, "apps/cli/dist/qubes-dedup.mjs"),
+    /** Directory put on the PATH of the simulated backup qube; the system's own when installed. */
+    backupQubeBin: installedCli ? path.dirname(installedCli) : path.join(root, "apps/cli/bin"),
+    cli: installedCli ?? path.join(root, "apps/cli/dist/qubes-dedup.mjs"),
     shim: path.join(root, "libs/shim/dist/scrypt"),
   };
   for (const p of [t.agent, path.join(t.simBin, "qvm-backup"), t.cli, t.shim]) {

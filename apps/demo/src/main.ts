@@ -17,7 +17,7 @@ import { compareVolumes, compareWithHashes, hashVolumes } from "./compare.ts";
 import { reportLines, summarize, type SnapshotJson } from "./report.ts";
 import { demoQubes, MiB } from "./system.ts";
 
-const USAGE = "usage: qubes-dedup-demo [--json] [--workdir DIR] [--small]\n";
+const USAGE = "usage: qubes-dedup-demo [--json] [--workdir DIR] [--small] [--installed-cli PATH]\n";
 
 /** A progress line: stdout, or stderr with --json (stdout then carries only the summary). */
 function log(json: boolean, line: string) {
@@ -38,7 +38,14 @@ async function restoreInto(
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { json: { type: "boolean", default: false }, workdir: { type: "string" }, small: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+    options: {
+      json: { type: "boolean", default: false },
+      workdir: { type: "string" },
+      small: { type: "boolean", default: false },
+      // The backup qube's side from an installed package (e.g. /usr/bin/qubes-dedup), not from the checkout.
+      "installed-cli": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
     strict: true,
   });
   if (values.help) {
@@ -48,7 +55,9 @@ async function main(): Promise<number> {
   const json = values.json === true;
   const started = Date.now();
   const root = workspaceRoot();
-  const tools = builtTools(root);
+  const installed = values["installed-cli"];
+  if (installed !== undefined && !path.isAbsolute(installed)) throw new StepError(`--installed-cli needs an absolute path, not "${installed}"`);
+  const tools = builtTools(root, installed);
   const work = path.resolve(values.workdir ?? path.join(root, "var", "demo"));
   fs.rmSync(work, { recursive: true, force: true });
   const dom0 = path.join(work, "dom0");

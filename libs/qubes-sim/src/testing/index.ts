@@ -9,4 +9,5 @@ export { bytes } from "./bytes.ts";
 export { sha256File, qubeVolumeHashes, volumeHashes } from "./hash.ts";
 export { resticSnapshotIds, resticLocks, type ResticRepo } from "./restic.ts";
 export { unansweredCalls, answerTheWaitingCall } from "./confirm.ts";
+export { tree } from "./tree.ts";
 export { makeBackupStreamFile, type StreamFileOptions } from "./stream.ts";
