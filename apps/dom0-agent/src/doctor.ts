@@ -123,13 +123,39 @@ function simulatedQubesd(root: string): Check {
   return fail("running qubesd", `the simulated qubesd finds ${found ?? "no scrypt"} on its PATH, not ${shim}, so backup chunks go through the real scrypt and will not deduplicate`, `run \`${agentCommand(root, "shim install")}\``);
 }
 
+/**
+ * Judges the running qubesd from `systemctl show qubesd.service -p
+ * Environment -p MainPID` (its `Key=Value` lines) and the NUL-separated
+ * environment of that process (/proc/<MainPID>/environ; undefined when
+ * unreadable). The unit's Environment says whether systemd reread the
+ * drop-in; the process's own PATH says whether qubesd was restarted since:
+ * qubesd keeps the environment it started with. Pure.
+ */
+export function judgeRunningQubesd(show: string, environ: string | undefined): Check {
+  const prop = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(show)?.[1] ?? "";
+  const unitPath = /(?:^|\s)PATH=(\S+)/.exec(prop("Environment"))?.[1];
+  const restart = "systemctl restart qubesd (when no backup or restore runs)";
+  if (!firstOnPath(unitPath)) return fail("running qubesd", `the qubesd unit's PATH does not start with ${SHIM_DIR}: systemd has not read the drop-in`, `systemctl daemon-reload && ${restart}`);
+  const pid = Number(prop("MainPID"));
+  if (!pid) return fail("running qubesd", "qubesd is not running", "systemctl start qubesd");
+  if (environ === undefined) return fail("running qubesd", `cannot read the environment of qubesd (pid ${pid})`, "run doctor as root (sudo)");
+  const running = environ.split("\0").find((v) => v.startsWith("PATH="))?.slice("PATH=".length);
+  if (!firstOnPath(running)) return fail("running qubesd", `qubesd (pid ${pid}) still runs with the PATH it had before the shim was installed: it was not restarted since`, restart);
+  return ok("running qubesd", `pid ${pid}, its PATH starts with ${SHIM_DIR}`);
+}
+
 async function runningQubesd(root: string): Promise<Check> {
   if (root !== "/") return simulatedQubesd(root);
-  const r = await execa("systemctl", ["show", "qubesd.service", "--property=Environment", "--value"], { reject: false });
+  const r = await execa("systemctl", ["show", "qubesd.service", "--property=Environment", "--property=MainPID"], { reject: false });
   if (r.exitCode !== 0) return fail("running qubesd", "systemctl cannot show qubesd.service", "run this in dom0 with qubesd running");
-  const pathVar = /(?:^|\s)PATH=(\S+)/.exec(r.stdout ?? "")?.[1];
-  if (!firstOnPath(pathVar)) return fail("running qubesd", `qubesd's PATH does not start with ${SHIM_DIR}`, "systemctl daemon-reload && systemctl restart qubesd");
-  return ok("running qubesd", `PATH starts with ${SHIM_DIR}`);
+  const pid = /^MainPID=(\d+)$/m.exec(r.stdout ?? "")?.[1];
+  let environ: string | undefined;
+  try {
+    environ = pid && pid !== "0" ? fs.readFileSync(`/proc/${pid}/environ`, "latin1") : "";
+  } catch {
+    environ = undefined;
+  }
+  return judgeRunningQubesd(r.stdout ?? "", environ);
 }
 
 function passphraseFile(root: string): Check {

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { agent } from "./helpers.ts";
+import { formatCheck, judgeRunningQubesd } from "../src/doctor.ts";
 
 const SIM_CREATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../libs/qubes-sim/bin/qubes-sim-create");
 
@@ -43,5 +44,33 @@ describe("doctor and the simulated qubesd", () => {
   it("still skips the check for a root without a qubesd unit file", () => {
     const root = tmpDir("bare");
     expect(qubesdLine(agent(["doctor", "--root", root]).stdout)).toBe("skip  running qubesd: not checked under --root");
+  });
+});
+
+describe("doctor on a real dom0: the running qubesd judged from systemctl show and its /proc environ", () => {
+  const shown = (env: string, pid: number) => `Environment=${env}\nMainPID=${pid}\n`;
+  const SHIM_PATH = "PATH=/usr/lib/qubes-dedup/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin";
+  const OLD_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin";
+
+  it("passes when the unit and the running process both put the shim first", () => {
+    const c = judgeRunningQubesd(shown(SHIM_PATH, 1234), `LANG=C\0${SHIM_PATH}\0`);
+    expect(formatCheck(c)).toBe("ok    running qubesd: pid 1234, its PATH starts with /usr/lib/qubes-dedup/bin");
+  });
+
+  it("fails with the restart as fix when systemd reread the drop-in but qubesd runs with its old PATH", () => {
+    const c = judgeRunningQubesd(shown(SHIM_PATH, 1234), `LANG=C\0${OLD_PATH}\0`);
+    expect(formatCheck(c)).toBe(
+      "FAIL  running qubesd: qubesd (pid 1234) still runs with the PATH it had before the shim was installed: it was not restarted since; fix: systemctl restart qubesd (when no backup or restore runs)",
+    );
+  });
+
+  it("fails with daemon-reload when the unit has not the drop-in's PATH, and names a stopped or unreadable qubesd", () => {
+    expect(formatCheck(judgeRunningQubesd(shown(OLD_PATH, 1234), `${OLD_PATH}\0`))).toBe(
+      "FAIL  running qubesd: the qubesd unit's PATH does not start with /usr/lib/qubes-dedup/bin: systemd has not read the drop-in; fix: systemctl daemon-reload && systemctl restart qubesd (when no backup or restore runs)",
+    );
+    expect(formatCheck(judgeRunningQubesd(shown(SHIM_PATH, 0), ""))).toBe("FAIL  running qubesd: qubesd is not running; fix: systemctl start qubesd");
+    expect(formatCheck(judgeRunningQubesd(shown(SHIM_PATH, 99), undefined))).toBe(
+      "FAIL  running qubesd: cannot read the environment of qubesd (pid 99); fix: run doctor as root (sudo)",
+    );
   });
 });
