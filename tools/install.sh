@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 # No telemetry or update checks: the machines here have no internet.
 export DEBIAN_FRONTEND=noninteractive NEXT_TELEMETRY_DISABLED=1 NX_NO_CLOUD=true CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 
-# command:package pairs (rpmbuild builds and tests the dom0 RPM); GNU tar is
+# command:package pairs (rpmbuild builds and tests the RPMs, dpkg-deb the .deb,
+# systemd-analyze checks its user unit); GNU tar is
 # checked by its version string below.
 need=()
-for pair in restic:restic borg:borgbackup scrypt:scrypt chromium:chromium python3:python3 rclone:rclone rpmbuild:rpm; do
+for pair in restic:restic borg:borgbackup scrypt:scrypt chromium:chromium python3:python3 rclone:rclone rpmbuild:rpm dpkg-deb:dpkg systemd-analyze:systemd; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 tar --version 2>/dev/null | grep -q 'GNU tar' || need+=(tar)
