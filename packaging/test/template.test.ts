@@ -1,5 +1,5 @@
 /**
- * The backup-qube .deb (tools/package/template-deb.sh): its file list,
+ * The backup-qube packages. The .deb (tools/package/template-deb.sh): its file list,
  * modes and owners as `dpkg -c` shows them, the dashboard's systemd user
  * unit under `systemd-analyze verify`, then an install with `dpkg -i` on
  * this machine, the installed /usr/bin/qubes-dedup under Node 20 and Node 22
@@ -15,7 +15,7 @@ import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { tmpDir, tree } from "@qubes-dedup/qubes-sim/testing";
 
-const WORKSPACE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const WORKSPACE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const VERSION = (JSON.parse(fs.readFileSync(path.join(WORKSPACE, "package.json"), "utf8")) as { version: string }).version;
 const DEB = path.join(WORKSPACE, `dist/packages/qubes-dedup_${VERSION}_all.deb`);
 const RPM = path.join(WORKSPACE, `dist/packages/qubes-dedup-${VERSION}-1.noarch.rpm`);
@@ -91,11 +91,8 @@ describe("the backup-qube .deb", () => {
     // Builds what is stale (the CLI was bundled by the test target's build).
     // Asynchronously: a next build blocking the worker for minutes times out vitest's RPC.
     await promisify(execFile)("bash", ["tools/package/template-deb.sh"], { cwd: WORKSPACE, maxBuffer: 64 << 20 });
-    // The demo drives the simulated dom0 side from the checkout's builds.
-    await promisify(execFile)("npx", ["nx", "run-many", "-t", "build", "-p", "@qubes-dedup/demo,@qubes-dedup/dom0-agent,@qubes-dedup/qubes-sim,@qubes-dedup/shim", "--outputStyle=static"], {
-      cwd: WORKSPACE,
-      maxBuffer: 64 << 20,
-    });
+    // The demo's own build (and the dom0 side it drives) is done by nx
+    // before this project's tests (implicitDependencies in package.json).
   }, 600_000);
 
   it("holds the CLI, the dashboard, the unit, the menu entry and the shim, root-owned, nothing writable by others, no test or dev files", () => {
