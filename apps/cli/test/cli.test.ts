@@ -7,8 +7,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { resticLocks, resticSnapshotIds } from "@qubes-dedup/qubes-sim/testing";
 import { CLI, NODE, cli, makeStream, resticRepo, scratch, type Scratch } from "./harness.ts";
 
-function addRepo(s: Scratch) {
-  const r = cli(s, ["repo", "add", "default", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile]);
+async function addRepo(s: Scratch) {
+  const r = await cli(s, ["repo", "add", "default", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile]);
   expect(r.stderr).toContain('repository "default" (restic)');
   expect(r.status).toBe(0);
 }
@@ -43,31 +43,31 @@ describe("qubes-dedup usage errors exit 2 with the usage text", () => {
     [["repo"], "repo needs a command"],
     [["repo", "add", "x"], "repo add needs --engine, --location and --password-file"],
     [["ingest", "extra"], "ingest takes no arguments"],
-  ])("%j", (args, text) => {
-    const r = cli(s, args);
+  ])("%j", async (args, text) => {
+    const r = await cli(s, args);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(text);
     expect(r.stderr).toContain("usage: qubes-dedup <command>");
   });
 
-  it("--help prints the usage on stdout and exits 0", () => {
-    const r = cli(s, ["--help"]);
+  it("--help prints the usage on stdout and exits 0", async () => {
+    const r = await cli(s, ["--help"]);
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toContain("ingest [--repo NAME]");
   });
 });
 
 describe("qubes-dedup web-token", () => {
-  it("creates the token once (0600 next to the db), prints the same one again, and --rotate replaces it", () => {
+  it("creates the token once (0600 next to the db), prints the same one again, and --rotate replaces it", async () => {
     const s = scratch();
-    const a = cli(s, ["web-token"]);
+    const a = await cli(s, ["web-token"]);
     expect(a.status).toBe(0);
     const token = a.stdout.toString().trim();
     expect(token).toMatch(/^[0-9a-f]{64}$/);
     const file = path.join(s.dir, "web-token");
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    expect(cli(s, ["web-token"]).stdout.toString().trim()).toBe(token);
-    const r = cli(s, ["web-token", "--rotate"]);
+    expect((await cli(s, ["web-token"])).stdout.toString().trim()).toBe(token);
+    const r = await cli(s, ["web-token", "--rotate"]);
     expect(r.status).toBe(0);
     const rotated = r.stdout.toString().trim();
     expect(rotated).toMatch(/^[0-9a-f]{64}$/);
@@ -79,39 +79,39 @@ describe("qubes-dedup web-token", () => {
 describe("qubes-dedup with a real restic repository", () => {
   let stream: { file: string; sha256: string };
   let s: Scratch;
-  beforeAll(() => {
+  beforeAll(async () => {
     s = scratch();
     stream = makeStream(s.dir);
-    addRepo(s);
+    await addRepo(s);
   }, 120_000);
 
-  it("ingests a stream made by qvm-backup through the shim and dumps it back byte for byte", () => {
-    const r = cli(s, ["ingest"], { inputFile: stream.file });
+  it("ingests a stream made by qvm-backup through the shim and dumps it back byte for byte", async () => {
+    const r = await cli(s, ["ingest"], { inputFile: stream.file });
     expect(r.stderr).toMatch(/stored snapshot [0-9a-f]{64}: 3 qubes/);
     expect(r.status).toBe(0);
-    const list = cli(s, ["snapshots", "--json"]);
+    const list = await cli(s, ["snapshots", "--json"]);
     const snaps = JSON.parse(list.stdout.toString()) as { id: string; logicalBytes: number; streamSha256: string; qubes: string[] }[];
     expect(snaps).toHaveLength(1);
     expect(snaps[0]!.logicalBytes).toBe(fs.statSync(stream.file).size);
     expect(snaps[0]!.streamSha256).toBe(stream.sha256);
     expect(snaps[0]!.qubes).toEqual(["dom0", "fedora-41", "work"]);
     expect(resticSnapshotIds(resticRepo(s))).toContain(snaps[0]!.id);
-    const dump = cli(s, ["dump", snaps[0]!.id.slice(0, 12)]);
+    const dump = await cli(s, ["dump", snaps[0]!.id.slice(0, 12)]);
     expect(dump.stderr).toBe("");
     expect(dump.status).toBe(0);
     expect(crypto.createHash("sha256").update(dump.stdout).digest("hex")).toBe(stream.sha256);
     expect(jobs(s).map((j) => `${j.kind}:${j.status}`)).toEqual(["backup:succeeded", "dump:succeeded"]);
   }, 120_000);
 
-  it("rebuilds a lost index from the repository alone (repo add + reindex), and dump still checks the SHA-256", () => {
+  it("rebuilds a lost index from the repository alone (repo add + reindex), and dump still checks the SHA-256", async () => {
     const fresh = { ...s, db: path.join(s.dir, "rebuilt.db") };
     fresh.env = { ...s.env, QUBES_DEDUP_DB: fresh.db };
-    const original = JSON.parse(cli(s, ["snapshots", "--json"]).stdout.toString()) as { id: string; logicalBytes: number; streamSha256: string; qubes: string[]; backupId: string }[];
-    expect(cli(fresh, ["repo", "add", "default", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile]).status).toBe(0);
-    const r = cli(fresh, ["reindex"]);
+    const original = JSON.parse((await cli(s, ["snapshots", "--json"])).stdout.toString()) as { id: string; logicalBytes: number; streamSha256: string; qubes: string[]; backupId: string }[];
+    expect((await cli(fresh, ["repo", "add", "default", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile])).status).toBe(0);
+    const r = await cli(fresh, ["reindex"]);
     expect(r.stderr).toBe(`qubes-dedup: index of "default" rebuilt from the repository: ${original.length} added, 0 already indexed, 0 removed (gone from the repository)\n`);
     expect(r.status).toBe(0);
-    const rebuilt = JSON.parse(cli(fresh, ["snapshots", "--json"]).stdout.toString()) as typeof original;
+    const rebuilt = JSON.parse((await cli(fresh, ["snapshots", "--json"])).stdout.toString()) as typeof original;
     expect(rebuilt.map(({ id, logicalBytes, streamSha256, qubes, backupId }) => ({ id, logicalBytes, streamSha256, qubes, backupId }))).toEqual(
       original.map(({ id, logicalBytes, streamSha256, qubes, backupId }) => ({ id, logicalBytes, streamSha256, qubes, backupId })),
     );
@@ -130,15 +130,15 @@ describe("qubes-dedup with a real restic repository", () => {
     const w = new Libsql(fresh.db);
     w.prepare("UPDATE Snapshot SET sideSnapshotId = NULL").run();
     w.close();
-    expect(cli(fresh, ["reindex"]).stderr).toContain(`0 added, ${original.length} already indexed`);
+    expect((await cli(fresh, ["reindex"])).stderr).toContain(`0 added, ${original.length} already indexed`);
     expect(sideIds(fresh.db)).toEqual(sideIds(s.db));
-    const dump = cli(fresh, ["dump", "latest"]);
+    const dump = await cli(fresh, ["dump", "latest"]);
     expect(dump.status).toBe(0);
     expect(crypto.createHash("sha256").update(dump.stdout).digest("hex")).toBe(original.at(-1)!.streamSha256);
   }, 120_000);
 
   it("a dump stopped by SIGTERM says so, exits 1, stops restic and leaves no lock", async () => {
-    const [latest] = (JSON.parse(cli(s, ["snapshots", "--json"]).stdout.toString()) as { id: string }[]).slice(-1);
+    const [latest] = (JSON.parse((await cli(s, ["snapshots", "--json"])).stdout.toString()) as { id: string }[]).slice(-1);
     const child = spawn(NODE, [CLI, "dump", latest!.id], { env: s.env, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -152,12 +152,12 @@ describe("qubes-dedup with a real restic repository", () => {
     expect(jobs(s).at(-1)).toMatchObject({ kind: "dump", status: "failed" });
   }, 60_000);
 
-  it("refuses a truncated stream: exit 1, no snapshot in restic, the job recorded as failed", () => {
+  it("refuses a truncated stream: exit 1, no snapshot in restic, the job recorded as failed", async () => {
     const before = resticSnapshotIds(resticRepo(s));
     const whole = fs.readFileSync(stream.file);
     const cut = path.join(s.dir, "cut");
     fs.writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
-    const r = cli(s, ["ingest"], { inputFile: cut });
+    const r = await cli(s, ["ingest"], { inputFile: cut });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^qubes-dedup: the backup stream (ended|is malformed)/);
     expect(resticSnapshotIds(resticRepo(s))).toEqual(before);
@@ -166,16 +166,16 @@ describe("qubes-dedup with a real restic repository", () => {
     expect(r.stderr).toContain(last.error!);
   }, 120_000);
 
-  it("refuses input that is not a Qubes backup", () => {
+  it("refuses input that is not a Qubes backup", async () => {
     const before = resticSnapshotIds(resticRepo(s));
-    const r = cli(s, ["ingest"], { input: Buffer.from("hello, this is not a tar stream\n".repeat(100)) });
+    const r = await cli(s, ["ingest"], { input: Buffer.from("hello, this is not a tar stream\n".repeat(100)) });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^qubes-dedup: .*(not a Qubes backup|malformed)/);
     expect(resticSnapshotIds(resticRepo(s))).toEqual(before);
   }, 60_000);
 
-  it("names an unregistered repository and how to add it", () => {
-    const r = cli(s, ["ingest", "--repo", "offsite"], { input: Buffer.alloc(0) });
+  it("names an unregistered repository and how to add it", async () => {
+    const r = await cli(s, ["ingest", "--repo", "offsite"], { input: Buffer.alloc(0) });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(
       'qubes-dedup: no repository named "offsite" (known: default): register it with "qubes-dedup repo add offsite --engine restic --location PATH --password-file FILE".\n',
@@ -185,7 +185,7 @@ describe("qubes-dedup with a real restic repository", () => {
   it("reports a repository locked by another restic process with the fix, and records the failed job", async () => {
     const holder = await holdExclusiveLock(s);
     try {
-      const r = cli(s, ["ingest"], { inputFile: stream.file });
+      const r = await cli(s, ["ingest"], { inputFile: stream.file });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^qubes-dedup: the restic repository .* is locked by another process; run `restic -r .* unlock` if no other backup is running/);
       expect(jobs(s).at(-1)!.status).toBe("failed");
@@ -195,16 +195,16 @@ describe("qubes-dedup with a real restic repository", () => {
     }
   }, 120_000);
 
-  it("says so when the password is wrong, and when restic is missing", () => {
+  it("says so when the password is wrong, and when restic is missing", async () => {
     fs.writeFileSync(s.passwordFile, "wrong\n");
     try {
-      const r = cli(s, ["ingest"], { inputFile: stream.file });
+      const r = await cli(s, ["ingest"], { inputFile: stream.file });
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/^qubes-dedup: .*password/);
     } finally {
       fs.writeFileSync(s.passwordFile, "correct horse battery staple\n");
     }
-    const r = cli(s, ["ingest"], { inputFile: stream.file, env: { ...s.env, PATH: "/nonexistent" } });
+    const r = await cli(s, ["ingest"], { inputFile: stream.file, env: { ...s.env, PATH: "/nonexistent" } });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^qubes-dedup: .*restic.*(not installed|apt-get install restic)/);
     expect(jobs(s).slice(-2).map((j) => j.status)).toEqual(["failed", "failed"]);
@@ -237,22 +237,22 @@ async function holdExclusiveLock(s: Scratch): Promise<ChildProcess> {
 }
 
 describe("short snapshot ids: the ID column works with dump, restic and borg", () => {
-  it.each(["restic", "borg"] as const)("%s: snapshots shows each backup's short id, and dump by it is byte-identical", (engine) => {
+  it.each(["restic", "borg"] as const)("%s: snapshots shows each backup's short id, and dump by it is byte-identical", async (engine) => {
     const s = scratch();
     const a = makeStream(s.dir, `short-${engine}-a`);
     const b = makeStream(s.dir, `short-${engine}-b`);
-    const add = cli(s, ["repo", "add", "default", "--engine", engine, "--location", s.repo, "--password-file", s.passwordFile]);
+    const add = await cli(s, ["repo", "add", "default", "--engine", engine, "--location", s.repo, "--password-file", s.passwordFile]);
     expect(add.status).toBe(0);
-    for (const st of [a, b]) expect(cli(s, ["ingest"], { inputFile: st.file }).status).toBe(0);
-    const snaps = JSON.parse(cli(s, ["snapshots", "--json"]).stdout.toString()) as { id: string; shortId: string; streamSha256: string }[];
+    for (const st of [a, b]) expect((await cli(s, ["ingest"], { inputFile: st.file })).status).toBe(0);
+    const snaps = JSON.parse((await cli(s, ["snapshots", "--json"])).stdout.toString()) as { id: string; shortId: string; streamSha256: string }[];
     expect(snaps.map((x) => x.streamSha256)).toEqual([a.sha256, b.sha256]);
     for (const x of snaps) expect(x.shortId).toMatch(/^[0-9a-f]{8}$/);
     if (engine === "restic") expect(snaps.map((x) => x.shortId)).toEqual(snaps.map((x) => x.id.slice(0, 8)));
     else expect(snaps.map((x) => x.id)).toEqual(snaps.map((x) => expect.stringMatching(new RegExp(`^qubes-dedup,qd-run:[0-9TZ]+-${x.shortId},qd-data$`))));
-    const table = cli(s, ["snapshots"]).stdout.toString().split("\n").slice(1, 3).map((l) => l.split(/\s+/)[0]);
+    const table = (await cli(s, ["snapshots"])).stdout.toString().split("\n").slice(1, 3).map((l) => l.split(/\s+/)[0]);
     expect(table).toEqual(snaps.map((x) => x.shortId));
     for (const x of snaps) {
-      const d = cli(s, ["dump", x.shortId]);
+      const d = await cli(s, ["dump", x.shortId]);
       expect(d.status).toBe(0);
       expect(crypto.createHash("sha256").update(d.stdout).digest("hex")).toBe(x.streamSha256);
     }

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -42,15 +42,25 @@ export function scratch(): Scratch {
   return { dir, db, passwordFile, repo: path.join(dir, "repo"), env: { ...process.env, QUBES_DEDUP_DB: db } };
 }
 
-/** Runs the bundled CLI with `args`, optional stdin bytes or file. */
-export function cli(s: Scratch, args: string[], opts: { input?: Buffer; inputFile?: string; env?: NodeJS.ProcessEnv } = {}): CliRun {
+/**
+ * Runs the bundled CLI with `args`, optional stdin bytes or file.
+ * Asynchronous: a run blocking vitest's worker (spawnSync) for long on a
+ * busy machine times out vitest's RPC ("Timeout calling onTaskUpdate").
+ */
+export function cli(s: Scratch, args: string[], opts: { input?: Buffer; inputFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
   const input = opts.inputFile ? fs.readFileSync(opts.inputFile) : opts.input;
-  const r = spawnSync(NODE, [CLI, ...args], {
-    env: opts.env ?? s.env,
-    input: input ?? Buffer.alloc(0),
-    maxBuffer: 1 << 30,
+  return new Promise((resolve, reject) => {
+    const child = spawn(NODE, [CLI, ...args], { env: opts.env ?? s.env, stdio: ["pipe", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    // The CLI may exit before reading all of stdin (a refused stream).
+    child.stdin.on("error", () => {});
+    child.stdin.end(input ?? Buffer.alloc(0));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ status: code ?? 128, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
   });
-  return { status: r.status ?? 128, stdout: r.stdout, stderr: r.stderr.toString() };
 }
 
 const MiB = 1024 * 1024;

@@ -20,6 +20,7 @@ describe("request input grammar", () => {
       snapshot: "a1b2c3d4",
       qubes: [],
       verifyOnly: false,
+      paranoid: false,
     });
     expect(backupTaskInput.safeParse({ repository: "Default!", qubes: [] }).success).toBe(false);
     expect(backupTaskInput.safeParse({ repository: "default", qubes: Array(101).fill("work") }).success).toBe(false);
