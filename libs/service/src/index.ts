@@ -78,6 +78,7 @@ export { requestHistory, HISTORY_LIMIT, type RequestRecord } from "./history.ts"
 
 // maintenance and schedules
 export { applyRetention, keptRuns, retentionInput, getRetention, setRetention, type KeepPolicy, type RetentionResult, type RetentionInput } from "./retention.ts";
+export { repositoryVerification, snapshotVerification, verificationWarnings, type Verification, type VerificationResult } from "./verification.ts";
 export { checkRepository, runMaintenance, listRuns, type MaintenanceRequest } from "./maintenance.ts";
 export {
   SCHEDULE_KINDS,

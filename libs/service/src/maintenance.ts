@@ -33,7 +33,7 @@ export interface MaintenanceRequest {
   readDataSubset?: string | null;
 }
 
-type Outcome = { ok: boolean; message: string; log: string[] };
+type Outcome = { ok: boolean; message: string; log: string[]; snapshotRef?: string };
 
 async function retention(db: Database, repo: string, repositoryId: number): Promise<Outcome> {
   const policy = await getRetention(db, repositoryId);
@@ -57,7 +57,7 @@ async function drill(db: Database, repo: string, repositoryId: number): Promise<
   // keeps qvm-backup-restore from refusing them, and verify-only writes nothing.
   const req = { repository: repo, snapshot: newest.engineSnapshotId, verifyOnly: true, conflicts: "rename" as const };
   const r = await requestRestore(db, req, { onState: (s) => log.push(`state ${s}`) });
-  return { ok: r.outcome === "succeeded", message: r.message, log };
+  return { ok: r.outcome === "succeeded", message: r.message, log, snapshotRef: newest.engineSnapshotId };
 }
 
 async function backup(db: Database, repo: string, qubes: string[]): Promise<Outcome> {
@@ -88,7 +88,13 @@ export async function runMaintenance(db: Database, req: MaintenanceRequest): Pro
   }
   await db.prisma.maintenanceRun.update({
     where: { id: run.id },
-    data: { status: out.ok ? "succeeded" : "failed", finishedAt: new Date(), message: out.message, log: out.log.join("\n").slice(0, LOG_LIMIT) },
+    data: {
+      status: out.ok ? "succeeded" : "failed",
+      finishedAt: new Date(),
+      message: out.message,
+      log: out.log.join("\n").slice(0, LOG_LIMIT),
+      ...(out.snapshotRef ? { snapshotRef: out.snapshotRef } : {}),
+    },
   });
   return { id: run.id, ok: out.ok, message: out.message };
 }

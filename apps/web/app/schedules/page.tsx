@@ -2,6 +2,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "../../src/client/trpc.ts";
+import { lastUsedRepository, pickRepository, rememberRepository } from "../../src/client/repository-choice.ts";
 import { StatusBadge, Time } from "../../src/client/bits.tsx";
 import { splitNames } from "../../src/client/TaskProgress.tsx";
 
@@ -20,7 +21,7 @@ export default function SchedulesPage() {
   const [picked, setPicked] = useState<number | null>(null);
   if (repos.isPending) return <p className="muted">Loading…</p>;
   if (repos.isError) return <p className="error">Cannot reach the dashboard API: {repos.error.message}</p>;
-  const repo = repos.data.find((r) => r.id === picked) ?? repos.data[0];
+  const repo = repos.data.find((r) => r.id === picked) ?? pickRepository(repos.data, lastUsedRepository());
   if (!repo) return <p className="empty">No repository yet: add one on the Repositories page first.</p>;
   return (
     <>
@@ -28,7 +29,7 @@ export default function SchedulesPage() {
         <h1>Schedules</h1>
         <label>
           Repository{" "}
-          <select value={repo.id} onChange={(e) => setPicked(Number(e.target.value))} data-testid="sched-repo">
+          <select value={repo.id} onChange={(e) => (setPicked(Number(e.target.value)), rememberRepository(repos.data.find((r) => r.id === Number(e.target.value))?.name ?? ""))} data-testid="sched-repo">
             {repos.data.map((r) => (
               <option key={r.id} value={r.id}>
                 {r.name} ({r.engine})
