@@ -77,7 +77,19 @@ export { progressFigures, type ProgressFigures } from "./progress.ts";
 export { requestHistory, HISTORY_LIMIT, type RequestRecord } from "./history.ts";
 
 // maintenance and schedules
-export { applyRetention, keptRuns, retentionInput, getRetention, setRetention, type KeepPolicy, type RetentionResult, type RetentionInput } from "./retention.ts";
+export {
+  applyRetention,
+  previewRetention,
+  keptRuns,
+  retentionInput,
+  getRetention,
+  setRetention,
+  type KeepPolicy,
+  type RetentionResult,
+  type RetentionRun,
+  type RetentionOptions,
+  type RetentionInput,
+} from "./retention.ts";
 export { repositoryVerification, snapshotVerification, verificationWarnings, type Verification, type VerificationResult } from "./verification.ts";
 export { checkRepository, runMaintenance, listRuns, type MaintenanceRequest } from "./maintenance.ts";
 export {

@@ -31,14 +31,16 @@ export interface MaintenanceRequest {
   scheduleId?: number;
   qubes?: string[];
   readDataSubset?: string | null;
+  /** For a retention started by hand: the data snapshot ids its preview showed (see RetentionOptions.confirmed). */
+  confirmedForget?: string[];
 }
 
 type Outcome = { ok: boolean; message: string; log: string[]; snapshotRef?: string };
 
-async function retention(db: Database, repo: string, repositoryId: number): Promise<Outcome> {
+async function retention(db: Database, repo: string, repositoryId: number, confirmed?: string[]): Promise<Outcome> {
   const policy = await getRetention(db, repositoryId);
   if (!policy) return { ok: false, message: "This repository has no retention policy: set one on the Schedules page.", log: [] };
-  const r = await applyRetention(db, repo, policy);
+  const r = await applyRetention(db, repo, policy, { confirmed });
   const rules = `last ${policy.keepLast ?? 0}, daily ${policy.keepDaily ?? 0}, weekly ${policy.keepWeekly ?? 0}, monthly ${policy.keepMonthly ?? 0}`;
   return { ok: true, message: `Kept ${r.keptRuns} backup run(s) and forgot ${r.forgotten.length} (keep ${rules}).`, log: r.log };
 }
@@ -79,7 +81,7 @@ export async function runMaintenance(db: Database, req: MaintenanceRequest): Pro
   });
   let out: Outcome;
   try {
-    if (req.kind === "retention") out = await retention(db, repo.name, repo.id);
+    if (req.kind === "retention") out = await retention(db, repo.name, repo.id, req.confirmedForget);
     else if (req.kind === "check") out = await check(db, repo.name, req.readDataSubset);
     else if (req.kind === "drill") out = await drill(db, repo.name, repo.id);
     else out = await backup(db, repo.name, req.qubes ?? []);

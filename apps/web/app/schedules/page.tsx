@@ -40,7 +40,7 @@ export default function SchedulesPage() {
         <ScheduleList repositoryId={repo.id} />
         <NewSchedule repositoryId={repo.id} />
       </section>
-      <Retention repositoryId={repo.id} key={repo.id} />
+      <Retention repositoryId={repo.id} repository={repo.name} key={repo.id} />
       <RunLog />
     </>
   );
@@ -154,12 +154,13 @@ function NewSchedule({ repositoryId }: { repositoryId: number }) {
   );
 }
 
-function Retention({ repositoryId }: { repositoryId: number }) {
+function Retention({ repositoryId, repository }: { repositoryId: number; repository: string }) {
   const trpc = useTRPC();
   const current = useQuery(trpc.retention.get.queryOptions({ repositoryId }));
   const [edit, setEdit] = useState<Record<string, string>>({});
   const set = useMutation(trpc.retention.set.mutationOptions({ onSuccess: () => void current.refetch() }));
   const run = useMutation(trpc.maintenance.run.mutationOptions());
+  const preview = useMutation(trpc.retention.preview.mutationOptions());
   const rules = ["keepLast", "keepDaily", "keepWeekly", "keepMonthly"] as const;
   const value = (k: (typeof rules)[number]) => edit[k] ?? String(current.data?.[k] ?? 0);
   const submit = (e: FormEvent) => {
@@ -185,14 +186,63 @@ function Retention({ repositoryId }: { repositoryId: number }) {
       {set.isSuccess && <p className="ok">Policy saved; it is applied by retention runs.</p>}
       <p>
         Run now:{" "}
-        {(["retention", "check", "drill"] as const).map((kind) => (
+        <button type="button" className="secondary-neutral" style={{ marginRight: "0.5rem" }} disabled={preview.isPending} onClick={() => (run.reset(), preview.mutate({ repository }))} data-testid="run-retention">
+          Apply retention…
+        </button>
+        {(["check", "drill"] as const).map((kind) => (
           <button key={kind} type="button" className="secondary-neutral" style={{ marginRight: "0.5rem" }} onClick={() => run.mutate({ repositoryId, kind, ...(kind === "check" ? { readDataSubset: "5%" } : {}) })} data-testid={`run-${kind}`}>
-            {kind === "retention" ? "Apply retention" : kind === "check" ? "Check (5% of data)" : "Restore drill"}
+            {kind === "check" ? "Check (5% of data)" : "Restore drill"}
           </button>
         ))}
       </p>
+      {preview.isPending && <p className="muted">Reading the repository&apos;s snapshots…</p>}
+      {preview.isError && (
+        <p className="error" role="alert" data-testid="ret-preview-error">
+          {preview.error.message}
+        </p>
+      )}
+      {preview.data && !run.isSuccess && (
+        <RetentionPreview
+          plan={preview.data}
+          onCancel={() => preview.reset()}
+          onConfirm={() => run.mutate({ repositoryId, kind: "retention", confirmedForget: preview.data.forgotten }, { onSuccess: () => preview.reset() })}
+        />
+      )}
       {run.isSuccess && <p className="muted">Started; see the run log below.</p>}
     </section>
+  );
+}
+
+type Plan = { runs: { run: string; time: Date; dataId: string; keep: boolean }[]; forgotten: string[]; keptRuns: number };
+
+/** What retention would forget, from the engine's listing, and the confirmation before anything is forgotten. */
+function RetentionPreview({ plan, onConfirm, onCancel }: { plan: Plan; onConfirm(): void; onCancel(): void }) {
+  const n = plan.forgotten.length;
+  return (
+    <div className="preview" data-testid="ret-preview">
+      <p>
+        <strong data-testid="ret-preview-summary">
+          {n === 0
+            ? `Nothing to forget: the policy keeps all ${plan.keptRuns} backup run${plan.keptRuns === 1 ? "" : "s"}.`
+            : `This forgets ${n} of ${plan.runs.length} backup runs (their data is pruned) and keeps ${plan.keptRuns}.`}
+        </strong>
+      </p>
+      <ul>
+        {plan.runs.map((r) => (
+          <li key={r.run} className={r.keep ? undefined : "forget"} data-testid="ret-preview-run" data-verdict={r.keep ? "keep" : "forget"}>
+            {r.keep ? "keep" : "forget"} <Time value={r.time} /> <span className="mono">{r.dataId.slice(0, 12)}</span>
+          </li>
+        ))}
+      </ul>
+      {n > 0 && (
+        <button type="button" className="secondary" onClick={onConfirm} data-testid="ret-confirm">
+          Forget {n} backup run{n === 1 ? "" : "s"}
+        </button>
+      )}{" "}
+      <button type="button" className="secondary-neutral" onClick={onCancel} data-testid="ret-cancel">
+        {n > 0 ? "Cancel" : "Close"}
+      </button>
+    </div>
   );
 }
 
