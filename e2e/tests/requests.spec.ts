@@ -70,6 +70,7 @@ test("a restore waits for dom0's confirmation, then succeeds and the restored vo
   await expect(task.getByTestId("task-percent")).toHaveText("100.0%");
   expect(qubeVolumeHashes(state.dom0Root, "personal-1")).toEqual(original);
   await expect(task.getByTestId("task-message")).toContainText("restored 1 qube(s): personal as personal-1 from snapshot");
+  await expect(task.getByTestId("task-bytes")).toHaveText(/^\d+(\.\d+)? [KMG]i?B$/);
   await expect(page.getByTestId("restore-history-row").first()).toHaveAttribute("data-status", "succeeded");
   await page.screenshot({ path: testInfo.outputPath("restore-done.png"), fullPage: true });
 });

@@ -182,14 +182,16 @@ export async function taskDone(id: number): Promise<void> {
 }
 
 /**
- * The ingest job of a backup task: the newest "backup" job of its repository
- * started after the request (the `qubes-dedup ingest` process that dom0's
- * qvm-backup runs writes it). Restores use the request's own percent.
+ * The job doing a task's data work in this qube: for a backup the newest
+ * "backup" (ingest) job of its repository started after the request (the
+ * `qubes-dedup ingest` that dom0's qvm-backup runs writes it); for a restore
+ * the newest "dump" job (qvm-backup-restore runs `qubes-dedup dump` up to
+ * three times, the last one reads the data). Until there is one, the
+ * request's own percent is shown.
  */
 async function figures(db: Database, t: Task, now: Date): Promise<ProgressFigures> {
-  if (t.view.kind !== "backup") return progressFigures(null, t.percent);
   const job = await db.prisma.job.findFirst({
-    where: { repositoryId: t.repositoryId, kind: "backup", startedAt: { gte: new Date(t.view.startedAt.getTime() - 1000) } },
+    where: { repositoryId: t.repositoryId, kind: t.view.kind === "backup" ? "backup" : "dump", startedAt: { gte: new Date(t.view.startedAt.getTime() - 1000) } },
     orderBy: { id: "desc" },
   });
   if (!job) return progressFigures(null, t.percent);

@@ -1,0 +1,78 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { cli, makeStream, scratch, type Scratch } from "./harness.ts";
+
+// verify, retention and schedules: what the dashboard does, from the command
+// line, with --json, and --db given before or after the command (the
+// environment names no database here).
+let s: Scratch;
+let env: NodeJS.ProcessEnv;
+const run = (args: string[]) => {
+  const r = cli(s, args, { env });
+  return { ...r, out: r.stdout.toString() };
+};
+const json = (args: string[]) => {
+  const r = run(args);
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  return JSON.parse(r.out) as Record<string, unknown>;
+};
+
+beforeAll(() => {
+  s = scratch();
+  env = { ...s.env };
+  delete env.QUBES_DEDUP_DB;
+  expect(run(["repo", "add", "default", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile, "--db", s.db]).status).toBe(0);
+});
+
+// one ingest per test: each blocks the worker (spawnSync), see setup.ts
+it.each(["one", "two"])("stores backup %s", (seed) => {
+  expect(cli(s, ["--db", s.db, "ingest"], { inputFile: makeStream(s.dir, seed).file, env }).status).toBe(0);
+});
+
+describe("qubes-dedup retention", () => {
+  it("sets and shows the keep rules", () => {
+    expect(run(["retention", "set", "--keep-last", "1", "--db", s.db]).stderr).toBe('qubes-dedup: retention policy of "default" saved\n');
+    expect(json(["--db", s.db, "retention", "show", "--json"])).toEqual({ keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 });
+  });
+
+  it("apply --dry-run lists what it would forget and forgets nothing; apply forgets exactly that", () => {
+    // oldest first, as `snapshots --json` lists them
+    const snaps = (json(["snapshots", "--json", "--db", s.db]) as unknown as { id: string }[]).map((x) => x.id);
+    expect(snaps).toHaveLength(2);
+    const dry = json(["retention", "apply", "--dry-run", "--json", "--db", s.db]);
+    expect(dry).toMatchObject({ repository: "default", dryRun: true, ok: true, forgotten: [snaps[0]] });
+    expect((dry.runs as { id: string; keep: boolean }[]).map((r) => [r.id, r.keep])).toEqual([[snaps[1], true], [snaps[0], false]]);
+    expect(json(["snapshots", "--json", "--db", s.db])).toHaveLength(2);
+    const done = json(["--db", s.db, "retention", "apply", "--json"]);
+    expect(done).toMatchObject({ dryRun: false, ok: true, forgotten: [snaps[0]], message: "Kept 1 backup run(s) and forgot 1 (keep last 1, daily 0, weekly 0, monthly 0)." });
+    expect((json(["snapshots", "--json", "--db", s.db]) as unknown as { id: string }[]).map((x) => x.id)).toEqual([snaps[1]]);
+  });
+
+  it("refuses a keep count that is not a number, exit 2", () => {
+    const r = run(["retention", "set", "--keep-last", "many", "--db", s.db]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('qubes-dedup: --keep-last takes a whole number from 0 to 10000, not "many"');
+  });
+});
+
+describe("qubes-dedup verify", () => {
+  it("check --json records a check run that passes", () => {
+    const r = json(["verify", "check", "--read-data-subset", "100%", "--json", "--db", s.db]);
+    expect(r).toMatchObject({ repository: "default", kind: "check", ok: true, message: "The repository check passed: structure and 100% of the data verified." });
+  });
+});
+
+describe("qubes-dedup schedules", () => {
+  it("adds, lists, pauses and removes schedules; a bad cron expression is a usage error", () => {
+    const added = json(["schedules", "add", "check", "0 4 * * *", "--read-data-subset", "5%", "--json", "--db", s.db]);
+    expect(added).toMatchObject({ repository: "default", kind: "check", cron: "0 4 * * *", readDataSubset: "5%", enabled: true });
+    expect((added.nextRuns as string[])[0]).toMatch(/T04:00:00\.000Z$/);
+    expect(run(["--db", s.db, "schedules", "pause", String(added.id)]).stderr).toBe(`qubes-dedup: schedule ${added.id} paused\n`);
+    expect(json(["schedules", "list", "--json", "--db", s.db])).toEqual([{ ...added, enabled: false, nextRuns: [] }]);
+    const bad = run(["schedules", "add", "check", "every night", "--db", s.db]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('qubes-dedup: cron: "every night" is not a cron expression');
+    expect(run(["schedules", "remove", String(added.id), "--db", s.db]).status).toBe(0);
+    expect(json(["schedules", "list", "--json", "--db", s.db])).toEqual([]);
+  });
+});
