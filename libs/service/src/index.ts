@@ -110,5 +110,6 @@ export {
 } from "./schedules.ts";
 export { tick, idle, startScheduler, TICK_SECONDS } from "./scheduler.ts";
 export { reindex, type ReindexResult } from "./reindex.ts";
+export { setWebhook, notifyWebhook, webhookInput, webhookView, WEBHOOK_METHODS, type WebhookInput, type WebhookMethod, type WebhookView, type JobOutcome, type DeliveryOptions } from "./webhook.ts";
 export { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches, TokenError, TOKEN_FILE_NAME } from "./web-token.ts";
 export { formatBytes } from "./format.ts";

@@ -9,6 +9,7 @@ import { applyRetention, getRetention } from "./retention.ts";
 import { requestRestore } from "./qrexec.ts";
 import type { ScheduleKind } from "./schedules.ts";
 import { getTask, startBackup, taskDone } from "./tasks.ts";
+import { notifyWebhook } from "./webhook.ts";
 
 /**
  * Runs the engine's integrity check; with `readDataSubset` (restic's
@@ -58,7 +59,7 @@ async function drill(db: Database, repo: string, repositoryId: number): Promise<
   // The drill's qubes exist in dom0 (they are what was backed up); renaming
   // keeps qvm-backup-restore from refusing them, and verify-only writes nothing.
   const req = { repository: repo, snapshot: newest.engineSnapshotId, verifyOnly: true, conflicts: "rename" as const };
-  const r = await requestRestore(db, req, { onState: (s) => log.push(`state ${s}`) });
+  const r = await requestRestore(db, req, { onState: (s) => log.push(`state ${s}`) }, undefined, { notify: false });
   return { ok: r.outcome === "succeeded", message: r.message, log, snapshotRef: newest.engineSnapshotId };
 }
 
@@ -70,8 +71,8 @@ async function backup(db: Database, repo: string, qubes: string[]): Promise<Outc
 }
 
 /**
- * Runs `req` now and records it. Never throws for task failures: they are
- * recorded as a failed run with the error's sentence.
+ * Runs `req` now and records it, then tells the repository's webhook. Never
+ * throws for task failures: they are recorded as a failed run with the error's sentence.
  * @returns the MaintenanceRun id and how it ended.
  */
 export async function runMaintenance(db: Database, req: MaintenanceRequest): Promise<{ id: number; ok: boolean; message: string }> {
@@ -98,6 +99,11 @@ export async function runMaintenance(db: Database, req: MaintenanceRequest): Pro
       ...(out.snapshotRef ? { snapshotRef: out.snapshotRef } : {}),
     },
   });
+  // a backup run's request has told the webhook already
+  if (req.kind !== "backup") {
+    const outcome = { repository: repo.name, kind: req.kind, status: out.ok ? "succeeded" : "failed", message: out.message, snapshot: out.snapshotRef ?? null, startedAt: run.startedAt.toISOString(), finishedAt: new Date().toISOString() };
+    await notifyWebhook(db, repo.id, outcome);
+  }
   return { id: run.id, ok: out.ok, message: out.message };
 }
 

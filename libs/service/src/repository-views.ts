@@ -3,6 +3,7 @@ import { jobView, type JobView } from "./jobs.ts";
 import { dedupRatio } from "./snapshots.ts";
 import { nextScheduledBackup } from "./schedules.ts";
 import { repositoryVerification, verificationWarnings, type Verification } from "./verification.ts";
+import { webhookView, type WebhookView } from "./webhook.ts";
 
 /** How many failed jobs a repository view lists at most. */
 export const FAILED_JOBS_SHOWN = 20;
@@ -33,6 +34,8 @@ export interface RepositoryView {
   nextBackupAt: Date | null;
   /** The newest repository check and restore drill, with their results (null: never). */
   verification: Verification;
+  /** The repository's webhook and its last delivery, null when none is set. */
+  webhook: WebhookView | null;
 }
 
 /** Without a successful check or restore drill for this many days, verification is overdue. */
@@ -156,7 +159,9 @@ async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<Repo
     lastBackupAt: newest?.createdAt ?? null,
     nextBackupAt,
     verification,
+    webhook: webhookView(r),
   };
   const warnings = warningsFor({ ...view, lastVerifiedAt: verified?.startedAt ?? null }, compressed, now);
-  return { ...view, warnings: [...warnings, ...verificationWarnings(verification), ...newestSnapshotWarnings(newest?.warnings)] };
+  const hookFailed = view.webhook?.lastError ? [view.webhook.lastError] : [];
+  return { ...view, warnings: [...warnings, ...verificationWarnings(verification), ...hookFailed, ...newestSnapshotWarnings(newest?.warnings)] };
 }
