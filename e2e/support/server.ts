@@ -2,28 +2,12 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { freePort } from "@qubes-dedup/qubes-sim";
-import { ROOT, WEB_DIR } from "./paths.ts";
+import { webBuildStale } from "../../tools/web-build.mjs";
+import { WEB_DIR } from "./paths.ts";
 
-/** Newest mtime (ms) of any file under `dir`, skipping build output. */
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === "node_modules" || e.name === ".next" || e.name === "dist") continue;
-    const p = path.join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Runs `next build` unless `.next/BUILD_ID` is newer than the app's and db lib's sources. */
+/** Runs `next build` unless `.next/BUILD_ID` is newer than the app's and the libs' sources (tools/web-build.mjs). */
 export function buildIfStale(): void {
-  const id = path.join(WEB_DIR, ".next", "BUILD_ID");
-  const sources = Math.max(
-    ...["app", "src"].map((d) => newestMtime(path.join(WEB_DIR, d))),
-    fs.statSync(path.join(WEB_DIR, "next.config.ts")).mtimeMs,
-    newestMtime(path.join(ROOT, "libs", "db", "src")),
-  );
-  if (fs.existsSync(id) && fs.statSync(id).mtimeMs > sources) return;
+  if (!webBuildStale()) return;
   const r = spawnSync("npx", ["next", "build"], {
     cwd: WEB_DIR,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },

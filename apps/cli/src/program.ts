@@ -9,6 +9,7 @@ import { registerReindex } from "./commands/reindex.ts";
 import { registerRetention } from "./commands/retention.ts";
 import { registerSchedules } from "./commands/schedules.ts";
 import { registerVerify } from "./commands/verify.ts";
+import { registerWebhook } from "./commands/webhook.ts";
 import { registerRepo } from "./commands/repo.ts";
 import { registerSnapshots } from "./commands/snapshots.ts";
 import { registerWebToken } from "./commands/web-token.ts";
@@ -45,6 +46,7 @@ export function createProgram(): Command {
   registerVerify(program);
   registerRetention(program);
   registerSchedules(program);
+  registerWebhook(program);
   registerWebToken(program);
 
   for (const cmd of allCommands(program)) {

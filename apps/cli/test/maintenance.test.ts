@@ -85,3 +85,15 @@ describe("qubes-dedup schedules", () => {
     expect(json(["schedules", "list", "--json", "--db", s.db])).toEqual([]);
   });
 });
+
+describe("qubes-dedup webhook", () => {
+  it("sets, shows and removes the repository's webhook; refuses a URL that is not http(s)", () => {
+    expect(run(["webhook", "set", "https://ntfy.example/backups", "--method", "put", "--db", s.db]).stderr).toBe('qubes-dedup: the webhook of "default" is set (PUT)\n');
+    expect(json(["--db", s.db, "webhook", "show", "--json"])).toEqual({ url: "https://ntfy.example/backups", method: "PUT", lastAt: null, lastError: null });
+    const bad = run(["webhook", "set", "file:///etc/passwd", "--db", s.db]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe("qubes-dedup: the webhook is not usable (give an http:// or https:// URL): give an http:// or https:// URL and POST, PUT or GET.\n");
+    expect(run(["webhook", "off", "--db", s.db]).status).toBe(0);
+    expect(json(["webhook", "show", "--json", "--db", s.db])).toBeNull();
+  });
+});

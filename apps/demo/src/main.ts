@@ -16,8 +16,9 @@ import { builtTools, run, workspaceRoot, StepError } from "./env.ts";
 import { compareVolumes, compareWithHashes, hashVolumes } from "./compare.ts";
 import { reportLines, summarize, type SnapshotJson } from "./report.ts";
 import { demoQubes, MiB } from "./system.ts";
+import { demoExists, serveDashboard } from "./dashboard.ts";
 
-const USAGE = "usage: qubes-dedup-demo [--json] [--workdir DIR] [--small]\n";
+const USAGE = "usage: qubes-dedup-demo [--json] [--workdir DIR] [--small]\n       qubes-dedup-demo --dashboard [--workdir DIR]   (the dashboard on the demo's simulated dom0; runs the demo first when there is none)\n";
 
 /** A progress line: stdout, or stderr with --json (stdout then carries only the summary). */
 function log(json: boolean, line: string) {
@@ -38,7 +39,13 @@ async function restoreInto(
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { json: { type: "boolean", default: false }, workdir: { type: "string" }, small: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+    options: {
+      json: { type: "boolean", default: false },
+      workdir: { type: "string" },
+      small: { type: "boolean", default: false },
+      dashboard: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h" },
+    },
     strict: true,
   });
   if (values.help) {
@@ -50,6 +57,7 @@ async function main(): Promise<number> {
   const root = workspaceRoot();
   const tools = builtTools(root);
   const work = path.resolve(values.workdir ?? path.join(root, "var", "demo"));
+  if (values.dashboard && demoExists(work)) return serveDashboard(root, tools, work);
   fs.rmSync(work, { recursive: true, force: true });
   const dom0 = path.join(work, "dom0");
   const agentRoot = path.join(work, "dom0-fs");
@@ -99,6 +107,7 @@ async function main(): Promise<number> {
   const summary = summarize(snaps, verdicts, (Date.now() - started) / 1000);
   for (const line of reportLines(summary, snaps)) log(json, line);
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (values.dashboard) return serveDashboard(root, tools, work);
   return summary.restoredIdentical ? 0 : 1;
 }
 

@@ -41,6 +41,7 @@ export default function SchedulesPage() {
         <NewSchedule repositoryId={repo.id} />
       </section>
       <Retention repositoryId={repo.id} repository={repo.name} key={repo.id} />
+      <Webhook repo={repo} key={`hook-${repo.id}`} />
       <RunLog />
     </>
   );
@@ -243,6 +244,65 @@ function RetentionPreview({ plan, onConfirm, onCancel }: { plan: Plan; onConfirm
         {n > 0 ? "Cancel" : "Close"}
       </button>
     </div>
+  );
+}
+
+type RepoRow = { name: string; webhook: { url: string; method: "POST" | "PUT" | "GET"; lastAt: Date | null; lastError: string | null } | null };
+
+/** The repository's optional webhook: set, remove, and how its last delivery went. */
+function Webhook({ repo }: { repo: RepoRow }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const [url, setUrl] = useState(repo.webhook?.url ?? "");
+  const [method, setMethod] = useState<"POST" | "PUT" | "GET">(repo.webhook?.method ?? "POST");
+  const refresh = () => void qc.invalidateQueries({ queryKey: trpc.repositories.list.queryKey() });
+  const set = useMutation(trpc.webhooks.set.mutationOptions({ onSuccess: refresh }));
+  const remove = useMutation(trpc.webhooks.remove.mutationOptions({ onSuccess: () => (setUrl(""), refresh()) }));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    set.mutate({ repository: repo.name, url, method });
+  };
+  const hook = repo.webhook;
+  return (
+    <section className="panel" data-testid="webhook">
+      <h2>Notifications</h2>
+      <p className="muted">
+        Optional: a URL told of the end of every backup, restore, check, drill and retention of {repo.name} (a JSON body with the outcome; GET sends none), e.g.
+        an ntfy topic or a healthchecks ping, when this qube has a network. Three attempts at most.
+      </p>
+      <form onSubmit={submit} className="filters">
+        <label>
+          Webhook URL
+          <input value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://ntfy.example/backups" style={{ minWidth: "18rem" }} data-testid="webhook-url" />
+        </label>
+        <label>
+          Method
+          <select value={method} onChange={(e) => setMethod(e.target.value as "POST")} data-testid="webhook-method">
+            <option>POST</option>
+            <option>PUT</option>
+            <option>GET</option>
+          </select>
+        </label>
+        <button type="submit" data-testid="webhook-save">
+          Save webhook
+        </button>
+        {hook && (
+          <button type="button" className="secondary" onClick={() => remove.mutate({ repository: repo.name })} data-testid="webhook-remove">
+            Remove
+          </button>
+        )}
+      </form>
+      {set.isError && (
+        <p className="error" role="alert" data-testid="webhook-error">
+          {set.error.message}
+        </p>
+      )}
+      {hook && (
+        <p data-testid="webhook-status" className={hook.lastError ? "error" : "muted"}>
+          {hook.lastError ?? (hook.lastAt ? <>Last delivered <Time value={hook.lastAt} />.</> : "Not called yet.")}
+        </p>
+      )}
+    </section>
   );
 }
 

@@ -10,3 +10,4 @@ export { sha256File, qubeVolumeHashes, volumeHashes } from "./hash.ts";
 export { resticSnapshotIds, resticLocks, type ResticRepo } from "./restic.ts";
 export { unansweredCalls, answerTheWaitingCall } from "./confirm.ts";
 export { makeBackupStreamFile, type StreamFileOptions } from "./stream.ts";
+export { simulatedDom0Env, writeSimulatedPolicy, type SimulatedDom0 } from "./dom0-env.ts";
