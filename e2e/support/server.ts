@@ -46,7 +46,8 @@ export async function startServer(env: Record<string, string>, logFile: string):
   return { baseURL, stop };
 }
 
-async function waitUntilUp(url: string, child: ChildProcess, logFile: string): Promise<void> {
+/** Waits until `url` answers below 500 (up to 30 s); fails early when `child` exits. */
+export async function waitUntilUp(url: string, child: ChildProcess, logFile: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`the dashboard server exited with ${child.exitCode}; see ${logFile}`);
     try {
@@ -61,7 +62,7 @@ async function waitUntilUp(url: string, child: ChildProcess, logFile: string): P
 }
 
 /** Ends the server's whole process group (npm, sh, next-server). */
-async function stopGroup(child: ChildProcess): Promise<void> {
+export async function stopGroup(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.pid === undefined) return;
   const exited = new Promise((r) => child.once("exit", r));
   try {

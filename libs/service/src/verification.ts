@@ -25,10 +25,17 @@ export interface Verification {
 type Run = { startedAt: Date; status: string; message: string | null; snapshotRef: string | null };
 const view = (r: Run | null): VerificationResult | null => (r ? { at: r.startedAt, status: r.status, message: r.message, snapshotRef: r.snapshotRef } : null);
 
-/** Verify-only restore requests (the restore page's "verify only") count as drills of their snapshot. */
+/** Verify-only restore requests (the restore page's "verify only") that dom0 ran count as drills of their snapshot. */
 async function verifyOnlyRestore(db: Database, repositoryId: number, snapshotRef?: string): Promise<VerificationResult | null> {
   const job = await db.prisma.job.findFirst({
-    where: { repositoryId, kind: "restore", request: { contains: '"verifyOnly":true' }, ...(snapshotRef ? { snapshotRef } : {}) },
+    where: {
+      repositoryId,
+      kind: "restore",
+      request: { contains: '"verifyOnly":true' },
+      ...(snapshotRef ? { snapshotRef } : {}),
+      // one that dom0 ran: not one refused, or cancelled before dom0 answered (no progress yet)
+      OR: [{ status: { in: ["succeeded", "running"] } }, { status: "failed", percent: { not: null } }],
+    },
     orderBy: [{ startedAt: "desc" }, { id: "desc" }],
   });
   if (!job) return null;
