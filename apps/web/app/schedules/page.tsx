@@ -54,6 +54,7 @@ function ScheduleList({ repositoryId }: { repositoryId: number }) {
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.schedules.list.queryKey() });
   const toggle = useMutation(trpc.schedules.setEnabled.mutationOptions({ onSuccess: refresh }));
   const remove = useMutation(trpc.schedules.remove.mutationOptions({ onSuccess: refresh }));
+  if (list.isPending) return <p className="muted">Loading schedules…</p>;
   const mine = (list.data ?? []).filter((s) => s.repositoryId === repositoryId);
   if (mine.length === 0) return <p className="muted">No schedule for this repository yet.</p>;
   return (
@@ -163,6 +164,7 @@ function Retention({ repositoryId, repository }: { repositoryId: number; reposit
   const run = useMutation(trpc.maintenance.run.mutationOptions());
   const preview = useMutation(trpc.retention.preview.mutationOptions());
   const rules = ["keepLast", "keepDaily", "keepWeekly", "keepMonthly"] as const;
+  if (current.isPending) return <p className="muted">Loading the retention policy…</p>;
   const value = (k: (typeof rules)[number]) => edit[k] ?? String(current.data?.[k] ?? 0);
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -262,7 +264,9 @@ function Webhook({ repo }: { repo: RepoRow }) {
     e.preventDefault();
     set.mutate({ repository: repo.name, url, method });
   };
-  const hook = repo.webhook;
+  // the last delivery changes when a job ends: follow it while a webhook is set
+  const repos = useQuery({ ...trpc.repositories.list.queryOptions(), refetchInterval: repo.webhook ? 2_000 : false });
+  const hook = repos.data?.find((r) => r.name === repo.name)?.webhook ?? repo.webhook;
   return (
     <section className="panel" data-testid="webhook">
       <h2>Notifications</h2>
