@@ -18,7 +18,7 @@ beforeAll(async () => {
   const client = path.join(dir, "qrexec-client-vm");
   fs.writeFileSync(client, "#!/bin/sh\ncat >/dev/null\nexec sleep 600\n", { mode: 0o755 });
   process.env.QUBES_DEDUP_QREXEC_CLIENT = client;
-});
+}, 60_000);
 
 afterAll(async () => {
   for (const t of await listTasks(db)) {

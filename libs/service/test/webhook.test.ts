@@ -31,7 +31,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   db = await tempDatabase();
   repoId = (await seedTwoSnapshots(db)).id;
-});
+}, 60_000);
 
 afterAll(async () => {
   await new Promise((r) => server.close(r));
