@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { simulatedDom0Env, writeSimulatedPolicy } from "@qubes-dedup/qubes-sim/testing";
 import { BINS } from "./paths.ts";
 
 /** The qubes the e2e backs up (present in qubes-sim's default system). */
@@ -72,7 +73,7 @@ export function realBackup(tmp: string, dbPath: string): BackupResult {
 
   const data = fs.readFileSync(streamFile);
   dom0Setup(env.QUBES_SIM_ROOT, passphrase);
-  const serverEnv = { PATH: env.PATH, QUBES_SIM_ROOT: env.QUBES_SIM_ROOT, QUBES_DEDUP_AGENT_ROOT: env.QUBES_SIM_ROOT, QUBES_SIM_AGENT: BINS.agent, QUBES_SIM_VM_NAME: "backup", QUBES_DEDUP_SHIM: BINS.shim };
+  const serverEnv = simulatedDom0Env({ simRoot: env.QUBES_SIM_ROOT, agentRoot: env.QUBES_SIM_ROOT, agent: BINS.agent, shim: BINS.shim, binDirs: [bin, BINS.simBin] });
   return { streamBytes: BigInt(data.length), streamSha256: createHash("sha256").update(data).digest("hex"), serverEnv, dom0Root: env.QUBES_SIM_ROOT };
 }
 
@@ -86,9 +87,5 @@ function dom0Setup(root: string, passphraseFile: string): void {
   fs.mkdirSync(path.join(root, "etc", "qubes-dedup"), { recursive: true });
   fs.copyFileSync(passphraseFile, path.join(root, "etc", "qubes-dedup", "passphrase"));
   fs.chmodSync(path.join(root, "etc", "qubes-dedup", "passphrase"), 0o600);
-  fs.mkdirSync(path.join(root, "etc", "qubes", "policy.d"), { recursive: true });
-  fs.writeFileSync(
-    path.join(root, "etc", "qubes", "policy.d", "30-qubes-dedup.policy"),
-    "qubes.DedupBackup * backup dom0 allow\nqubes.DedupRestore * backup dom0 ask\n",
-  );
+  writeSimulatedPolicy(root, "allow");
 }

@@ -2,28 +2,12 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { freePort } from "@qubes-dedup/qubes-sim";
-import { ROOT, WEB_DIR } from "./paths.ts";
+import { webBuildStale } from "../../tools/web-build.mjs";
+import { WEB_DIR } from "./paths.ts";
 
-/** Newest mtime (ms) of any file under `dir`, skipping build output. */
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (e.name === "node_modules" || e.name === ".next" || e.name === "dist") continue;
-    const p = path.join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Runs `next build` unless `.next/BUILD_ID` is newer than the app's and db lib's sources. */
+/** Runs `next build` unless `.next/BUILD_ID` is newer than the app's and the libs' sources (tools/web-build.mjs). */
 export function buildIfStale(): void {
-  const id = path.join(WEB_DIR, ".next", "BUILD_ID");
-  const sources = Math.max(
-    ...["app", "src"].map((d) => newestMtime(path.join(WEB_DIR, d))),
-    fs.statSync(path.join(WEB_DIR, "next.config.ts")).mtimeMs,
-    newestMtime(path.join(ROOT, "libs", "db", "src")),
-  );
-  if (fs.existsSync(id) && fs.statSync(id).mtimeMs > sources) return;
+  if (!webBuildStale()) return;
   const r = spawnSync("npx", ["next", "build"], {
     cwd: WEB_DIR,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
@@ -62,7 +46,8 @@ export async function startServer(env: Record<string, string>, logFile: string):
   return { baseURL, stop };
 }
 
-async function waitUntilUp(url: string, child: ChildProcess, logFile: string): Promise<void> {
+/** Waits until `url` answers below 500 (up to 30 s); fails early when `child` exits. */
+export async function waitUntilUp(url: string, child: ChildProcess, logFile: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`the dashboard server exited with ${child.exitCode}; see ${logFile}`);
     try {
@@ -77,7 +62,7 @@ async function waitUntilUp(url: string, child: ChildProcess, logFile: string): P
 }
 
 /** Ends the server's whole process group (npm, sh, next-server). */
-async function stopGroup(child: ChildProcess): Promise<void> {
+export async function stopGroup(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.pid === undefined) return;
   const exited = new Promise((r) => child.once("exit", r));
   try {

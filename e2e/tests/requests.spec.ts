@@ -40,9 +40,15 @@ test("a backup started from the page reaches 100 % and its snapshot shows with i
   await page.getByTestId("backup-qube-work").check();
   await page.getByTestId("backup-qube-personal").check();
   await page.screenshot({ path: testInfo.outputPath("backup-form.png"), fullPage: true });
-  await page.getByTestId("backup-start").click();
+  // one click, one request: a double click sends one backup request, and the button waits for it
+  await page.getByTestId("backup-start").dblclick();
   const task = page.getByTestId("task");
+  await expect(page.getByTestId("backup-start")).toBeDisabled();
+  await expect(page.getByTestId("backup-busy")).toContainText("one backup per repository at a time");
   await expect(task).toHaveAttribute("data-state", "succeeded", { timeout: 120_000 });
+  await expect(page.getByTestId("backup-error")).toHaveCount(0);
+  await expect(page.getByTestId("backup-requests").locator("tr")).toHaveCount(1);
+  await expect(page.getByTestId("backup-start")).toBeEnabled();
   await expect(task.getByTestId("task-percent")).toHaveText("100.0%");
   await expect(task.getByTestId("task-message")).toContainText("backup of work, personal");
   await page.screenshot({ path: testInfo.outputPath("backup-done.png"), fullPage: true });
@@ -71,8 +77,13 @@ test("a restore waits for dom0's confirmation, then succeeds and the restored vo
   await expect(task).toHaveAttribute("data-state", "succeeded", { timeout: 120_000 });
   await expect(task.getByTestId("task-percent")).toHaveText("100.0%");
   expect(qubeVolumeHashes(state.dom0Root, "personal-1")).toEqual(original);
+  await expect(task.getByTestId("task-message")).toContainText("restored 1 qube(s): personal as personal-1 from snapshot");
+  await expect(task.getByTestId("task-bytes")).toHaveText(/^\d+(\.\d+)? [KMG]i?B$/);
   await expect(page.getByTestId("restore-history-row").first()).toHaveAttribute("data-status", "succeeded");
   await page.screenshot({ path: testInfo.outputPath("restore-done.png"), fullPage: true });
+  // the overview names what the user did (a restore), not the dump dom0 ran for it
+  await page.goto(state.baseURL);
+  await expect(page.getByTestId("repo-last-job")).toHaveText(/^succeeded restore, started /);
 });
 
 test("a restore with paranoid mode ticked decrypts in the disposable qube and is identical", async ({ page }, testInfo) => {
@@ -138,13 +149,37 @@ test("schedules show their next runs; retention, check and a confirmed restore d
   await expect(row.getByTestId("schedule-next").locator("time")).toHaveCount(3);
   await expect(row.getByTestId("schedule-next").locator("time").first()).toHaveAttribute("datetime", /T02:30:00\.000Z$/);
 
-  await page.getByTestId("ret-keepLast").fill("5");
-  await page.getByTestId("ret-keepDaily").fill("7");
+  // Retention shows what it would forget and forgets nothing without a confirmation.
+  const snaps = recorded(state.dbPath, "default").snapshots;
+  expect(snaps).toHaveLength(2);
+  await page.getByTestId("ret-keepLast").fill("1");
   await page.getByTestId("ret-save").click();
   await expect(page.getByText("Policy saved; it is applied by retention runs.")).toBeVisible();
   await page.getByTestId("run-retention").click();
-  await expect(page.locator('[data-testid="run-row"][data-kind="retention"]')).toHaveAttribute("data-status", "succeeded", { timeout: 60_000 });
-  await expect(page.locator('[data-testid="run-row"][data-kind="retention"]')).toContainText("Kept 2 backup run(s) and forgot 0 (keep last 5, daily 7, weekly 0, monthly 0).");
+  const preview = page.getByTestId("ret-preview");
+  await expect(preview.getByTestId("ret-preview-summary")).toHaveText("This forgets 1 of 2 backup runs (their data is pruned) and keeps 1.");
+  await expect(preview.locator('[data-verdict="forget"]')).toContainText(snaps[1]!.engineSnapshotId.slice(0, 12));
+  await expect(preview.locator('[data-verdict="keep"]')).toContainText(snaps[0]!.engineSnapshotId.slice(0, 12));
+  await expect(preview.getByTestId("ret-confirm")).toHaveText("Forget 1 backup run");
+  await page.screenshot({ path: testInfo.outputPath("retention-preview.png"), fullPage: true });
+  await preview.getByTestId("ret-cancel").click();
+  await expect(preview).toHaveCount(0);
+  expect(recorded(state.dbPath, "default").snapshots).toHaveLength(2);
+  await page.getByTestId("ret-keepLast").fill("5");
+  await page.getByTestId("ret-keepDaily").fill("7");
+  await page.getByTestId("ret-save").click();
+  await page.getByTestId("run-retention").click();
+  await expect(preview.getByTestId("ret-preview-summary")).toHaveText("Nothing to forget: the policy keeps all 2 backup runs.");
+  await expect(preview.getByTestId("ret-confirm")).toHaveCount(0);
+  await preview.getByTestId("ret-cancel").click();
+  await expect(page.locator('[data-testid="run-row"][data-kind="retention"]')).toHaveCount(0);
+  expect(recorded(state.dbPath, "default").snapshots).toHaveLength(2);
+
+  // Verification you can see: "never verified" until a check and a drill have run.
+  await page.goto(state.baseURL);
+  await expect(page.getByTestId("verify-check")).toHaveAttribute("data-status", "never");
+  await expect(page.getByTestId("verify-drill")).toContainText("never verified");
+  await page.goto(`${state.baseURL}/schedules`);
   await page.getByTestId("run-check").click();
   await expect(page.locator('[data-testid="run-row"][data-kind="check"]')).toHaveAttribute("data-status", "succeeded", { timeout: 60_000 });
   await expect(page.locator('[data-testid="run-row"][data-kind="check"]')).toContainText("The repository check passed: structure and 5% of the data verified.");
@@ -153,6 +188,21 @@ test("schedules show their next runs; retention, check and a confirmed restore d
   answerTheWaitingCall(state.dom0Root, "allow");
   await expect(page.locator('[data-testid="run-row"][data-kind="drill"]')).toHaveAttribute("data-status", "succeeded", { timeout: 120_000 });
   await page.screenshot({ path: testInfo.outputPath("schedules.png"), fullPage: true });
+
+  await page.goto(state.baseURL);
+  await expect(page.getByTestId("verify-check")).toHaveAttribute("data-status", "succeeded");
+  await expect(page.getByTestId("verify-check")).toContainText("The repository check passed: structure and 5% of the data verified.");
+  await expect(page.getByTestId("verify-drill")).toHaveAttribute("data-status", "succeeded");
+  await expect(page.getByTestId("verify-drill")).toContainText(`of ${snaps[0]!.engineSnapshotId.slice(0, 12)}`);
+  await page.screenshot({ path: testInfo.outputPath("overview-verified.png"), fullPage: true });
+  // per snapshot: the drill restored the newest one only; the check came after both were stored
+  await page.goto(`${state.baseURL}/snapshots/${snaps[0]!.engineSnapshotId}`);
+  await expect(page.getByTestId("verify-drill")).toHaveAttribute("data-status", "succeeded");
+  await expect(page.getByTestId("verify-check")).toHaveAttribute("data-status", "succeeded");
+  await page.goto(`${state.baseURL}/snapshots/${snaps[1]!.engineSnapshotId}`);
+  await expect(page.getByTestId("verify-drill")).toHaveAttribute("data-status", "never");
+  await expect(page.getByTestId("verify-check")).toHaveAttribute("data-status", "succeeded");
+  await page.screenshot({ path: testInfo.outputPath("snapshot-verification.png"), fullPage: true });
 
   await page.goto(state.baseURL);
   await expect(page.getByTestId("repo-next-backup").locator("time")).toHaveAttribute("datetime", /T02:30:00\.000Z$/);

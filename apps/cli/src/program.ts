@@ -6,6 +6,10 @@ import { Command, Help } from "commander";
 import { registerDump } from "./commands/dump.ts";
 import { registerIngest } from "./commands/ingest.ts";
 import { registerReindex } from "./commands/reindex.ts";
+import { registerRetention } from "./commands/retention.ts";
+import { registerSchedules } from "./commands/schedules.ts";
+import { registerVerify } from "./commands/verify.ts";
+import { registerWebhook } from "./commands/webhook.ts";
 import { registerRepo } from "./commands/repo.ts";
 import { registerSnapshots } from "./commands/snapshots.ts";
 import { registerWebToken } from "./commands/web-token.ts";
@@ -39,6 +43,10 @@ export function createProgram(): Command {
   registerDump(program);
   registerSnapshots(program);
   registerReindex(program);
+  registerVerify(program);
+  registerRetention(program);
+  registerSchedules(program);
+  registerWebhook(program);
   registerWebToken(program);
 
   for (const cmd of allCommands(program)) {

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
+import { lineRelay } from "./lines.ts";
 
 /** The workspace root: the demo bundle lives in apps/demo/dist. */
 export function workspaceRoot(): string {
@@ -51,7 +52,10 @@ export async function run(
   opts: { relay?: boolean; input?: string } = {},
 ): Promise<string> {
   const child = execa(file, args, { env, reject: false, stdin: opts.input === undefined ? "ignore" : "pipe", input: opts.input, buffer: true, all: false });
-  if (opts.relay) child.stderr?.on("data", (d: Buffer) => process.stderr.write(d));
+  if (opts.relay) {
+    const relay = lineRelay((t) => process.stderr.write(t));
+    child.stderr?.setEncoding("utf8").on("data", relay);
+  }
   const r = await child;
   if (r.exitCode !== 0) {
     const tail = String(r.stderr ?? "").replace(/\r/g, "\n").trim().split("\n").slice(-4).join("\n  ");

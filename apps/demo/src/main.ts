@@ -16,8 +16,10 @@ import { builtTools, run, workspaceRoot, StepError } from "./env.ts";
 import { compareVolumes, compareWithHashes, hashVolumes } from "./compare.ts";
 import { reportLines, summarize, type SnapshotJson } from "./report.ts";
 import { demoQubes, MiB } from "./system.ts";
+import { demoExists, serveDashboard } from "./dashboard.ts";
 
-const USAGE = "usage: qubes-dedup-demo [--json] [--workdir DIR] [--small] [--installed-cli PATH]\n";
+const USAGE =
+  "usage: qubes-dedup-demo [--json] [--workdir DIR] [--small] [--installed-cli PATH]\n       qubes-dedup-demo --dashboard [--workdir DIR]   (the dashboard on the demo's simulated dom0; runs the demo first when there is none)\n";
 
 /** A progress line: stdout, or stderr with --json (stdout then carries only the summary). */
 function log(json: boolean, line: string) {
@@ -44,6 +46,7 @@ async function main(): Promise<number> {
       small: { type: "boolean", default: false },
       // The backup qube's side from an installed package (e.g. /usr/bin/qubes-dedup), not from the checkout.
       "installed-cli": { type: "string" },
+      dashboard: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -59,6 +62,7 @@ async function main(): Promise<number> {
   if (installed !== undefined && !path.isAbsolute(installed)) throw new StepError(`--installed-cli needs an absolute path, not "${installed}"`);
   const tools = builtTools(root, installed);
   const work = path.resolve(values.workdir ?? path.join(root, "var", "demo"));
+  if (values.dashboard && demoExists(work)) return serveDashboard(root, tools, work);
   fs.rmSync(work, { recursive: true, force: true });
   const dom0 = path.join(work, "dom0");
   const agentRoot = path.join(work, "dom0-fs");
@@ -108,6 +112,7 @@ async function main(): Promise<number> {
   const summary = summarize(snaps, verdicts, (Date.now() - started) / 1000);
   for (const line of reportLines(summary, snaps)) log(json, line);
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (values.dashboard) return serveDashboard(root, tools, work);
   return summary.restoredIdentical ? 0 : 1;
 }
 

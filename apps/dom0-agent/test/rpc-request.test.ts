@@ -23,6 +23,12 @@ describe("output reading", () => {
       done: ["work"], skipped: ["vault"],
     });
   });
+
+  it("names a qube restored under another name by the name it got", () => {
+    expect(restoreOutcome(["-> Restored vault as vault-1: private.img (1 bytes)", "-> Restored vault as vault-1: firewall.xml (1 bytes)", "-> Done."])).toEqual({
+      done: ["vault as vault-1"], skipped: [],
+    });
+  });
 });
 
 describe("shipped policy", () => {

@@ -2,8 +2,16 @@
 import { useQuery } from "@tanstack/react-query";
 import { RepositoryPanel } from "../src/client/RepositoryPanel.tsx";
 import { useTRPC } from "../src/client/trpc.ts";
+import { lastUsedRepository, pickRepository } from "../src/client/repository-choice.ts";
+import type { RepositoryView } from "@qubes-dedup/service";
 
-/** Home: every repository with its snapshots. */
+/** The repository pages start with (see pickRepository) first, the others by name. */
+function byUse<R extends RepositoryView>(repos: R[]): R[] {
+  const first = pickRepository(repos, lastUsedRepository());
+  return first ? [first, ...repos.filter((r) => r !== first)] : repos;
+}
+
+/** Home: every repository with its snapshots, the one in use first. */
 export default function HomePage() {
   const trpc = useTRPC();
   const repos = useQuery(trpc.repositories.list.queryOptions());
@@ -23,7 +31,7 @@ export default function HomePage() {
   }
   return (
     <>
-      {repos.data.map((r) => (
+      {byUse(repos.data).map((r) => (
         <RepositoryPanel key={r.id} repo={r} />
       ))}
     </>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exactBytes, formatAge, formatBytes, formatDuration, formatRatio, formatTime } from "../src/shared/format.ts";
+import { exactBytes, formatAge, formatBytes, formatDuration, formatRatio, formatTime, jobKindText, pickRepository } from "../src/shared/format.ts";
 
 describe("format", () => {
   it("formats sizes in binary units", () => {
@@ -34,5 +34,27 @@ describe("format", () => {
     expect(formatBytes(2252341248n)).toBe("2.1 GiB");
     expect(formatBytes(-1536)).toBe("-1.5 KiB");
     expect(formatBytes(Number.NaN)).toBe("?");
+  });
+});
+
+describe("pickRepository and jobKindText", () => {
+  const at = (iso: string) => ({ startedAt: new Date(iso) });
+  const repos = [
+    { name: "archive", lastJob: at("2026-11-30T10:00:00Z") },
+    { name: "default", lastJob: at("2026-11-01T10:00:00Z") },
+    { name: "offsite", lastJob: null },
+  ];
+  it("starts with the one last used here, else the one named default, not the first by name", () => {
+    expect(pickRepository(repos, "offsite")?.name).toBe("offsite");
+    expect(pickRepository(repos, null)?.name).toBe("default");
+    expect(pickRepository(repos, "gone")?.name).toBe("default");
+  });
+  it("without a default, takes the one with the newest job", () => {
+    expect(pickRepository(repos.filter((r) => r.name !== "default"), null)?.name).toBe("archive");
+    expect(pickRepository([{ name: "b", lastJob: null }, { name: "c", lastJob: null }], null)?.name).toBe("b");
+    expect(pickRepository([], null)).toBeUndefined();
+  });
+  it("names jobs by what the user did", () => {
+    expect(["dump", "restore", "backup-request", "backup", "check"].map(jobKindText)).toEqual(["restore", "restore", "backup", "backup", "check"]);
   });
 });

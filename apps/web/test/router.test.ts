@@ -125,3 +125,20 @@ describe("authorization", () => {
     await expect(anon.snapshots.list({ repositoryId: 1 })).rejects.toThrow(/qubes-dedup web-token/);
   });
 });
+
+describe("safe actions", () => {
+  it("refuses a retention by hand without a confirmed preview, and shows the last job as the request dom0 ran a dump for", async () => {
+    const repo = await seedTwoSnapshots(db);
+    await expect(caller().maintenance.run({ repositoryId: repo.id, kind: "retention" })).rejects.toMatchObject({
+      code: "BAD_REQUEST",
+      message: "A retention started by hand needs a confirmed preview: preview it first, then confirm the snapshots to forget.",
+    });
+    expect(await db.prisma.maintenanceRun.count()).toBe(0);
+    const t0 = new Date("2026-11-04T10:00:00Z");
+    const request = await db.prisma.job.create({ data: { repositoryId: repo.id, kind: "restore", status: "running", startedAt: t0, pid: process.pid } });
+    await db.prisma.job.create({ data: { repositoryId: repo.id, kind: "dump", status: "succeeded", startedAt: new Date(t0.getTime() + 5000), finishedAt: new Date(t0.getTime() + 9000) } });
+    const [def] = await caller().repositories.list();
+    expect(def!.lastJob).toMatchObject({ id: request.id, kind: "restore", status: "running" });
+    expect(def!.verification).toEqual({ lastCheck: null, lastDrill: null });
+  });
+});

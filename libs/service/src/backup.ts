@@ -2,8 +2,9 @@ import type { Readable } from "node:stream";
 import { ingest, type IngestProgress, type IngestResult } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
-import { finishJob, progressRecorder, startJob } from "./jobs.ts";
+import { finishJob, processAlive, progressRecorder, startJob } from "./jobs.ts";
 import { ServiceError } from "./errors.ts";
+import { notifyWebhook } from "./webhook.ts";
 
 /** Options of {@link runBackup}. */
 export interface RunBackupOptions {
@@ -50,12 +51,27 @@ export async function runBackup(db: Database, opts: RunBackupOptions): Promise<R
     const repositoryBytes = await engine.repositoryBytes();
     const snap = await recordSnapshot(db, repo.id, jobId, result, repositoryBytes);
     await finishJob(db, jobId, { bytesDone: result.logicalBytes, snapshotRef: result.snapshotId });
+    await tellWebhook(db, repo, jobId, { status: "succeeded", message: `stored snapshot ${result.snapshotId.slice(0, 12)} (${result.qubes.length} qube(s), ${result.logicalBytes} bytes)`, snapshot: result.snapshotId });
     return { jobId, snapshotDbId: snap, ingest: result, repositoryBytes };
   } catch (e) {
     await progress.flush();
     await finishJob(db, jobId, { error: (e as Error).message, bytesDone: bytesRead }).catch(() => {});
+    await tellWebhook(db, repo, jobId, { status: "failed", message: (e as Error).message, snapshot: null });
     throw e;
   }
+}
+
+/**
+ * Tells the webhook of an ingest that no backup request of this qube is
+ * waiting for (a backup started in dom0 by hand or by dom0's timer); a
+ * requested backup is reported once, by its request.
+ */
+async function tellWebhook(db: Database, repo: { id: number; name: string }, jobId: number, end: { status: string; message: string; snapshot: string | null }): Promise<void> {
+  const job = await db.prisma.job.findUnique({ where: { id: jobId } });
+  if (!job) return;
+  const asked = await db.prisma.job.findMany({ where: { repositoryId: repo.id, kind: "backup-request", status: { in: ["waiting", "running"] } } });
+  if (asked.some((j) => j.pid !== null && processAlive(j.pid))) return;
+  await notifyWebhook(db, repo.id, { repository: repo.name, kind: "backup", ...end, startedAt: job.startedAt.toISOString(), finishedAt: (job.finishedAt ?? new Date()).toISOString() });
 }
 
 async function recordSnapshot(db: Database, repositoryId: number, jobId: number, r: IngestResult, repositoryBytes: number): Promise<number> {

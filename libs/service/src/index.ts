@@ -77,7 +77,20 @@ export { progressFigures, type ProgressFigures } from "./progress.ts";
 export { requestHistory, HISTORY_LIMIT, type RequestRecord } from "./history.ts";
 
 // maintenance and schedules
-export { applyRetention, keptRuns, retentionInput, getRetention, setRetention, type KeepPolicy, type RetentionResult, type RetentionInput } from "./retention.ts";
+export {
+  applyRetention,
+  previewRetention,
+  keptRuns,
+  retentionInput,
+  getRetention,
+  setRetention,
+  type KeepPolicy,
+  type RetentionResult,
+  type RetentionRun,
+  type RetentionOptions,
+  type RetentionInput,
+} from "./retention.ts";
+export { repositoryVerification, snapshotVerification, verificationWarnings, type Verification, type VerificationResult } from "./verification.ts";
 export { checkRepository, runMaintenance, listRuns, type MaintenanceRequest } from "./maintenance.ts";
 export {
   SCHEDULE_KINDS,
@@ -97,5 +110,6 @@ export {
 } from "./schedules.ts";
 export { tick, idle, startScheduler, TICK_SECONDS } from "./scheduler.ts";
 export { reindex, type ReindexResult } from "./reindex.ts";
+export { setWebhook, notifyWebhook, webhookInput, webhookView, WEBHOOK_METHODS, type WebhookInput, type WebhookMethod, type WebhookView, type JobOutcome, type DeliveryOptions } from "./webhook.ts";
 export { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches, TokenError, TOKEN_FILE_NAME } from "./web-token.ts";
 export { formatBytes } from "./format.ts";

@@ -9,6 +9,7 @@ import { applyRetention, getRetention } from "./retention.ts";
 import { requestRestore } from "./qrexec.ts";
 import type { ScheduleKind } from "./schedules.ts";
 import { getTask, startBackup, taskDone } from "./tasks.ts";
+import { notifyWebhook } from "./webhook.ts";
 
 /**
  * Runs the engine's integrity check; with `readDataSubset` (restic's
@@ -31,14 +32,16 @@ export interface MaintenanceRequest {
   scheduleId?: number;
   qubes?: string[];
   readDataSubset?: string | null;
+  /** For a retention started by hand: the data snapshot ids its preview showed (see RetentionOptions.confirmed). */
+  confirmedForget?: string[];
 }
 
-type Outcome = { ok: boolean; message: string; log: string[] };
+type Outcome = { ok: boolean; message: string; log: string[]; snapshotRef?: string };
 
-async function retention(db: Database, repo: string, repositoryId: number): Promise<Outcome> {
+async function retention(db: Database, repo: string, repositoryId: number, confirmed?: string[]): Promise<Outcome> {
   const policy = await getRetention(db, repositoryId);
   if (!policy) return { ok: false, message: "This repository has no retention policy: set one on the Schedules page.", log: [] };
-  const r = await applyRetention(db, repo, policy);
+  const r = await applyRetention(db, repo, policy, { confirmed });
   const rules = `last ${policy.keepLast ?? 0}, daily ${policy.keepDaily ?? 0}, weekly ${policy.keepWeekly ?? 0}, monthly ${policy.keepMonthly ?? 0}`;
   return { ok: true, message: `Kept ${r.keptRuns} backup run(s) and forgot ${r.forgotten.length} (keep ${rules}).`, log: r.log };
 }
@@ -56,8 +59,8 @@ async function drill(db: Database, repo: string, repositoryId: number): Promise<
   // The drill's qubes exist in dom0 (they are what was backed up); renaming
   // keeps qvm-backup-restore from refusing them, and verify-only writes nothing.
   const req = { repository: repo, snapshot: newest.engineSnapshotId, verifyOnly: true, conflicts: "rename" as const };
-  const r = await requestRestore(db, req, { onState: (s) => log.push(`state ${s}`) });
-  return { ok: r.outcome === "succeeded", message: r.message, log };
+  const r = await requestRestore(db, req, { onState: (s) => log.push(`state ${s}`) }, undefined, { notify: false });
+  return { ok: r.outcome === "succeeded", message: r.message, log, snapshotRef: newest.engineSnapshotId };
 }
 
 async function backup(db: Database, repo: string, qubes: string[]): Promise<Outcome> {
@@ -68,8 +71,8 @@ async function backup(db: Database, repo: string, qubes: string[]): Promise<Outc
 }
 
 /**
- * Runs `req` now and records it. Never throws for task failures: they are
- * recorded as a failed run with the error's sentence.
+ * Runs `req` now and records it, then tells the repository's webhook. Never
+ * throws for task failures: they are recorded as a failed run with the error's sentence.
  * @returns the MaintenanceRun id and how it ended.
  */
 export async function runMaintenance(db: Database, req: MaintenanceRequest): Promise<{ id: number; ok: boolean; message: string }> {
@@ -79,7 +82,7 @@ export async function runMaintenance(db: Database, req: MaintenanceRequest): Pro
   });
   let out: Outcome;
   try {
-    if (req.kind === "retention") out = await retention(db, repo.name, repo.id);
+    if (req.kind === "retention") out = await retention(db, repo.name, repo.id, req.confirmedForget);
     else if (req.kind === "check") out = await check(db, repo.name, req.readDataSubset);
     else if (req.kind === "drill") out = await drill(db, repo.name, repo.id);
     else out = await backup(db, repo.name, req.qubes ?? []);
@@ -88,8 +91,19 @@ export async function runMaintenance(db: Database, req: MaintenanceRequest): Pro
   }
   await db.prisma.maintenanceRun.update({
     where: { id: run.id },
-    data: { status: out.ok ? "succeeded" : "failed", finishedAt: new Date(), message: out.message, log: out.log.join("\n").slice(0, LOG_LIMIT) },
+    data: {
+      status: out.ok ? "succeeded" : "failed",
+      finishedAt: new Date(),
+      message: out.message,
+      log: out.log.join("\n").slice(0, LOG_LIMIT),
+      ...(out.snapshotRef ? { snapshotRef: out.snapshotRef } : {}),
+    },
   });
+  // a backup run's request has told the webhook already
+  if (req.kind !== "backup") {
+    const outcome = { repository: repo.name, kind: req.kind, status: out.ok ? "succeeded" : "failed", message: out.message, snapshot: out.snapshotRef ?? null, startedAt: run.startedAt.toISOString(), finishedAt: new Date().toISOString() };
+    await notifyWebhook(db, repo.id, outcome);
+  }
   return { id: run.id, ok: out.ok, message: out.message };
 }
 

@@ -18,6 +18,7 @@ import type { Database } from "@qubes-dedup/db";
 import { parseReply } from "@qubes-dedup/protocol";
 import { getRepository } from "./repositories.ts";
 import { processAlive } from "./jobs.ts";
+import { notifyWebhook } from "./webhook.ts";
 
 /** How a request ended. */
 export type RequestOutcome = "succeeded" | "failed" | "refused";
@@ -73,16 +74,24 @@ const REFUSED_EXIT = 126;
  */
 export async function requestBackup(db: Database, input: BackupRequestInput, events: RequestEvents = {}, signal?: AbortSignal): Promise<RequestResult> {
   const request = { repo: input.repository, ...(input.qubes?.length ? { qubes: input.qubes } : {}), ...(input.exclude?.length ? { exclude: input.exclude } : {}) };
-  return runRequest(db, { service: "qubes.DedupBackup", kind: "backup-request", repository: input.repository, request }, events, signal);
+  return runRequest(db, { service: "qubes.DedupBackup", kind: "backup-request", repository: input.repository, request, notify: true }, events, signal);
 }
 
 /**
  * Asks dom0 to restore `input.snapshot` (qvm-backup-restore through
  * `qubes-dedup dump`); dom0 asks its user to confirm first, during which the
  * job is "waiting". Records a "restore" job with snapshotRef = the snapshot.
+ * The repository's webhook is told of the end unless `opts.notify` is false
+ * (a restore drill reports as the drill).
  * @throws ServiceError when the repository is not registered (no job is recorded).
  */
-export async function requestRestore(db: Database, input: RestoreRequestInput, events: RequestEvents = {}, signal?: AbortSignal): Promise<RequestResult> {
+export async function requestRestore(
+  db: Database,
+  input: RestoreRequestInput,
+  events: RequestEvents = {},
+  signal?: AbortSignal,
+  opts: { notify?: boolean } = {},
+): Promise<RequestResult> {
   const request = {
     repo: input.repository,
     snapshot: input.snapshot,
@@ -91,7 +100,8 @@ export async function requestRestore(db: Database, input: RestoreRequestInput, e
     ...(input.paranoid ? { paranoid: true } : {}),
     ...(input.conflicts ? { conflicts: input.conflicts } : {}),
   };
-  return runRequest(db, { service: "qubes.DedupRestore", kind: "restore", repository: input.repository, request, snapshotRef: input.snapshot }, events, signal);
+  const call: Call = { service: "qubes.DedupRestore", kind: "restore", repository: input.repository, request, snapshotRef: input.snapshot, notify: opts.notify ?? true };
+  return runRequest(db, call, events, signal);
 }
 
 interface Call {
@@ -100,6 +110,8 @@ interface Call {
   repository: string;
   request: Record<string, unknown>;
   snapshotRef?: string;
+  /** Tell the repository's webhook of the end. */
+  notify: boolean;
 }
 
 /** What dom0 said, as parsed from its lines. */
@@ -145,8 +157,13 @@ async function runRequest(db: Database, call: Call, events: RequestEvents, signa
   lines?.close();
   await recorder.flush();
   const final = conclude(r, answer, stderr, signal);
-  await recordEnd(db, job.id, repo.id, call.kind, job.startedAt, final, answer.percent);
+  const snapshotRef = await recordEnd(db, job.id, repo.id, call.kind, job.startedAt, final, answer.percent);
   events.onState?.(final.outcome);
+  if (call.notify) {
+    const kind = call.kind === "backup-request" ? "backup" : call.request.verifyOnly ? "verify-only restore" : "restore";
+    const outcome = { repository: call.repository, kind, status: final.outcome, message: final.message, snapshot: snapshotRef ?? call.snapshotRef ?? null, startedAt: job.startedAt.toISOString(), finishedAt: new Date().toISOString() };
+    await notifyWebhook(db, repo.id, outcome);
+  }
   return { jobId: job.id, ...final };
 }
 
@@ -187,7 +204,16 @@ function conclude(r: ClientResult, answer: Answer, stderr: string, signal?: Abor
   return { outcome: "failed", message: `dom0's handler ended without an outcome (exit ${r.exitCode ?? r.signal})${tail ? `: ${tail}` : ""}; check dom0's journal for qubes.DedupBackup / qubes.DedupRestore.` };
 }
 
-async function recordEnd(db: Database, jobId: number, repositoryId: number, kind: Call["kind"], startedAt: Date, end: { outcome: RequestOutcome; message: string }, percent?: number): Promise<void> {
+/** Records how the request ended; returns the snapshot a successful backup made, when known. */
+async function recordEnd(
+  db: Database,
+  jobId: number,
+  repositoryId: number,
+  kind: Call["kind"],
+  startedAt: Date,
+  end: { outcome: RequestOutcome; message: string },
+  percent?: number,
+): Promise<string | undefined> {
   let snapshotRef: string | undefined;
   if (kind === "backup-request" && end.outcome === "succeeded") {
     // The ingest that dom0's qvm-backup ran in this qube recorded the snapshot.
@@ -204,6 +230,7 @@ async function recordEnd(db: Database, jobId: number, repositoryId: number, kind
       ...(snapshotRef ? { snapshotRef } : {}),
     },
   });
+  return snapshotRef;
 }
 
 /** Writes status and percent to the job, one write at a time, percent at most once a second. */

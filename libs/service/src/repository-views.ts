@@ -2,6 +2,8 @@ import type { Database } from "@qubes-dedup/db";
 import { jobView, type JobView } from "./jobs.ts";
 import { dedupRatio } from "./snapshots.ts";
 import { nextScheduledBackup } from "./schedules.ts";
+import { repositoryVerification, verificationWarnings, type Verification } from "./verification.ts";
+import { webhookView, type WebhookView } from "./webhook.ts";
 
 /** How many failed jobs a repository view lists at most. */
 export const FAILED_JOBS_SHOWN = 20;
@@ -30,6 +32,10 @@ export interface RepositoryView {
   warnings: string[];
   /** The soonest enabled backup schedule's next time, null when none. */
   nextBackupAt: Date | null;
+  /** The newest repository check and restore drill, with their results (null: never). */
+  verification: Verification;
+  /** The repository's webhook and its last delivery, null when none is set. */
+  webhook: WebhookView | null;
 }
 
 /** Without a successful check or restore drill for this many days, verification is overdue. */
@@ -98,13 +104,32 @@ export async function listRepositories(db: Database, now: Date = new Date()): Pr
   return Promise.all(repos.map((r) => repositoryView(db, r, now)));
 }
 
+/** The request whose run dom0 started a dump (restore) or an ingest (backup) for. */
+const REQUEST_OF: Record<string, string> = { dump: "restore", backup: "backup-request" };
+
+/**
+ * The newest job of a repository as the user sees it: a `dump` or ingest
+ * that dom0 ran for a restore or backup request is shown as that request
+ * (its kind, its state), not as the inner step.
+ */
+async function lastUserJob(db: Database, repositoryId: number) {
+  const newest = await db.prisma.job.findFirst({ where: { repositoryId }, orderBy: [{ startedAt: "desc" }, { id: "desc" }] });
+  const requestKind = newest ? REQUEST_OF[newest.kind] : undefined;
+  if (!newest || !requestKind) return newest;
+  const request = await db.prisma.job.findFirst({
+    where: { repositoryId, kind: requestKind, startedAt: { lte: newest.startedAt }, OR: [{ finishedAt: null }, { finishedAt: { gte: newest.startedAt } }] },
+    orderBy: [{ startedAt: "desc" }, { id: "desc" }],
+  });
+  return request ?? newest;
+}
+
 type RepoRow = Awaited<ReturnType<Database["prisma"]["repository"]["findMany"]>>[number];
 
 async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<RepositoryView> {
-  const [newest, totals, lastJob, failed, compressed, nextBackupAt, verified] = await Promise.all([
+  const [newest, totals, lastJob, failed, compressed, nextBackupAt, verified, verification] = await Promise.all([
     db.prisma.snapshot.findFirst({ where: { repositoryId: r.id }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
     db.prisma.snapshot.aggregate({ where: { repositoryId: r.id }, _sum: { logicalBytes: true }, _count: true }),
-    db.prisma.job.findFirst({ where: { repositoryId: r.id }, orderBy: [{ startedAt: "desc" }, { id: "desc" }] }),
+    lastUserJob(db, r.id),
     db.prisma.job.findMany({
       where: { repositoryId: r.id, status: "failed" },
       orderBy: [{ startedAt: "desc" }, { id: "desc" }],
@@ -116,6 +141,7 @@ async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<Repo
       where: { repositoryId: r.id, status: "succeeded", kind: { in: ["check", "drill"] } },
       orderBy: { startedAt: "desc" },
     }),
+    repositoryVerification(db, r.id),
   ]);
   const logicalBytes = totals._sum.logicalBytes ?? 0n;
   const view = {
@@ -132,7 +158,10 @@ async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<Repo
     failedJobs: failed.map(jobView),
     lastBackupAt: newest?.createdAt ?? null,
     nextBackupAt,
+    verification,
+    webhook: webhookView(r),
   };
   const warnings = warningsFor({ ...view, lastVerifiedAt: verified?.startedAt ?? null }, compressed, now);
-  return { ...view, warnings: [...warnings, ...newestSnapshotWarnings(newest?.warnings)] };
+  const hookFailed = view.webhook?.lastError ? [view.webhook.lastError] : [];
+  return { ...view, warnings: [...warnings, ...verificationWarnings(verification), ...hookFailed, ...newestSnapshotWarnings(newest?.warnings)] };
 }

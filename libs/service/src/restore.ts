@@ -1,7 +1,7 @@
 import { dump, type DumpResult } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
-import { finishJob, startJob } from "./jobs.ts";
+import { finishJob, progressRecorder, startJob } from "./jobs.ts";
 import { findSnapshot } from "./snapshot-ref.ts";
 
 /** Options of {@link runDump}. */
@@ -16,7 +16,7 @@ export interface RunDumpOptions {
 
 /**
  * Writes a snapshot's original backup stream to `output` and records a
- * "dump" job. A reader that closes the pipe early (qvm-backup-restore does,
+ * "dump" job (with its progress: bytes written of the stream's recorded size). A reader that closes the pipe early (qvm-backup-restore does,
  * on purpose, once it has the files it needs) is a normal end. The stream's
  * SHA-256 is checked against the one recorded at ingest when all of it was
  * written.
@@ -27,15 +27,21 @@ export async function runDump(db: Database, opts: RunDumpOptions): Promise<DumpR
   const row = await findSnapshot(db, repo.id, opts.snapshot);
   const engineRef = row?.engineSnapshotId ?? opts.snapshot;
   const jobId = await startJob(db, repo.id, "dump");
+  // bytes written of the stream's size, so a restore shows bytes and an ETA as a backup does
+  const expected = row ? Number(row.logicalBytes) : undefined;
+  const progress = progressRecorder(db, jobId);
   try {
     const result = await dump(engineFor(repo), engineRef, opts.output, {
       expectedSha256: row?.streamSha256,
       sideSnapshotId: row?.sideSnapshotId ?? undefined,
       signal: opts.signal,
+      onProgress: (bytes) => progress.update(bytes, expected),
     });
+    await progress.flush();
     await finishJob(db, jobId, { bytesDone: result.bytes, snapshotRef: engineRef });
     return result;
   } catch (e) {
+    await progress.flush();
     await finishJob(db, jobId, { error: (e as Error).message, snapshotRef: engineRef }).catch(() => {});
     throw e;
   }

@@ -88,34 +88,82 @@ function groupRuns(snaps: EngineSnapshot[]): Run[] {
   return runs;
 }
 
-/** What {@link applyRetention} did. */
+/** One backup run as retention judges it. */
+export interface RetentionRun {
+  /** The run's `qd-run:` tag. */
+  run: string;
+  /** When the engine stored its data snapshot. */
+  time: Date;
+  /** The engine's id of its data snapshot (what the snapshot lists show). */
+  dataId: string;
+  keep: boolean;
+}
+
+/** What {@link applyRetention} did, or (dry run) would do. */
 export interface RetentionResult {
   keptRuns: number;
-  /** Data snapshot ids of the runs forgotten. */
+  /** Data snapshot ids of the runs forgotten (or, for a dry run, to forget). */
   forgotten: string[];
+  /** Every run, newest first, with its verdict. */
+  runs: RetentionRun[];
   /** Human-readable lines for the run log. */
   log: string[];
+  /** True when nothing was forgotten because this was only a preview. */
+  dryRun: boolean;
+}
+
+/** Options of {@link applyRetention}. */
+export interface RetentionOptions {
+  /** Only say what would be forgotten (the engine's listing is read, nothing is changed). */
+  dryRun?: boolean;
+  /**
+   * The data snapshot ids a preview showed and the user confirmed: when the
+   * runs to forget are not exactly these (a backup or a forget happened in
+   * between), nothing is forgotten and a ServiceError says so.
+   */
+  confirmed?: string[];
 }
 
 /**
  * Applies `policy` to a registered repository: forgets (and prunes) every
  * backup run it does not keep, then removes those snapshots from the index.
- * @throws ServiceError (unknown repository, empty policy), EngineError.
+ * With `dryRun`, reads the engine's listing and returns the same verdicts
+ * without forgetting anything.
+ * @throws ServiceError (unknown repository, empty policy, confirmed set out of date), EngineError.
  */
-export async function applyRetention(db: Database, repository: string, policy: KeepPolicy): Promise<RetentionResult> {
+export async function applyRetention(db: Database, repository: string, policy: KeepPolicy, opts: RetentionOptions = {}): Promise<RetentionResult> {
   const repo = await getRepository(db, repository);
   const engine = engineFor(repo);
   const runs = groupRuns(await engine.snapshots({ tag: PROJECT_TAG }));
   const kept = keptRuns(runs, policy);
   const drop = runs.filter((r) => !kept.has(r.id));
-  const log = runs
+  const verdicts = runs
     .sort((a, b) => b.time.getTime() - a.time.getTime())
-    .map((r) => `${kept.has(r.id) ? "keep  " : "forget"} ${r.time.toISOString()} ${r.dataId.slice(0, 12)}`);
-  if (drop.length > 0) {
-    await engine.forget(drop.flatMap((r) => r.snapshotIds));
-    await db.prisma.snapshot.deleteMany({ where: { repositoryId: repo.id, engineSnapshotId: { in: drop.map((r) => r.dataId) } } });
+    .map((r) => ({ run: r.id, time: r.time, dataId: r.dataId, keep: kept.has(r.id) }));
+  const log = verdicts.map((r) => `${r.keep ? "keep  " : "forget"} ${r.time.toISOString()} ${r.dataId.slice(0, 12)}`);
+  const forgotten = drop.map((r) => r.dataId);
+  if (opts.confirmed && [...opts.confirmed].sort().join(" ") !== [...forgotten].sort().join(" ")) {
+    throw new ServiceError(
+      `the snapshots to forget changed since the preview (it showed ${opts.confirmed.length}, the policy now forgets ${forgotten.length}): nothing was forgotten, preview again and confirm.`,
+    );
   }
-  return { keptRuns: kept.size, forgotten: drop.map((r) => r.dataId), log };
+  if (drop.length > 0 && !opts.dryRun) {
+    await engine.forget(drop.flatMap((r) => r.snapshotIds));
+    await db.prisma.snapshot.deleteMany({ where: { repositoryId: repo.id, engineSnapshotId: { in: forgotten } } });
+  }
+  return { keptRuns: kept.size, forgotten, runs: verdicts, log, dryRun: opts.dryRun === true };
+}
+
+/**
+ * What the repository's stored policy would forget now: a dry run through
+ * the engine (its own snapshot listing, not the index).
+ * @throws ServiceError when the repository has no policy or is unknown, EngineError.
+ */
+export async function previewRetention(db: Database, repository: string): Promise<RetentionResult & { policy: KeepPolicy }> {
+  const repo = await getRepository(db, repository);
+  const policy = await getRetention(db, repo.id);
+  if (!policy) throw new ServiceError(`repository "${repository}" has no retention policy: set one on the Schedules page (or with "qubes-dedup retention set").`);
+  return { ...(await applyRetention(db, repository, policy, { dryRun: true })), policy };
 }
 
 /** Keep rules of the retention policy (0 = unused), each at most 10000. */

@@ -9,6 +9,8 @@
 import type { Database } from "@qubes-dedup/db";
 import { progressFigures, type ProgressFigures } from "./progress.ts";
 import { requestBackup, requestRestore, type RequestResult, type RequestState } from "./qrexec.ts";
+import { ServiceError } from "./errors.ts";
+import { processAlive } from "./jobs.ts";
 import type { BackupTaskInput, RestoreTaskInput } from "./request-inputs.ts";
 
 /** "starting" until the qrexec call reports; "cancelled" after the user stopped it. */
@@ -72,12 +74,40 @@ async function repositoryId(db: Database, name: string): Promise<number> {
   return repo.id;
 }
 
+/** One sentence refusing a second backup of `repository` while `what` still runs. */
+function busy(repository: string, what: string): ServiceError {
+  return new ServiceError(`A backup of repository "${repository}" is already under way (${what}): wait for it to end, or cancel it, before asking for another.`);
+}
+
+/**
+ * Refuses a backup of a repository that already has one in flight: a task
+ * of this process not ended yet, or a backup request or ingest recorded as
+ * waiting/running by a live process (another server, the CLI, dom0's own run).
+ * @throws ServiceError naming the running request.
+ */
+async function refuseSecondBackup(db: Database, repoId: number, repository: string): Promise<void> {
+  const mine = runningBackup(repoId);
+  if (mine) throw busy(repository, `request #${mine.view.id}, ${mine.view.state}`);
+  const jobs = await db.prisma.job.findMany({ where: { repositoryId: repoId, kind: { in: ["backup-request", "backup"] }, status: { in: ["waiting", "running"] } } });
+  const live = jobs.find((j) => j.pid !== null && processAlive(j.pid));
+  if (live) throw busy(repository, `${live.kind === "backup" ? "an ingest" : "a request"} started ${live.startedAt.toISOString().slice(0, 19).replace("T", " ")} UTC by process ${live.pid}`);
+}
+
+/** This process's backup task of a repository that has not ended, if any. */
+function runningBackup(repoId: number): Task | undefined {
+  return [...registry().tasks.values()].find((t) => t.view.kind === "backup" && t.repositoryId === repoId && !taskEnded(t.view.state));
+}
+
 function launch(
   base: Omit<Task["view"], "id" | "state" | "message" | "jobId" | "startedAt" | "finishedAt">,
   repoId: number,
   run: (events: { onState(s: RequestState): void; onProgress(p: number): void }, signal: AbortSignal) => Promise<RequestResult>,
 ): TaskView {
   const r = registry();
+  // Checked again here, synchronously with the insert: two calls that both
+  // passed refuseSecondBackup's await cannot both get past this line.
+  const other = base.kind === "backup" ? runningBackup(repoId) : undefined;
+  if (other) throw busy(base.repository, `request #${other.view.id}, ${other.view.state}`);
   const abort = new AbortController();
   const task: Task = {
     view: { ...base, id: r.next++, state: "starting", message: null, jobId: null, startedAt: new Date(), finishedAt: null },
@@ -115,10 +145,13 @@ function launch(
 
 /**
  * Sends a backup request to dom0 in the background and returns its task.
- * @throws Error when the repository is unknown.
+ * One backup per repository at a time: a second one is refused while the
+ * first is waiting or running (one click, one request).
+ * @throws Error when the repository is unknown; ServiceError when a backup of it is under way.
  */
 export async function startBackup(db: Database, input: BackupTaskInput): Promise<TaskView> {
   const id = await repositoryId(db, input.repository);
+  await refuseSecondBackup(db, id, input.repository);
   const base = { kind: "backup" as const, repository: input.repository, qubes: input.qubes, snapshot: null, verifyOnly: false };
   const req = { repository: input.repository, qubes: input.qubes, exclude: input.exclude };
   return launch(base, id, (events, signal) => requestBackup(db, req, events, signal));
@@ -149,14 +182,16 @@ export async function taskDone(id: number): Promise<void> {
 }
 
 /**
- * The ingest job of a backup task: the newest "backup" job of its repository
- * started after the request (the `qubes-dedup ingest` process that dom0's
- * qvm-backup runs writes it). Restores use the request's own percent.
+ * The job doing a task's data work in this qube: for a backup the newest
+ * "backup" (ingest) job of its repository started after the request (the
+ * `qubes-dedup ingest` that dom0's qvm-backup runs writes it); for a restore
+ * the newest "dump" job (qvm-backup-restore runs `qubes-dedup dump` up to
+ * three times, the last one reads the data). Until there is one, the
+ * request's own percent is shown.
  */
 async function figures(db: Database, t: Task, now: Date): Promise<ProgressFigures> {
-  if (t.view.kind !== "backup") return progressFigures(null, t.percent);
   const job = await db.prisma.job.findFirst({
-    where: { repositoryId: t.repositoryId, kind: "backup", startedAt: { gte: new Date(t.view.startedAt.getTime() - 1000) } },
+    where: { repositoryId: t.repositoryId, kind: t.view.kind === "backup" ? "backup" : "dump", startedAt: { gte: new Date(t.view.startedAt.getTime() - 1000) } },
     orderBy: { id: "desc" },
   });
   if (!job) return progressFigures(null, t.percent);

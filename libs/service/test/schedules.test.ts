@@ -14,8 +14,12 @@ import {
   keptRuns,
   listRuns,
   listSchedules,
+  listRepositories,
   nextRuns,
+  previewRetention,
   previousRun,
+  repositoryVerification,
+  snapshotVerification,
   runBackup,
   runDump,
   runMaintenance,
@@ -88,13 +92,32 @@ describe("retention, check and the scheduler against a real restic repository", 
     fs.rmSync(db.dir, { recursive: true, force: true });
     await removeTemplate();
   });
+  const engineSnapshots = async () => {
+    const repo = await db.prisma.repository.findUniqueOrThrow({ where: { id: repoId } });
+    return openEngine({ engine: "restic", location: repo.location, passwordFile: repo.passwordFile }).snapshots();
+  };
 
   it("applies keep-last 1 with forget --prune: one run stays (data and side record), the index follows, the kept one still dumps", { timeout: 60_000 }, async () => {
     await expect(setRetention(db, { repositoryId: repoId, keepLast: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 })).rejects.toThrow(
       "A retention policy needs at least one keep rule above 0, or it would forget every snapshot: set keep last, daily, weekly or monthly.",
     );
     await setRetention(db, { repositoryId: repoId, keepLast: 1, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 });
-    const r = await runMaintenance(db, { repositoryId: repoId, kind: "retention" });
+    const snaps = await db.prisma.snapshot.findMany({ orderBy: { createdAt: "desc" } });
+    // The preview is a dry run through the engine: verdicts for every run, nothing forgotten.
+    const preview = await previewRetention(db, "default");
+    expect(preview.dryRun).toBe(true);
+    expect(preview.runs.map((v) => [v.dataId, v.keep])).toEqual(snaps.map((x, i) => [x.engineSnapshotId, i === 0]));
+    expect([...preview.forgotten].sort()).toEqual(snaps.slice(1).map((x) => x.engineSnapshotId).sort());
+    expect(await db.prisma.snapshot.count()).toBe(3);
+    expect(await engineSnapshots()).toHaveLength(6);
+    // A confirmation of another set (the snapshots changed since the preview) forgets nothing.
+    const stale = await runMaintenance(db, { repositoryId: repoId, kind: "retention", confirmedForget: preview.forgotten.slice(0, 1) });
+    expect(stale).toMatchObject({
+      ok: false,
+      message: "the snapshots to forget changed since the preview (it showed 1, the policy now forgets 2): nothing was forgotten, preview again and confirm.",
+    });
+    expect(await engineSnapshots()).toHaveLength(6);
+    const r = await runMaintenance(db, { repositoryId: repoId, kind: "retention", confirmedForget: preview.forgotten });
     expect(r).toMatchObject({ ok: true, message: "Kept 1 backup run(s) and forgot 2 (keep last 1, daily 0, weekly 0, monthly 0)." });
     const [run] = await listRuns(db);
     expect(run).toMatchObject({ kind: "retention", status: "succeeded", repository: "default" });
@@ -123,9 +146,21 @@ describe("retention, check and the scheduler against a real restic repository", 
     const fd = fs.openSync(pack, "r+");
     fs.writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, 100);
     fs.closeSync(fd);
+    const good = await repositoryVerification(db, repoId);
+    expect(good.lastCheck).toMatchObject({ status: "succeeded", message: "The repository check passed: structure and 100% of the data verified." });
+    expect(good.lastDrill).toBeNull();
+    const snapRow = await db.prisma.snapshot.findFirstOrThrow();
+    expect((await snapshotVerification(db, snapRow)).lastCheck?.status).toBe("succeeded");
+    // a check that ran before a snapshot was stored did not read it
+    expect((await snapshotVerification(db, { ...snapRow, createdAt: new Date(Date.now() + 60_000) })).lastCheck).toBeNull();
     const bad = await runMaintenance(db, { repositoryId: repoId, kind: "check", readDataSubset: "100%" });
     expect(bad.ok).toBe(false);
     expect(bad.message).toBe(`restic check failed on ${path.join(db.dir, "restic")} (repository contains errors); check the repository and try again.`);
+    const [view] = await listRepositories(db);
+    expect(view!.verification.lastCheck).toMatchObject({ status: "failed", message: bad.message });
+    expect(view!.warnings.filter((w) => w.startsWith("The last repository check failed"))).toEqual([
+      `The last repository check failed (${view!.verification.lastCheck!.at.toISOString().slice(0, 16).replace("T", " ")} UTC): ${bad.message}`,
+    ]);
   });
 
   it("starts a due schedule once per cron time and shows its next runs", { timeout: 60_000 }, async () => {

@@ -69,6 +69,9 @@ describe("runBackup / listSnapshots / runDump", () => {
     const d = await runDump(db, { repository: "default", snapshot: r2.ingest.snapshotId.slice(0, 8), output: out });
     expect(d.streamSha256).toBe(b.sha256);
     expect(crypto.createHash("sha256").update(Buffer.concat(chunks)).digest("hex")).toBe(b.sha256);
+    // the dump job carries its progress like an ingest: bytes written of the stream's recorded size
+    const job = await db.prisma.job.findFirstOrThrow({ where: { kind: "dump" }, orderBy: { id: "desc" } });
+    expect([job.status, job.bytesDone, job.bytesExpected]).toEqual(["succeeded", BigInt(b.bytes), BigInt(b.bytes)]);
   }, 180_000);
 
   it("records a failed job and no snapshot row for a truncated stream", async () => {

@@ -52,15 +52,19 @@ export class OutputReader {
   }
 }
 
-/** The names of the qubes in qvm-backup-restore's `-> Restored|Verified|Skipping <name>...` lines. */
+/**
+ * The qubes in qvm-backup-restore's `-> Restored|Verified|Skipping <name>[ as <new name>]...`
+ * lines; a qube restored under another name (--rename-conflicting) is "<name> as <new name>".
+ */
 export function restoreOutcome(lines: string[]): { done: string[]; skipped: string[] } {
   const done: string[] = [];
   const skipped: string[] = [];
   for (const l of lines) {
-    const m = /^-> (Restored|Verified|Skipping) ([A-Za-z0-9_.-]+)/.exec(l);
+    const m = /^-> (Restored|Verified|Skipping) ([A-Za-z0-9_.-]+)(?: as ([A-Za-z0-9_.-]+))?/.exec(l);
     if (!m) continue;
     const list = m[1] === "Skipping" ? skipped : done;
-    if (!list.includes(m[2]!)) list.push(m[2]!);
+    const name = m[3] ? `${m[2]} as ${m[3]}` : m[2]!;
+    if (!list.includes(name)) list.push(name);
   }
   return { done, skipped };
 }

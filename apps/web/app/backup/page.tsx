@@ -1,29 +1,45 @@
 "use client";
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { splitNames, TaskProgress } from "../../src/client/TaskProgress.tsx";
 import { useTRPC } from "../../src/client/trpc.ts";
 import { Time, StatusBadge } from "../../src/client/bits.tsx";
+import { lastUsedRepository, pickRepository, rememberRepository } from "../../src/client/repository-choice.ts";
+import { ENDED } from "../../src/shared/format.ts";
 
 /** Run a backup now: pick the repository and qubes (or dom0's default set), send the request, watch it. */
 export default function BackupPage() {
   const trpc = useTRPC();
   const repos = useQuery(trpc.repositories.list.queryOptions());
   const [picked, setPicked] = useState<string | null>(null);
-  const repo = repos.data?.find((r) => r.name === picked) ?? repos.data?.[0];
+  const repo = repos.data ? pickRepository(repos.data, picked ?? lastUsedRepository()) : undefined;
   const names = useQuery({ ...trpc.snapshots.qubeNames.queryOptions({ repositoryId: repo?.id ?? 0 }), enabled: !!repo });
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [extra, setExtra] = useState("");
   const [taskId, setTaskId] = useState<number | null>(null);
-  const start = useMutation(trpc.requests.backup.mutationOptions({ onSuccess: (t) => setTaskId(t.id) }));
+  // A double click fires two submits before React re-renders the disabled button: this ref stops the second.
+  const sending = useRef(false);
+  const start = useMutation(
+    trpc.requests.backup.mutationOptions({
+      onSuccess: (t) => setTaskId(t.id),
+      onSettled: () => {
+        sending.current = false;
+        void recent.refetch();
+      },
+    }),
+  );
   const recent = useQuery({ ...trpc.requests.list.queryOptions({ kind: "backup" }), refetchInterval: 1_000 });
 
   if (repos.isPending) return <p className="muted">Loading…</p>;
   if (repos.isError) return <p className="error">Cannot reach the dashboard API: {repos.error.message}</p>;
   if (!repo) return <p className="empty">No repository yet: add one on the Repositories page first.</p>;
   const qubes = [...chosen, ...splitNames(extra)];
+  const inFlight = recent.data?.find((t) => t.repository === repo.name && !ENDED.has(t.state));
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    if (sending.current || inFlight) return;
+    sending.current = true;
+    rememberRepository(repo.name);
     start.mutate({ repository: repo.name, qubes, exclude: [] });
   };
   const toggle = (n: string) => setChosen((s) => (s.has(n) ? new Set([...s].filter((x) => x !== n)) : new Set([...s, n])));
@@ -34,7 +50,7 @@ export default function BackupPage() {
         <form onSubmit={submit} className="stack">
           <label>
             Repository{" "}
-            <select value={repo.name} onChange={(e) => setPicked(e.target.value)} data-testid="backup-repo">
+            <select value={repo.name} onChange={(e) => (setPicked(e.target.value), rememberRepository(e.target.value))} data-testid="backup-repo">
               {repos.data.map((r) => (
                 <option key={r.id} value={r.name}>
                   {r.name} ({r.engine})
@@ -54,9 +70,14 @@ export default function BackupPage() {
               <input value={extra} onChange={(e) => setExtra(e.target.value)} placeholder="names, space separated" data-testid="backup-extra" />
             </label>
           </fieldset>
-          <button type="submit" disabled={start.isPending} data-testid="backup-start">
+          <button type="submit" disabled={start.isPending || !!inFlight} data-testid="backup-start">
             Start backup{qubes.length ? ` of ${qubes.length} qube${qubes.length === 1 ? "" : "s"}` : " (default set)"}
           </button>
+          {inFlight && (
+            <p className="muted" data-testid="backup-busy">
+              Request #{inFlight.id} to {repo.name} is still {inFlight.state}: one backup per repository at a time.
+            </p>
+          )}
           {start.isError && (
             <p className="error" role="alert" data-testid="backup-error">
               {start.error.message}

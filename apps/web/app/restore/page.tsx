@@ -3,6 +3,7 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { TaskProgress } from "../../src/client/TaskProgress.tsx";
 import { useTRPC } from "../../src/client/trpc.ts";
+import { lastUsedRepository, pickRepository, rememberRepository } from "../../src/client/repository-choice.ts";
 import { StatusBadge, Time } from "../../src/client/bits.tsx";
 
 /** Restore: pick a snapshot and qubes, options, send the request to dom0, watch it; restore history below. */
@@ -10,7 +11,7 @@ export default function RestorePage() {
   const trpc = useTRPC();
   const repos = useQuery(trpc.repositories.list.queryOptions());
   const [picked, setPicked] = useState<string | null>(null);
-  const repo = repos.data?.find((r) => r.name === picked) ?? repos.data?.[0];
+  const repo = repos.data ? pickRepository(repos.data, picked ?? lastUsedRepository()) : undefined;
   const snaps = useQuery({ ...trpc.snapshots.list.queryOptions({ repositoryId: repo?.id ?? 0 }), enabled: !!repo });
   const [snapId, setSnapId] = useState<string | null>(null);
   const snap = snaps.data?.find((s) => s.engineSnapshotId === snapId) ?? snaps.data?.[0];
@@ -28,6 +29,7 @@ export default function RestorePage() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!snap) return;
+    rememberRepository(repo.name);
     send.mutate({ repository: repo.name, snapshot: snap.engineSnapshotId, qubes, verifyOnly, paranoid, conflicts: rename ? "rename" : undefined });
   };
   const toggle = (n: string) => setChosen((s) => (s.has(n) ? new Set([...s].filter((x) => x !== n)) : new Set([...s, n])));
@@ -41,7 +43,7 @@ export default function RestorePage() {
         <form onSubmit={submit} className="stack">
           <label>
             Repository{" "}
-            <select value={repo.name} onChange={(e) => (setPicked(e.target.value), setSnapId(null))} data-testid="restore-repo">
+            <select value={repo.name} onChange={(e) => (setPicked(e.target.value), rememberRepository(e.target.value), setSnapId(null))} data-testid="restore-repo">
               {repos.data.map((r) => (
                 <option key={r.id} value={r.name}>
                   {r.name} ({r.engine})

@@ -2,6 +2,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "../../src/client/trpc.ts";
+import { lastUsedRepository, pickRepository, rememberRepository } from "../../src/client/repository-choice.ts";
 import { StatusBadge, Time } from "../../src/client/bits.tsx";
 import { splitNames } from "../../src/client/TaskProgress.tsx";
 
@@ -20,7 +21,7 @@ export default function SchedulesPage() {
   const [picked, setPicked] = useState<number | null>(null);
   if (repos.isPending) return <p className="muted">Loading…</p>;
   if (repos.isError) return <p className="error">Cannot reach the dashboard API: {repos.error.message}</p>;
-  const repo = repos.data.find((r) => r.id === picked) ?? repos.data[0];
+  const repo = repos.data.find((r) => r.id === picked) ?? pickRepository(repos.data, lastUsedRepository());
   if (!repo) return <p className="empty">No repository yet: add one on the Repositories page first.</p>;
   return (
     <>
@@ -28,7 +29,7 @@ export default function SchedulesPage() {
         <h1>Schedules</h1>
         <label>
           Repository{" "}
-          <select value={repo.id} onChange={(e) => setPicked(Number(e.target.value))} data-testid="sched-repo">
+          <select value={repo.id} onChange={(e) => (setPicked(Number(e.target.value)), rememberRepository(repos.data.find((r) => r.id === Number(e.target.value))?.name ?? ""))} data-testid="sched-repo">
             {repos.data.map((r) => (
               <option key={r.id} value={r.id}>
                 {r.name} ({r.engine})
@@ -39,7 +40,8 @@ export default function SchedulesPage() {
         <ScheduleList repositoryId={repo.id} />
         <NewSchedule repositoryId={repo.id} />
       </section>
-      <Retention repositoryId={repo.id} key={repo.id} />
+      <Retention repositoryId={repo.id} repository={repo.name} key={repo.id} />
+      <Webhook repo={repo} key={`hook-${repo.id}`} />
       <RunLog />
     </>
   );
@@ -52,6 +54,7 @@ function ScheduleList({ repositoryId }: { repositoryId: number }) {
   const refresh = () => void qc.invalidateQueries({ queryKey: trpc.schedules.list.queryKey() });
   const toggle = useMutation(trpc.schedules.setEnabled.mutationOptions({ onSuccess: refresh }));
   const remove = useMutation(trpc.schedules.remove.mutationOptions({ onSuccess: refresh }));
+  if (list.isPending) return <p className="muted">Loading schedules…</p>;
   const mine = (list.data ?? []).filter((s) => s.repositoryId === repositoryId);
   if (mine.length === 0) return <p className="muted">No schedule for this repository yet.</p>;
   return (
@@ -153,13 +156,15 @@ function NewSchedule({ repositoryId }: { repositoryId: number }) {
   );
 }
 
-function Retention({ repositoryId }: { repositoryId: number }) {
+function Retention({ repositoryId, repository }: { repositoryId: number; repository: string }) {
   const trpc = useTRPC();
   const current = useQuery(trpc.retention.get.queryOptions({ repositoryId }));
   const [edit, setEdit] = useState<Record<string, string>>({});
   const set = useMutation(trpc.retention.set.mutationOptions({ onSuccess: () => void current.refetch() }));
   const run = useMutation(trpc.maintenance.run.mutationOptions());
+  const preview = useMutation(trpc.retention.preview.mutationOptions());
   const rules = ["keepLast", "keepDaily", "keepWeekly", "keepMonthly"] as const;
+  if (current.isPending) return <p className="muted">Loading the retention policy…</p>;
   const value = (k: (typeof rules)[number]) => edit[k] ?? String(current.data?.[k] ?? 0);
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -184,13 +189,123 @@ function Retention({ repositoryId }: { repositoryId: number }) {
       {set.isSuccess && <p className="ok">Policy saved; it is applied by retention runs.</p>}
       <p>
         Run now:{" "}
-        {(["retention", "check", "drill"] as const).map((kind) => (
+        <button type="button" className="secondary-neutral" style={{ marginRight: "0.5rem" }} disabled={preview.isPending} onClick={() => (run.reset(), preview.mutate({ repository }))} data-testid="run-retention">
+          Apply retention…
+        </button>
+        {(["check", "drill"] as const).map((kind) => (
           <button key={kind} type="button" className="secondary-neutral" style={{ marginRight: "0.5rem" }} onClick={() => run.mutate({ repositoryId, kind, ...(kind === "check" ? { readDataSubset: "5%" } : {}) })} data-testid={`run-${kind}`}>
-            {kind === "retention" ? "Apply retention" : kind === "check" ? "Check (5% of data)" : "Restore drill"}
+            {kind === "check" ? "Check (5% of data)" : "Restore drill"}
           </button>
         ))}
       </p>
+      {preview.isPending && <p className="muted">Reading the repository&apos;s snapshots…</p>}
+      {preview.isError && (
+        <p className="error" role="alert" data-testid="ret-preview-error">
+          {preview.error.message}
+        </p>
+      )}
+      {preview.data && !run.isSuccess && (
+        <RetentionPreview
+          plan={preview.data}
+          onCancel={() => preview.reset()}
+          onConfirm={() => run.mutate({ repositoryId, kind: "retention", confirmedForget: preview.data.forgotten }, { onSuccess: () => preview.reset() })}
+        />
+      )}
       {run.isSuccess && <p className="muted">Started; see the run log below.</p>}
+    </section>
+  );
+}
+
+type Plan = { runs: { run: string; time: Date; dataId: string; keep: boolean }[]; forgotten: string[]; keptRuns: number };
+
+/** What retention would forget, from the engine's listing, and the confirmation before anything is forgotten. */
+function RetentionPreview({ plan, onConfirm, onCancel }: { plan: Plan; onConfirm(): void; onCancel(): void }) {
+  const n = plan.forgotten.length;
+  return (
+    <div className="preview" data-testid="ret-preview">
+      <p>
+        <strong data-testid="ret-preview-summary">
+          {n === 0
+            ? `Nothing to forget: the policy keeps all ${plan.keptRuns} backup run${plan.keptRuns === 1 ? "" : "s"}.`
+            : `This forgets ${n} of ${plan.runs.length} backup runs (their data is pruned) and keeps ${plan.keptRuns}.`}
+        </strong>
+      </p>
+      <ul>
+        {plan.runs.map((r) => (
+          <li key={r.run} className={r.keep ? undefined : "forget"} data-testid="ret-preview-run" data-verdict={r.keep ? "keep" : "forget"}>
+            {r.keep ? "keep" : "forget"} <Time value={r.time} /> <span className="mono">{r.dataId.slice(0, 12)}</span>
+          </li>
+        ))}
+      </ul>
+      {n > 0 && (
+        <button type="button" className="secondary" onClick={onConfirm} data-testid="ret-confirm">
+          Forget {n} backup run{n === 1 ? "" : "s"}
+        </button>
+      )}{" "}
+      <button type="button" className="secondary-neutral" onClick={onCancel} data-testid="ret-cancel">
+        {n > 0 ? "Cancel" : "Close"}
+      </button>
+    </div>
+  );
+}
+
+type RepoRow = { name: string; webhook: { url: string; method: "POST" | "PUT" | "GET"; lastAt: Date | null; lastError: string | null } | null };
+
+/** The repository's optional webhook: set, remove, and how its last delivery went. */
+function Webhook({ repo }: { repo: RepoRow }) {
+  const trpc = useTRPC();
+  const qc = useQueryClient();
+  const [url, setUrl] = useState(repo.webhook?.url ?? "");
+  const [method, setMethod] = useState<"POST" | "PUT" | "GET">(repo.webhook?.method ?? "POST");
+  const refresh = () => void qc.invalidateQueries({ queryKey: trpc.repositories.list.queryKey() });
+  const set = useMutation(trpc.webhooks.set.mutationOptions({ onSuccess: refresh }));
+  const remove = useMutation(trpc.webhooks.remove.mutationOptions({ onSuccess: () => (setUrl(""), refresh()) }));
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    set.mutate({ repository: repo.name, url, method });
+  };
+  // the last delivery changes when a job ends: follow it while a webhook is set
+  const repos = useQuery({ ...trpc.repositories.list.queryOptions(), refetchInterval: repo.webhook ? 2_000 : false });
+  const hook = repos.data?.find((r) => r.name === repo.name)?.webhook ?? repo.webhook;
+  return (
+    <section className="panel" data-testid="webhook">
+      <h2>Notifications</h2>
+      <p className="muted">
+        Optional: a URL told of the end of every backup, restore, check, drill and retention of {repo.name} (a JSON body with the outcome; GET sends none), e.g.
+        an ntfy topic or a healthchecks ping, when this qube has a network. Three attempts at most.
+      </p>
+      <form onSubmit={submit} className="filters">
+        <label>
+          Webhook URL
+          <input value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://ntfy.example/backups" style={{ minWidth: "18rem" }} data-testid="webhook-url" />
+        </label>
+        <label>
+          Method
+          <select value={method} onChange={(e) => setMethod(e.target.value as "POST")} data-testid="webhook-method">
+            <option>POST</option>
+            <option>PUT</option>
+            <option>GET</option>
+          </select>
+        </label>
+        <button type="submit" data-testid="webhook-save">
+          Save webhook
+        </button>
+        {hook && (
+          <button type="button" className="secondary" onClick={() => remove.mutate({ repository: repo.name })} data-testid="webhook-remove">
+            Remove
+          </button>
+        )}
+      </form>
+      {set.isError && (
+        <p className="error" role="alert" data-testid="webhook-error">
+          {set.error.message}
+        </p>
+      )}
+      {hook && (
+        <p data-testid="webhook-status" className={hook.lastError ? "error" : "muted"}>
+          {hook.lastError ?? (hook.lastAt ? <>Last delivered <Time value={hook.lastAt} />.</> : "Not called yet.")}
+        </p>
+      )}
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { useSearchParams } from "next/navigation";
 import { useQuery } from "@tanstack/react-query";
 import { SnapshotTable, sortRows, type Sort } from "../../src/client/SnapshotTable.tsx";
 import { useTRPC } from "../../src/client/trpc.ts";
+import { lastUsedRepository, pickRepository, rememberRepository } from "../../src/client/repository-choice.ts";
 
 /** Snapshots of one repository: filter by qube and UTC date range, sort by any column. */
 export default function SnapshotsPage() {
@@ -23,7 +24,7 @@ function Snapshots() {
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
   const [sort, setSort] = useState<Sort>({ key: "time", dir: "desc" });
-  const repositoryId = picked ?? repos.data?.[0]?.id ?? 0;
+  const repositoryId = picked ?? (repos.data ? pickRepository(repos.data, lastUsedRepository())?.id : undefined) ?? 0;
   const enabled = repositoryId > 0;
   const names = useQuery({ ...trpc.snapshots.qubeNames.queryOptions({ repositoryId }), enabled });
   const rows = useQuery({

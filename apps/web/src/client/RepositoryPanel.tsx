@@ -1,10 +1,11 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
 import type { RepositoryView } from "@qubes-dedup/service";
-import { formatAge, formatRatio } from "../shared/format.ts";
+import { formatAge, formatRatio, jobKindText } from "../shared/format.ts";
 import { Bytes, StatusBadge, Time } from "./bits.tsx";
 import { SizeChart } from "./SizeChart.tsx";
 import { SnapshotTable } from "./SnapshotTable.tsx";
+import { Verification } from "./Verification.tsx";
 import { useTRPC } from "./trpc.ts";
 
 /** Snapshots shown on the overview; the rest are on /snapshots. */
@@ -30,7 +31,7 @@ export function RepositoryPanel({ repo }: { repo: RepositoryView }) {
         <dd data-testid="repo-last-job">
           {repo.lastJob ? (
             <>
-              <StatusBadge status={repo.lastJob.status} /> {repo.lastJob.kind}, started <Time value={repo.lastJob.startedAt} />
+              <StatusBadge status={repo.lastJob.status} /> {jobKindText(repo.lastJob.kind)}, started <Time value={repo.lastJob.startedAt} />
             </>
           ) : (
             "none yet"
@@ -38,6 +39,7 @@ export function RepositoryPanel({ repo }: { repo: RepositoryView }) {
         </dd>
       </dl>
       <Cards repo={repo} />
+      <Verification value={repo.verification} scope="repository" />
       {repo.warnings.length > 0 && (
         <ul className="warnings" data-testid="warnings">
           {repo.warnings.map((w) => (
@@ -136,7 +138,7 @@ function FailedJobs({ jobs }: { jobs: RepositoryView["failedJobs"] }) {
       <ul>
         {jobs.map((j) => (
           <li key={j.id}>
-            <Time value={j.startedAt} /> {j.kind}: <span className="error">{j.error ?? "no reason recorded"}</span>
+            <Time value={j.startedAt} /> {jobKindText(j.kind)}: <span className="error">{j.error ?? "no reason recorded"}</span>
           </li>
         ))}
       </ul>

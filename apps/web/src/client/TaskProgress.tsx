@@ -1,11 +1,9 @@
 "use client";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import type { TaskView } from "@qubes-dedup/service";
-import { formatBytes, formatDuration } from "../shared/format.ts";
+import { ENDED, formatBytes, formatDuration } from "../shared/format.ts";
 import { StatusBadge } from "./bits.tsx";
 import { useTRPC } from "./trpc.ts";
-
-const ENDED = new Set(["succeeded", "failed", "refused", "cancelled"]);
 
 /** What each state means to the user. */
 const STATE_TEXT: Record<TaskView["state"], string> = {

@@ -42,3 +42,31 @@ export function formatAge(then: Date, now: Date = new Date()): string {
   if (s < 86400) return AGO.format(-Math.floor(s / 3600), "hour");
   return AGO.format(-Math.floor(s / 86400), "day");
 }
+
+/** Request states after which nothing changes any more (the service's taskEnded, for the browser). */
+export const ENDED: ReadonlySet<string> = new Set(["succeeded", "failed", "refused", "cancelled"]);
+
+/** What the user did, for a job's recorded kind: a dump is dom0 reading a snapshot for a restore. */
+const JOB_KIND_TEXT: Record<string, string> = {
+  "backup-request": "backup",
+  backup: "backup",
+  dump: "restore",
+  restore: "restore",
+  verify: "verification",
+};
+
+/** A job kind in the user's words: "backup", "restore", … (unknown kinds as recorded). */
+export function jobKindText(kind: string): string {
+  return JOB_KIND_TEXT[kind] ?? kind;
+}
+
+/**
+ * The repository a page starts with: `preferred` (the one last used in
+ * this browser) when it still exists, else the one named `default`, else the
+ * one whose newest job is the most recent, else the first by name.
+ */
+export function pickRepository<R extends { name: string; lastJob: { startedAt: Date } | null }>(repos: readonly R[], preferred: string | null): R | undefined {
+  const named = (n: string | null) => (n === null ? undefined : repos.find((r) => r.name === n));
+  const byUse = [...repos].filter((r) => r.lastJob).sort((a, b) => b.lastJob!.startedAt.getTime() - a.lastJob!.startedAt.getTime());
+  return named(preferred) ?? named("default") ?? byUse[0] ?? repos[0];
+}

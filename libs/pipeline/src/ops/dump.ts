@@ -38,7 +38,11 @@ class Out {
     this.gone = true;
     this.onGone();
   };
-  constructor(private readonly out: NodeJS.WritableStream, private readonly onGone: () => void) {
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly onGone: () => void,
+    private readonly onProgress?: (bytes: number) => void,
+  ) {
     out.on("error", this.onError);
     out.on("close", this.mark);
   }
@@ -65,6 +69,7 @@ class Out {
     if (this.gone || w.destroyed || w.writableEnded) throw new Gone();
     this.hash.update(b);
     this.bytes += b.length;
+    this.onProgress?.(this.bytes);
     const ok = this.out.write(b, (e?: Error | null) => {
       if (!e) this.written += b.length;
     });
@@ -93,6 +98,8 @@ export interface DumpOptions {
    */
   sideSnapshotId?: string;
   signal?: AbortSignal;
+  /** Called after each write with the bytes of the stream handed to the output so far. */
+  onProgress?: (bytes: number) => void;
 }
 
 /**
@@ -149,7 +156,7 @@ type Plan = { canonical: true; data: Data; meta: SideMeta; ops: Op[] } | { canon
 async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: NodeJS.WritableStream, opts: DumpOptions): Promise<DumpResult> {
   const plan = await locate(engine, open, snapshotId, opts);
   let running: StdoutDump | undefined;
-  const out = new Out(output, () => running?.kill());
+  const out = new Out(output, () => running?.kill(), opts.onProgress);
   // dump() stops the engines; what was written so far is not a failed output
   const onAbort = () => (out.gone = true);
   opts.signal?.addEventListener("abort", onAbort);

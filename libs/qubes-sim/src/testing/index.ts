@@ -11,3 +11,4 @@ export { resticSnapshotIds, resticLocks, type ResticRepo } from "./restic.ts";
 export { unansweredCalls, answerTheWaitingCall } from "./confirm.ts";
 export { tree } from "./tree.ts";
 export { makeBackupStreamFile, type StreamFileOptions } from "./stream.ts";
+export { simulatedDom0Env, writeSimulatedPolicy, type SimulatedDom0 } from "./dom0-env.ts";

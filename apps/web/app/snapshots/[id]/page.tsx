@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Bytes, Time } from "../../../src/client/bits.tsx";
 import { useTRPC } from "../../../src/client/trpc.ts";
 import { formatDuration, formatRatio } from "../../../src/shared/format.ts";
+import { Verification } from "../../../src/client/Verification.tsx";
 
 /**
  * One snapshot: identity, sizes, checksum, and its qubes with their volumes.
@@ -65,6 +66,8 @@ export default function SnapshotPage({ params }: { params: Promise<{ id: string 
         <dt>Duration</dt>
         <dd>{formatDuration(s.durationSeconds)}</dd>
       </dl>
+      <h2>Verification</h2>
+      <Verification value={s.verification} scope="snapshot" />
       <h2>Qubes</h2>
       <table data-testid="detail-qubes">
         <thead>

@@ -9,6 +9,7 @@ import { requestsRouter } from "./routers/requests.ts";
 import { retentionRouter } from "./routers/retention.ts";
 import { schedulesRouter } from "./routers/schedules.ts";
 import { snapshotsRouter } from "./routers/snapshots.ts";
+import { webhooksRouter } from "./routers/webhooks.ts";
 import { createCallerFactory, router } from "./trpc.ts";
 
 export const appRouter = router({
@@ -18,6 +19,7 @@ export const appRouter = router({
   schedules: schedulesRouter,
   retention: retentionRouter,
   maintenance: maintenanceRouter,
+  webhooks: webhooksRouter,
 });
 
 export type AppRouter = typeof appRouter;

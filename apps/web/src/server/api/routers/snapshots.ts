@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { getSnapshot, listSnapshots, qubeNames, resolveSnapshotRef } from "@qubes-dedup/service";
+import { getSnapshot, listSnapshots, qubeNames, resolveSnapshotRef, snapshotVerification } from "@qubes-dedup/service";
 import { authedProcedure, dbId, router } from "../trpc.ts";
 
 /** Snapshots of the index db: list, detail, qube names. */
@@ -12,7 +12,8 @@ export const snapshotsRouter = router({
   /**
    * One snapshot with its qubes and volumes, by db id (number) or by what a
    * user types (string: see resolveSnapshotRef: `latest`, an engine snapshot
-   * id, a short id, a unique start of either, or a db id). NOT_FOUND when there
+   * id, a short id, a unique start of either, or a db id), with its newest
+   * check and drill. NOT_FOUND when there
    * is none, BAD_REQUEST when a prefix is ambiguous.
    */
   get: authedProcedure
@@ -27,7 +28,8 @@ export const snapshotsRouter = router({
         const what = /^\d+$/.test(String(input.id)) ? String(input.id) : `"${input.id}"`;
         throw new TRPCError({ code: "NOT_FOUND", message: `There is no snapshot ${what}: pick one from the snapshot list.` });
       }
-      return s;
+      const verification = await snapshotVerification(ctx.db, { repositoryId: s.repository.id, engineSnapshotId: s.engineSnapshotId, createdAt: s.createdAt });
+      return { ...s, verification };
     }),
   /** Qube names found in a repository's snapshots (for the filter). */
   qubeNames: authedProcedure.input(z.object({ repositoryId: dbId })).query(({ ctx, input }) => qubeNames(ctx.db, input.repositoryId)),
