@@ -28,4 +28,8 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "20261130081144_snapshot_side_id",
     sql: "-- AlterTable\nALTER TABLE \"Snapshot\" ADD COLUMN \"sideSnapshotId\" TEXT;\n\n",
   },
+  {
+    name: "20261202003507_verification_webhook",
+    sql: "-- AlterTable\nALTER TABLE \"Repository\" ADD COLUMN \"webhookLastAt\" DATETIME;\nALTER TABLE \"Repository\" ADD COLUMN \"webhookLastError\" TEXT;\nALTER TABLE \"Repository\" ADD COLUMN \"webhookMethod\" TEXT;\nALTER TABLE \"Repository\" ADD COLUMN \"webhookUrl\" TEXT;\n\n-- AlterTable\nALTER TABLE \"MaintenanceRun\" ADD COLUMN \"snapshotRef\" TEXT;\n\n",
+  },
 ];
