@@ -10,3 +10,5 @@ export { sha256File, qubeVolumeHashes, volumeHashes } from "./hash.ts";
 export { resticSnapshotIds, resticLocks, type ResticRepo } from "./restic.ts";
 export { unansweredCalls, answerTheWaitingCall } from "./confirm.ts";
 export { makeBackupStreamFile, type StreamFileOptions } from "./stream.ts";
+export { answerTheDialog } from "./dialog.ts";
+export { joinOuterStream, renameMember, splitOuterStream, type OuterMember } from "./outer-stream.ts";
