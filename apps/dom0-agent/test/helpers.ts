@@ -25,10 +25,13 @@ export function agent(args: string[], env: NodeJS.ProcessEnv = process.env): Res
 /**
  * A directory with stand-ins for qvm-backup and qvm-backup-restore that
  * record their argv (NUL-separated) and which `scrypt` PATH finds, print a
- * progress line on stderr and exit with $STANDIN_EXIT (default 0).
+ * progress line on stderr and exit with $STANDIN_EXIT (default 0); and for
+ * zenity (dom0's dialog), recording its argv.
  */
 export function standIns(): { bin: string; recorded: (name: string) => { argv: string[]; scrypt: string } } {
   const bin = tmpDir("standin");
+  // dom0's confirmation dialog: records its argv, answers $ZENITY_EXIT (0 yes, 1 no; default yes).
+  fs.writeFileSync(path.join(bin, "zenity"), `#!/bin/sh\nprintf '%s\\0' "$@" > "${bin}/zenity.argv"\nexit "\${ZENITY_EXIT:-0}"\n`, { mode: 0o755 });
   for (const name of ["qvm-backup", "qvm-backup-restore"]) {
     fs.writeFileSync(
       path.join(bin, name),

@@ -52,8 +52,11 @@ function expectIdentical(target: string, b: Backup, qubes = QUBE_NAMES): void {
 }
 
 const name = (m: OuterMember) => m.name.replace(/\.enc$/, "");
+/** "2026-12-02 00:35:00" from a backup-id. */
+const when = (id: string) => `${id.slice(0, 4)}-${id.slice(4, 6)}-${id.slice(6, 8)} ${id.slice(9, 11)}:${id.slice(11, 13)}:${id.slice(13, 15)}`;
 
-describe.each(["restic", "borg"] as const)("dom0's ledger with %s", (engine) => {
+// Every restore starts restic or borg up to three times on a loaded machine.
+describe.each(["restic", "borg"] as const)("dom0's ledger with %s", { timeout: 240_000 }, (engine) => {
   let m: Machine;
   let b1: Backup;
   let b2: Backup;
@@ -73,9 +76,9 @@ describe.each(["restic", "borg"] as const)("dom0's ledger with %s", (engine) => 
     expect(fs.statSync(path.join(ledgerDir(m), `${b2.backupId}.json`)).mode & 0o777).toBe(0o600);
     const r = readRecord(m, b2.backupId);
     expect(r.qubes.map((q) => [q.name, q.files.map((f) => `${f.name}:${f.chunks.length}`)])).toEqual([
-      ["fedora-41", ["private.img:1", "root.img:3"]],
+      ["fedora-41", ["root.img:3", "private.img:2"]],
       ["work", ["private.img:4", "firewall.xml:1"]],
-      ["vault", ["private.img:3", "firewall.xml:1", "notes.txt:1"]],
+      ["vault", ["private.img:4", "firewall.xml:1", "notes.txt:1"]],
     ]);
     expect(fs.readdirSync(path.join(m.dom0, "var/lib/qubes-dedup/spool"))).toEqual([]);
   });
@@ -105,6 +108,53 @@ describe.each(["restic", "borg"] as const)("dom0's ledger with %s", (engine) => 
     expect(r.stderr).toContain(`qubes-dedup-agent: This is an older backup: backup ${b2.backupId} (made `);
     expect(r.status).toBe(0);
     expectIdentical(target, b1);
+  });
+
+  it("asks dom0 with the ledger's backup-id, date and qubes over qrexec; an older backup only when asked for, and said so", async () => {
+    const target = freshDom0(m, "rpc-older");
+    const env = { ...m.env, QUBES_SIM_ROOT: target, QUBES_DEDUP_AGENT_ROOT: m.dom0, QREXEC_REMOTE_DOMAIN: "backup" };
+    const older = runAgent(["rpc", "restore"], env, `${JSON.stringify({ snapshot: b1.snapshot, backupId: b1.backupId })}\n`);
+    const dialog = await answerTheDialog(target, true);
+    expect(dialog.title).toBe("qubes-dedup: restore");
+    expect(dialog.text).toBe(
+      `Restore fedora-41, work, vault from an older backup, backup ${b1.backupId} made ${when(b1.backupId)}, from snapshot ${b1.snapshot} of repository main?\n` +
+        `This is an older backup: backup ${b2.backupId} (made ${when(b2.backupId)}) is newer and holds the same qubes.`,
+    );
+    const r = await older;
+    expect(r.stdout.split("\n").at(-2)).toBe(`ok restored 3 qube(s): fedora-41, vault, work from snapshot ${b1.snapshot}; every chunk dom0's ledger lists for backup ${b1.backupId} arrived intact and in order`);
+    expect(r.status).toBe(0);
+    expectIdentical(target, b1);
+    const again = freshDom0(m, "rpc-declined");
+    const declined = runAgent(["rpc", "restore"], { ...env, QUBES_SIM_ROOT: again }, `${JSON.stringify({ snapshot: b2.snapshot, qubes: ["work"] })}\n`);
+    expect((await answerTheDialog(again, false)).text).toBe(`Restore work from backup ${b2.backupId} made ${when(b2.backupId)}, from snapshot ${b2.snapshot} of repository main?`);
+    expect(await declined).toMatchObject({ status: 2, stdout: "error: the restore was declined in dom0's confirmation dialog; nothing was restored.\n" });
+    expect(fs.existsSync(path.join(again, "volumes"))).toBe(false);
+  });
+
+  it("verify checks a stored backup against the ledger without restoring it", async () => {
+    const target = freshDom0(m, "verify");
+    const ok = await runAgent(["verify", "--root", m.dom0], { ...m.env, QUBES_SIM_ROOT: target });
+    expect(ok.stderr).toContain(`qubes-dedup-agent: verify-only: every file checked, nothing written; every chunk of backup ${b2.backupId} that dom0's ledger lists arrived intact and in order\n`);
+    expect(ok.status).toBe(0);
+    const rolledBack = await runAgent(["verify", "--root", m.dom0], { ...m.env, QUBES_SIM_ROOT: target, SERVE_SNAPSHOT: b1.snapshot });
+    expect(rolledBack.stderr).toContain(`qubes-dedup-agent: verify failed: the stream's backup-header carries backup-id ${b1.backupId}, not ${b2.backupId}`);
+    expect(rolledBack.status).toBe(1);
+    expect(fs.readdirSync(target)).toEqual([]);
+  });
+
+  it("restores a backup made before the ledger, warning that its completeness cannot be checked", async () => {
+    const file = path.join(ledgerDir(m), `${b1.backupId}.json`);
+    fs.renameSync(file, `${file}.away`);
+    try {
+      const target = freshDom0(m, "pre-ledger");
+      const r = await restoreInto(m, target, [b1.snapshot, "--backup-id", b1.backupId]);
+      expect(r.stderr).toContain(`qubes-dedup-agent: warning: backup ${b1.backupId} was made before dom0 kept its ledger, so its completeness cannot be checked.\n`);
+      expect(r.stderr).toContain("qubes-dedup-agent: restore finished\n");
+      expect(r.status).toBe(0);
+      expectIdentical(target, b1);
+    } finally {
+      fs.renameSync(`${file}.away`, file);
+    }
   });
 
   describe.runIf(engine === "restic")("a tampered stream fails the restore naming the qube and the file", () => {
@@ -192,7 +242,7 @@ describe.each(["restic", "borg"] as const)("dom0's ledger with %s", (engine) => 
       expect(r.status).not.toBe(0);
       expect(restoredQubes(target)).toEqual([]);
       const ghost = await restoreInto(m, freshDom0(m, "ghost"), [b2.snapshot, "work", "ghost"]);
-      expect(ghost).toMatchObject({ status: 1, stderr: `qubes-dedup-agent: qube ghost is not in backup ${b2.backupId} according to dom0's ledger (it holds fedora-41, work, vault); request only those qubes.\n` });
+      expect(ghost).toMatchObject({ status: 1, stderr: `qubes-dedup-agent: qube ghost is in no backup dom0's ledger records (the newest, ${b2.backupId}, holds fedora-41, work, vault); request only qubes that were backed up.\n` });
     });
 
     it("a missing last file the stock restore does not notice: the qube is removed, the complete ones reported", async () => {

@@ -75,6 +75,11 @@ export function chooseBackup(records: LedgerRecord[], w: RestoreWish): RestoreCh
     return { record: r, backupId: r.backupId, qubes, ...(newest !== r ? { newer: newest.backupId } : {}) };
   }
   if (all.length === 0) return { qubes: w.qubes, warning: "dom0's ledger records no backup yet, so this restore cannot be checked for completeness or for an older backup served in place of the newest" };
+  const unknown = w.qubes.filter((q) => !all.some((x) => holds(x, [q])));
+  if (unknown.length) {
+    const newest = all.at(-1)!;
+    throw new LedgerRefusal(`qube ${list(unknown)} is in no backup dom0's ledger records (the newest, ${newest.backupId}, holds ${list(newest.qubes.map((q) => q.name))}); request only qubes that were backed up.`);
+  }
   const r = all.filter((x) => holds(x, w.qubes)).at(-1);
   if (!r) throw new LedgerRefusal(`no backup in dom0's ledger holds all of ${list(w.qubes)}; restore them from separate backups, or name a backup made before the ledger.`);
   return { record: r, backupId: r.backupId, qubes: selected(r, w) };
@@ -99,10 +104,10 @@ export function restorePlan(c: RestoreChoice, skipped: string[] = []): RestorePl
  */
 export function confirmationText(c: RestoreChoice, repo: string | undefined, snapshot: string, mode: "ask" | "tell" = "ask"): string {
   const from = `from snapshot ${snapshot} of repository ${repo ?? "(default)"}`;
-  const [verb, end] = mode === "ask" ? ["Restore", "?"] : ["restoring", ""];
+  const [verb, end, warn] = mode === "ask" ? ["Restore", "?", "Warning"] : ["restoring", "", "warning"];
   if (!c.record) {
     const what = c.backupId ? `backup ${c.backupId} (made ${backupIdTime(c.backupId)})` : "a backup dom0 has no record of";
-    return `${verb} ${c.qubes.length ? list(c.qubes) : "every qube"} from ${what}, ${from}${end}\nWarning: ${c.warning}.`;
+    return `${verb} ${c.qubes.length ? list(c.qubes) : "every qube"} from ${what}, ${from}${end}\n${warn}: ${c.warning}.`;
   }
   const head = `${verb} ${list(c.qubes)} from ${c.newer ? "an older backup, " : ""}backup ${c.record.backupId} made ${backupIdTime(c.record.backupId)}, ${from}${end}`;
   return c.newer ? `${head}\nThis is an older backup: backup ${c.newer} (made ${backupIdTime(c.newer)}) is newer and holds the same qubes.` : head;
