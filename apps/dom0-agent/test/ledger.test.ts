@@ -118,7 +118,7 @@ describe.each(["restic", "borg"] as const)("dom0's ledger with %s", { timeout: 2
     expect(dialog.title).toBe("qubes-dedup: restore");
     expect(dialog.text).toBe(
       `Restore fedora-41, work, vault from an older backup, backup ${b1.backupId} made ${when(b1.backupId)}, from snapshot ${b1.snapshot} of repository main?\n` +
-        `This is an older backup: backup ${b2.backupId} (made ${when(b2.backupId)}) is newer and holds the same qubes.`,
+        `This is an older backup: backup ${b2.backupId} (made ${when(b2.backupId)}) is newer and holds fedora-41, work, vault.`,
     );
     const r = await older;
     expect(r.stdout.split("\n").at(-2)).toBe(`ok restored 3 qube(s): fedora-41, vault, work from snapshot ${b1.snapshot}; every chunk dom0's ledger lists for backup ${b1.backupId} arrived intact and in order`);

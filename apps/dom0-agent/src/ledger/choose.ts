@@ -31,8 +31,10 @@ export interface RestoreChoice {
   backupId?: string;
   /** The qubes to restore (from the ledger; as requested for a backup before the ledger). */
   qubes: string[];
-  /** The newest backup-id of these qubes, when the chosen one is older. */
+  /** The newest backup-id holding some of these qubes, when the chosen one is older. */
   newer?: string;
+  /** Which of the qubes that newer backup holds. */
+  newerHolds?: string[];
   /** Why completeness cannot be checked (backups before the ledger). */
   warning?: string;
 }
@@ -71,8 +73,8 @@ export function chooseBackup(records: LedgerRecord[], w: RestoreWish): RestoreCh
       return { backupId: w.backupId, qubes: w.qubes, warning: `backup ${w.backupId} was made before dom0 kept its ledger, so its completeness cannot be checked` };
     }
     const qubes = selected(r, w);
-    const newest = all.filter((x) => holds(x, qubes)).at(-1)!;
-    return { record: r, backupId: r.backupId, qubes, ...(newest !== r ? { newer: newest.backupId } : {}) };
+    const newer = all.slice(all.indexOf(r) + 1).filter((x) => qubes.some((q) => holds(x, [q]))).at(-1);
+    return { record: r, backupId: r.backupId, qubes, ...(newer ? { newer: newer.backupId, newerHolds: qubes.filter((q) => holds(newer, [q])) } : {}) };
   }
   if (all.length === 0) return { qubes: w.qubes, warning: "dom0's ledger records no backup yet, so this restore cannot be checked for completeness or for an older backup served in place of the newest" };
   const unknown = w.qubes.filter((q) => !all.some((x) => holds(x, [q])));
@@ -81,8 +83,13 @@ export function chooseBackup(records: LedgerRecord[], w: RestoreWish): RestoreCh
     throw new LedgerRefusal(`qube ${list(unknown)} is in no backup dom0's ledger records (the newest, ${newest.backupId}, holds ${list(newest.qubes.map((q) => q.name))}); request only qubes that were backed up.`);
   }
   const r = all.filter((x) => holds(x, w.qubes)).at(-1);
-  if (!r) throw new LedgerRefusal(`no backup in dom0's ledger holds all of ${list(w.qubes)}; restore them from separate backups, or name a backup made before the ledger.`);
-  return { record: r, backupId: r.backupId, qubes: selected(r, w) };
+  if (!r) throw new LedgerRefusal(`no backup in dom0's ledger holds all of ${list(w.qubes)}; restore them from separate backups.`);
+  const qubes = selected(r, w);
+  const later = qubes.filter((q) => all.slice(all.indexOf(r) + 1).some((x) => holds(x, [q])));
+  if (later.length) {
+    throw new LedgerRefusal(`the newest backup holding all of ${list(qubes)} is ${r.backupId}, but ${list(later)} has a newer one; restore the qubes separately, or name backup ${r.backupId} to restore that older backup.`);
+  }
+  return { record: r, backupId: r.backupId, qubes };
 }
 
 /** The plan the shim checks the stream against (stream order), for `skip`ped qubes left out. Pure. */
@@ -110,5 +117,5 @@ export function confirmationText(c: RestoreChoice, repo: string | undefined, sna
     return `${verb} ${c.qubes.length ? list(c.qubes) : "every qube"} from ${what}, ${from}${end}\n${warn}: ${c.warning}.`;
   }
   const head = `${verb} ${list(c.qubes)} from ${c.newer ? "an older backup, " : ""}backup ${c.record.backupId} made ${backupIdTime(c.record.backupId)}, ${from}${end}`;
-  return c.newer ? `${head}\nThis is an older backup: backup ${c.newer} (made ${backupIdTime(c.newer)}) is newer and holds the same qubes.` : head;
+  return c.newer ? `${head}\nThis is an older backup: backup ${c.newer} (made ${backupIdTime(c.newer)}) is newer and holds ${list(c.newerHolds ?? [])}.` : head;
 }
