@@ -16,6 +16,7 @@ import { readLedger, recordBackup, removeSpoolsSince, stateEnv } from "./ledger/
 import { backupIdTime } from "./ledger/record.ts";
 import { beginRun, judgeRun, prepareRestore, removeIncomplete } from "./ledger/restore.ts";
 import { checkBackupId } from "@qubes-dedup/protocol";
+import { notifyEnd } from "./notify.ts";
 
 /** Options of backup and restore, as commander names them. */
 export interface RunOptions {
@@ -65,13 +66,17 @@ export async function backup(qubes: string[], o: RunOptions): Promise<number> {
   const since = Date.now();
   const run = await runWithShim("qvm-backup", argv, shimDirForRuns(o.root), stateEnv(o.root));
   // qvm-backup's last progress update ends in "\r", not a newline.
-  process.stderr.write(`${run.started ? "\n" : ""}qubes-dedup-agent: ${finishedLine("backup", "qvm-backup", run)}\n`);
+  const line = finishedLine("backup", "qvm-backup", run);
+  process.stderr.write(`${run.started ? "\n" : ""}qubes-dedup-agent: ${line}\n`);
   if (run.exitCode !== 0) {
     removeSpoolsSince(o.root, since);
+    await notifyEnd({ what: "backup", ok: false, text: line }, cfg.notifySuccess);
     return run.exitCode;
   }
   const f = recordBackup(o.root, since, new Date());
-  process.stderr.write(`qubes-dedup-agent: ${"warning" in f ? `warning: ${f.warning}` : `recorded backup ${f.recorded.backupId} in dom0's ledger (${f.recorded.qubes.map((q) => q.name).join(", ")})`}\n`);
+  const ledger = "warning" in f ? `warning: ${f.warning}` : `recorded backup ${f.recorded.backupId} in dom0's ledger (${f.recorded.qubes.map((q) => q.name).join(", ")})`;
+  process.stderr.write(`qubes-dedup-agent: ${ledger}\n`);
+  await notifyEnd({ what: "backup", ok: true, text: `${line}; ${ledger}` }, cfg.notifySuccess);
   return 0;
 }
 
@@ -95,12 +100,17 @@ export async function restore(snapshot: string, qubes: string[], o: RestoreOptio
   try {
     const r = await runWithShim("qvm-backup-restore", argv, shimDirForRuns(o.root), env, true);
     const v = judgeRun(prepared.plan, run, { exitCode: r.exitCode, reason: finishedLine("restore", "qvm-backup-restore", r, verifyOnly).replace(/^restore failed: /, ""), stdoutLines: r.stdoutLines ?? [] });
+    const what = verifyOnly ? "verify" : "restore";
     if (v.ok) {
-      process.stderr.write(`qubes-dedup-agent: ${finishedLine("restore", "qvm-backup-restore", r, verifyOnly)}${prepared.plan && !prepared.plan.legacy ? `; every chunk of backup ${prepared.plan.backupId} that dom0's ledger lists arrived intact and in order` : ""}\n`);
+      const text = `${finishedLine("restore", "qvm-backup-restore", r, verifyOnly)}${prepared.plan && !prepared.plan.legacy ? `; every chunk of backup ${prepared.plan.backupId} that dom0's ledger lists arrived intact and in order` : ""}`;
+      process.stderr.write(`qubes-dedup-agent: ${text}\n`);
+      await notifyEnd({ what, ok: true, text }, cfg.notifySuccess);
       return 0;
     }
-    for (const line of verifyOnly ? [] : await removeIncomplete(v.incomplete, process.env)) process.stderr.write(`qubes-dedup-agent: ${line}\n`);
-    process.stderr.write(`qubes-dedup-agent: ${verifyOnly ? "verify" : "restore"} failed: ${v.reason}\n`);
+    const removed = verifyOnly ? [] : await removeIncomplete(v.incomplete, process.env);
+    for (const line of removed) process.stderr.write(`qubes-dedup-agent: ${line}\n`);
+    process.stderr.write(`qubes-dedup-agent: ${what} failed: ${v.reason}\n`);
+    await notifyEnd({ what, ok: false, text: [v.reason ?? "", ...removed].join(" ") }, cfg.notifySuccess);
     return r.exitCode || 1;
   } finally {
     run?.remove();

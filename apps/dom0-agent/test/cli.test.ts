@@ -35,6 +35,21 @@ describe("backup and restore command lines", () => {
     });
   });
 
+  it("notifies dom0's desktop of every failed run, and of successes when agent.json asks for them", () => {
+    const root = rootWithPassphrase();
+    const s = standIns();
+    const env = { ...process.env, PATH: `${s.bin}:${process.env.PATH}` };
+    expect(agent(["backup", "--root", root, "work"], { ...env, STANDIN_EXIT: "3" }).status).toBe(3);
+    expect(agent(["backup", "--root", root, "work"], env).status).toBe(0);
+    expect(s.notifications()).toEqual([["--app-name=qubes-dedup", "--urgency=critical", "--", "qubes-dedup: backup failed", "backup failed: qvm-backup exited 3; see its messages above."]]);
+    fs.writeFileSync(path.join(root, "etc/qubes-dedup/agent.json"), JSON.stringify({ notifySuccess: true }));
+    expect(agent(["restore", "0a1b2c3d", "--root", root], env).status).toBe(0);
+    expect(s.notifications()[1]).toEqual(["--app-name=qubes-dedup", "--urgency=normal", "--", "qubes-dedup: restore finished", "restore finished"]);
+    // Without notify-send (or a session bus) the run itself is unaffected.
+    fs.rmSync(path.join(s.bin, "notify-send"));
+    expect(agent(["backup", "--root", root, "work"], { ...env, STANDIN_EXIT: "3" }).status).toBe(3);
+  });
+
   it("says how restore ended, and which tool failed or could not start", () => {
     const root = rootWithPassphrase();
     const s = standIns();

@@ -6,6 +6,8 @@ import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { backedUpQubes, tarMember } from "../src/ledger/backup-xml.ts";
 import { chooseBackup, confirmationText, restorePlan } from "../src/ledger/choose.ts";
 import { foldSpool, formatLedgerRecord, parseLedgerRecord, type LedgerRecord } from "../src/ledger/record.ts";
+import { judgeRun } from "../src/ledger/restore.ts";
+import type { JournalEntry } from "@qubes-dedup/shim";
 
 const tag = (c: string) => c.repeat(64);
 const XML = `<qubes>
@@ -121,5 +123,28 @@ describe("choosing the backup a restore takes", () => {
       "no backup in dom0's ledger holds all of work, vault; restore them from separate backups.",
     );
     expect(() => chooseBackup(ledger, { qubes: [], exclude: ["work"] })).toThrow("nothing is left to restore from backup 20261202T010000-22 after the exclusions; exclude fewer qubes.");
+  });
+});
+
+describe("judging a finished restore run from the shim's journal", () => {
+  const plan = restorePlan(chooseBackup([record("20261202T010000-22", [["work", ["private.img"]], ["vault", ["private.img"]]])], { qubes: [], exclude: [] }))!;
+  const journal = (...lines: JournalEntry[]) => ({ dir: "", env: {}, remove: () => {}, journal: () => lines });
+  const tool = (exitCode: number, stdoutLines: string[] = []) => ({ exitCode, reason: `qvm-backup-restore exited ${exitCode}; see its messages above.`, stdoutLines });
+  const header: JournalEntry = { kind: "header", backupId: "20261202T010000-22" };
+
+  it("passes a complete run, and names renamed qubes as restored", () => {
+    const r = judgeRun(plan, journal(header, { kind: "ok", path: "vm1/private.img.000" }, { kind: "ok", path: "vm2/private.img.000" }), tool(0, ["-> Restored work as work-1: private.img (10 bytes)", "-> Restored vault: private.img (10 bytes)"]));
+    expect(r).toEqual({ ok: true, incomplete: [], complete: ["work-1", "vault"] });
+  });
+
+  it("fails an incomplete run that the tool thought fine, listing the restored qubes to remove", () => {
+    const r = judgeRun(plan, journal(header, { kind: "ok", path: "vm1/private.img.000" }), tool(0, ["-> Restored work as work-1: private.img (10 bytes)", "-> Restored vault: private.img (10 bytes)"]));
+    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/^qube vault is missing from the stream: none of its files arrived/), incomplete: ["vault"], complete: ["work-1"] });
+  });
+
+  it("keeps the shim's sentence, and the tool's reason when no data arrived", () => {
+    expect(judgeRun(plan, journal(header, { kind: "fail", reason: "qube work, file private.img: chunk 001 …" }), tool(1)).reason).toBe("qube work, file private.img: chunk 001 …");
+    expect(judgeRun(plan, journal(header, { kind: "ok", path: "qubes.xml.000" }), tool(1)).reason).toBe("qvm-backup-restore exited 1; see its messages above.");
+    expect(judgeRun(undefined, undefined, tool(0, ["-> Restored work: x"]))).toEqual({ ok: true, incomplete: [], complete: ["work"] });
   });
 });

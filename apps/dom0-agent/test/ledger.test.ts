@@ -74,7 +74,10 @@ describe.each(["restic", "borg"] as const)("dom0's ledger with %s", { timeout: 2
     expect(fs.statSync(ledgerDir(m)).mode & 0o777).toBe(0o700);
     expect(fs.readdirSync(ledgerDir(m)).sort()).toEqual([`${b1.backupId}.json`, `${b2.backupId}.json`].sort());
     expect(fs.statSync(path.join(ledgerDir(m), `${b2.backupId}.json`)).mode & 0o777).toBe(0o600);
-    const r = readRecord(m, b2.backupId);
+    // b1 is of the system as created (deterministic); b2 after work's private volume changed.
+    const r = readRecord(m, b1.backupId);
+    for (const f of [...r.qubes, ...readRecord(m, b2.backupId).qubes].flatMap((q) => q.files)) expect(f.chunks.length, f.name).toBe(Math.ceil(f.bytes / (64 * 1024)));
+    expect(readRecord(m, b2.backupId).qubes.map((q) => q.name)).toEqual(["fedora-41", "work", "vault"]);
     expect(r.qubes.map((q) => [q.name, q.files.map((f) => `${f.name}:${f.chunks.length}`)])).toEqual([
       ["fedora-41", ["root.img:3", "private.img:2"]],
       ["work", ["private.img:4", "firewall.xml:1"]],

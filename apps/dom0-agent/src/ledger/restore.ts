@@ -82,6 +82,9 @@ export function judgeRun(plan: RestorePlan | undefined, run: RunDir | undefined,
   const incomplete = restored.filter((r) => bad.has(r.name)).map((r) => r.as);
   const complete = restored.filter((r) => !bad.has(r.name)).map((r) => r.as);
   if (fail?.kind === "fail") return { ok: false, reason: fail.reason, incomplete, complete };
+  // A tool that failed before any data arrived (a name conflict, a wrong passphrase) has the better reason.
+  const noData = accepted.every((p) => p === "qubes.xml.000");
+  if (tool.exitCode !== 0 && noData) return { ok: false, reason: tool.reason, incomplete, complete };
   if (!c.complete) return { ok: false, reason: c.missing, incomplete, complete };
   if (tool.exitCode !== 0) return { ok: false, reason: tool.reason, incomplete, complete };
   return { ok: true, incomplete, complete };

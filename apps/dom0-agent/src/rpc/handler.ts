@@ -18,6 +18,7 @@ import { shimDirForRuns } from "../shim-path.ts";
 import { RequestError, formatReply, oneLine, parseBackupRequest, parseRestoreRequest, type Reply, type RestoreRequest } from "@qubes-dedup/protocol";
 import { recordBackup, removeSpoolsSince, stateEnv } from "../ledger/store.ts";
 import { handleRestore } from "./restore.ts";
+import { notifyEnd } from "../notify.ts";
 import { ValidationError, qubeName } from "../validate.ts";
 import { readRequestBytes } from "./read.ts";
 import { restoreOutcome } from "./progress.ts";
@@ -41,6 +42,8 @@ export interface Plan {
   /** The backup qube (`-d`), the repository. */
   destVm: string;
   repo?: string;
+  /** Notify successful runs too (agent.json). */
+  notifySuccess?: boolean;
 }
 
 /** Refusal before anything ran: `error: <reason>`, exit 2. */
@@ -102,7 +105,7 @@ async function prepare(kind: "backup" | "restore", root: string, io: RpcIo): Pro
   let plan: Plan;
   try {
     qubeName(cfg.destVm, "backup qube");
-    plan = planRequest(kind, bytes, cfg.destVm, passphraseFile, cfg.repo);
+    plan = { ...planRequest(kind, bytes, cfg.destVm, passphraseFile, cfg.repo), notifySuccess: cfg.notifySuccess };
   } catch (e) {
     if (e instanceof RequestError || e instanceof ValidationError) throw new Refusal(e.message);
     throw e;
@@ -136,13 +139,17 @@ export async function handleRpc(kind: "backup" | "restore", root: string, io: Rp
   const since = Date.now();
   const run: ToolRun = await runTool(plan.program, plan.args, shimDir, { ...io.env, ...stateEnv(root) }, io.stdout);
   if (run.exitCode !== 0) removeSpoolsSince(root, since);
-  if (run.callerGone) return 1;
   if (run.exitCode === 0) {
     const f = recordBackup(root, since, new Date());
     const ledger = "warning" in f ? `; warning: ${f.warning}` : `; recorded as backup ${f.recorded.backupId} in dom0's ledger`;
-    write({ kind: "ok", summary: `${plan.summary(run.stdoutLines)}${ledger}` });
+    const summary = `${plan.summary(run.stdoutLines)}${ledger}`;
+    await notifyEnd({ what: "backup", ok: true, text: summary }, plan.notifySuccess === true, io.env);
+    if (run.callerGone) return 1;
+    write({ kind: "ok", summary });
     return 0;
   }
+  await notifyEnd({ what: "backup", ok: false, text: run.callerGone ? "the backup qube went away, the backup was stopped" : run.reason }, plan.notifySuccess === true, io.env);
+  if (run.callerGone) return 1;
   write({ kind: "failed", reason: run.reason });
   return run.exitCode || 1;
 }

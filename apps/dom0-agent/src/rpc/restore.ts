@@ -12,6 +12,7 @@ import { beginRun, judgeRun, prepareRestore, removeIncomplete, type LedgerRestor
 import { restoreArgs } from "../runs.ts";
 import type { Plan, RpcIo } from "./handler.ts";
 import { runTool } from "./run-tool.ts";
+import { notifyEnd } from "../notify.ts";
 
 async function prepare(root: string, plan: Plan, req: RestoreRequest, io: RpcIo): Promise<LedgerRestore | Reply> {
   try {
@@ -48,13 +49,19 @@ export async function handleRestore(root: string, plan: Plan, req: RestoreReques
     const r = await runTool("qvm-backup-restore", args, shimDir, { ...io.env, ...env }, io.stdout);
     const v = judgeRun(prepared.plan, run, r);
     const removed = v.ok || req.verifyOnly ? [] : await removeIncomplete(v.incomplete, io.env);
-    if (r.callerGone) return 1;
+    const what = req.verifyOnly ? "verify" : "restore";
     if (v.ok) {
       const checked = prepared.plan && !prepared.plan.legacy ? `; every chunk dom0's ledger lists for backup ${prepared.plan.backupId} arrived intact and in order` : `; warning: ${prepared.choice.warning ?? "not checked against dom0's ledger"}`;
-      write({ kind: "ok", summary: `${plan.summary(r.stdoutLines)}${checked}` });
+      const summary = `${plan.summary(r.stdoutLines)}${checked}`;
+      await notifyEnd({ what, ok: true, text: summary }, plan.notifySuccess === true, io.env);
+      if (r.callerGone) return 1;
+      write({ kind: "ok", summary });
       return 0;
     }
-    write({ kind: "failed", reason: `${[(v.reason ?? r.reason).replace(/\.$/, ""), ...removed].join("; ")}.` });
+    const reason = `${[(v.reason ?? r.reason).replace(/\.$/, ""), ...removed].join("; ")}.`;
+    await notifyEnd({ what, ok: false, text: reason }, plan.notifySuccess === true, io.env);
+    if (r.callerGone) return 1;
+    write({ kind: "failed", reason });
     return r.exitCode || 1;
   } finally {
     run?.remove();
