@@ -72,7 +72,7 @@ export function realBackup(tmp: string, dbPath: string): BackupResult {
 
   const data = fs.readFileSync(streamFile);
   dom0Setup(env.QUBES_SIM_ROOT, passphrase);
-  const serverEnv = { PATH: env.PATH, QUBES_SIM_ROOT: env.QUBES_SIM_ROOT, QUBES_DEDUP_AGENT_ROOT: env.QUBES_SIM_ROOT, QUBES_SIM_AGENT: BINS.agent, QUBES_SIM_VM_NAME: "backup", QUBES_DEDUP_SHIM: BINS.shim };
+  const serverEnv = { PATH: env.PATH, QUBES_SIM_ROOT: env.QUBES_SIM_ROOT, QUBES_DEDUP_AGENT_ROOT: env.QUBES_SIM_ROOT, QUBES_SIM_AGENT: BINS.agent, QUBES_SIM_VM_NAME: "backup", QUBES_DEDUP_SHIM: BINS.shim, QUBES_SIM_DIALOG_ANSWER: "yes" };
   return { streamBytes: BigInt(data.length), streamSha256: createHash("sha256").update(data).digest("hex"), serverEnv, dom0Root: env.QUBES_SIM_ROOT };
 }
 
