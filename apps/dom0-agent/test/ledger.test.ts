@@ -143,6 +143,12 @@ describe.each(["restic", "borg"] as const)("dom0's ledger with %s", { timeout: 2
     expect(rolledBack.stderr).toContain(`qubes-dedup-agent: verify failed: the stream's backup-header carries backup-id ${b1.backupId}, not ${b2.backupId}`);
     expect(rolledBack.status).toBe(1);
     expect(fs.readdirSync(target)).toEqual([]);
+    // Over qrexec (the dashboard's verification): no dialog, the same checks.
+    const rpc = await runAgent(["rpc", "restore"], { ...m.env, QUBES_SIM_ROOT: target, QUBES_DEDUP_AGENT_ROOT: m.dom0, QREXEC_REMOTE_DOMAIN: "backup" }, `${JSON.stringify({ snapshot: "latest", verifyOnly: true })}\n`);
+    expect(rpc.stdout.split("\n").at(-2)).toBe(`ok verified 3 qube(s): fedora-41, vault, work from snapshot latest; every chunk dom0's ledger lists for backup ${b2.backupId} arrived intact and in order`);
+    expect(fs.existsSync(path.join(target, "dialogs"))).toBe(false);
+    const list = await runAgent(["ledger", "list", "--root", m.dom0], m.env);
+    expect(list.stdout).toMatch(new RegExp(`^${b1.backupId}  ${when(b1.backupId)}  16 chunks  fedora-41, work, vault\n${b2.backupId}  ${when(b2.backupId)}  \\d+ chunks  fedora-41, work, vault\n$`));
   });
 
   it("restores a backup made before the ledger, warning that its completeness cannot be checked", async () => {
