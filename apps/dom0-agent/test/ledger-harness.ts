@@ -69,7 +69,7 @@ export interface Machine {
 export function machine(engine: "restic" | "borg"): Machine {
   const work = tmpDir(`ledger-${engine}`);
   const dom0 = path.join(work, "dom0");
-  createSystem(dom0, { seed: `ledger-${engine}`, qubes: QUBES });
+  createSystem(dom0, { seed: "ledger", qubes: QUBES }); // one content for both engines
   writeQubesdUnit(dom0);
   fs.mkdirSync(path.join(dom0, "usr/bin"), { recursive: true });
   fs.symlinkSync("/usr/bin/scrypt", path.join(dom0, "usr/bin/scrypt"));
