@@ -73,7 +73,7 @@ export function realBackup(tmp: string, dbPath: string): BackupResult {
 
   const data = fs.readFileSync(streamFile);
   dom0Setup(env.QUBES_SIM_ROOT, passphrase);
-  const serverEnv = simulatedDom0Env({ simRoot: env.QUBES_SIM_ROOT, agentRoot: env.QUBES_SIM_ROOT, agent: BINS.agent, shim: BINS.shim, binDirs: [bin, BINS.simBin] });
+  const serverEnv = { ...simulatedDom0Env({ simRoot: env.QUBES_SIM_ROOT, agentRoot: env.QUBES_SIM_ROOT, agent: BINS.agent, shim: BINS.shim, binDirs: [bin, BINS.simBin] }), QUBES_SIM_DIALOG_ANSWER: "yes" };
   return { streamBytes: BigInt(data.length), streamSha256: createHash("sha256").update(data).digest("hex"), serverEnv, dom0Root: env.QUBES_SIM_ROOT };
 }
 

@@ -33,9 +33,12 @@ async function restoreInto(
   agentRoot: string,
   snapshot: string,
   target: string,
+  older?: string,
 ): Promise<void> {
   createSystem(target, { qubes: [] });
-  await run(`restore of snapshot ${snapshot}`, process.execPath, [tools.agent, "restore", snapshot, "--root", agentRoot, "--dest-vm", "backup"], { ...env, QUBES_SIM_ROOT: target });
+  // dom0's ledger restores the newest backup unless the user names an older one by its backup-id.
+  const pick = older === undefined ? [] : ["--backup-id", older];
+  await run(`restore of snapshot ${snapshot}`, process.execPath, [tools.agent, "restore", snapshot, ...pick, "--root", agentRoot, "--dest-vm", "backup"], { ...env, QUBES_SIM_ROOT: target });
 }
 
 async function main(): Promise<number> {
@@ -105,7 +108,7 @@ async function main(): Promise<number> {
 
   await restoreInto(tools, env, agentRoot, second.id, path.join(work, "restored-latest"));
   const latest = await compareVolumes(dom0, path.join(work, "restored-latest"));
-  await restoreInto(tools, env, agentRoot, first.id, path.join(work, "restored-first"));
+  await restoreInto(tools, env, agentRoot, first.id, path.join(work, "restored-first"), first.backupId);
   const firstVerdicts = compareWithHashes(before, await hashVolumes(path.join(work, "restored-first")));
   const verdicts = [...latest, ...firstVerdicts];
 

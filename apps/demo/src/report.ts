@@ -7,6 +7,8 @@ export interface SnapshotJson {
   id: string;
   /** The id the CLI shows and `dump` takes. */
   shortId: string;
+  /** The backup-id of the stream (what dom0's ledger knows the backup by). */
+  backupId: string;
   logicalBytes: number;
   addedBytes: number;
   repositoryBytes: number;

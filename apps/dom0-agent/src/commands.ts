@@ -12,6 +12,11 @@ import { doctor, formatCheck } from "./doctor.ts";
 import { writeNewSecret } from "./secret.ts";
 import { UsageError } from "./args.ts";
 import { ValidationError, qubeName, repoName, snapshotId } from "./validate.ts";
+import { readLedger, recordBackup, removeSpoolsSince, stateEnv } from "./ledger/store.ts";
+import { backupIdTime } from "./ledger/record.ts";
+import { beginRun, judgeRun, paranoidRestore, prepareRestore, removeIncomplete } from "./ledger/restore.ts";
+import { checkBackupId } from "@qubes-dedup/protocol";
+import { notifyEnd } from "./notify.ts";
 
 /** Options of backup and restore, as commander names them. */
 export interface RunOptions {
@@ -28,12 +33,15 @@ export interface RestoreOptions extends RunOptions {
   renameConflicting?: boolean;
   skipConflicting?: boolean;
   paranoidMode?: boolean;
+  /** Restore this backup (by backup-id) rather than the newest one in dom0's ledger. */
+  backupId?: string;
 }
 
 /** Checks the names given on the command line, so a bad one is a usage error (exit 2). */
-function checkCliNames(o: RunOptions, qubes: string[], snapshot?: string): void {
+function checkCliNames(o: RunOptions & { backupId?: string }, qubes: string[], snapshot?: string): void {
   try {
     if (snapshot !== undefined) snapshotId(snapshot);
+    if (o.backupId !== undefined) checkBackupId(o.backupId);
     if (o.repo !== undefined) repoName(o.repo);
     if (o.destVm !== undefined) qubeName(o.destVm, "backup qube");
     for (const q of o.exclude) qubeName(q, "excluded qube");
@@ -56,33 +64,66 @@ export async function backup(qubes: string[], o: RunOptions): Promise<number> {
   const passphraseFile = passphraseOf(o, cfg.passphraseFile);
   const argv = backupArgs({ destVm: o.destVm ?? cfg.destVm, passphraseFile, repo: o.repo ?? cfg.repo, exclude: o.exclude, qubes });
   checkPassphraseFile(passphraseFile);
-  const run = await runWithShim("qvm-backup", argv, shimDirForRuns(o.root));
+  const since = Date.now();
+  const run = await runWithShim("qvm-backup", argv, shimDirForRuns(o.root), stateEnv(o.root));
   // qvm-backup's last progress update ends in "\r", not a newline.
-  process.stderr.write(`${run.started ? "\n" : ""}qubes-dedup-agent: ${finishedLine("backup", "qvm-backup", run)}\n`);
-  return run.exitCode;
+  const line = finishedLine("backup", "qvm-backup", run);
+  process.stderr.write(`${run.started ? "\n" : ""}qubes-dedup-agent: ${line}\n`);
+  if (run.exitCode !== 0) {
+    removeSpoolsSince(o.root, since);
+    await notifyEnd({ what: "backup", ok: false, text: line }, cfg.notifySuccess);
+    return run.exitCode;
+  }
+  const f = recordBackup(o.root, since, new Date());
+  const ledger = "warning" in f ? `warning: ${f.warning}` : `recorded backup ${f.recorded.backupId} in dom0's ledger (${f.recorded.qubes.map((q) => q.name).join(", ")})`;
+  process.stderr.write(`qubes-dedup-agent: ${ledger}\n`);
+  await notifyEnd({ what: "backup", ok: true, text: `${line}; ${ledger}` }, cfg.notifySuccess);
+  return 0;
 }
 
-/** `restore SNAPSHOT [QUBE...]`: qvm-backup-restore with fixed flags through the shim. */
+/**
+ * `restore SNAPSHOT [QUBE...]`: qvm-backup-restore with fixed flags through
+ * the shim, checked against dom0's ledger (ledger/restore.ts). The dom0
+ * user typed the command, so the ledger's account is printed, not asked.
+ */
 export async function restore(snapshot: string, qubes: string[], o: RestoreOptions): Promise<number> {
   checkCliNames(o, qubes, snapshot);
   const cfg = loadConfig(o.root);
   const passphraseFile = passphraseOf(o, cfg.passphraseFile);
   const verifyOnly = o.verifyOnly === true;
-  const argv = restoreArgs({
-    snapshot,
-    sourceVm: o.destVm ?? cfg.destVm,
-    passphraseFile,
-    repo: o.repo ?? cfg.repo,
-    verifyOnly,
-    paranoid: o.paranoidMode === true,
-    conflicts: o.renameConflicting ? "rename" : o.skipConflicting ? "skip" : undefined,
-    exclude: o.exclude,
-    qubes,
-  });
+  const repo = o.repo ?? cfg.repo;
+  const conflicts = o.renameConflicting ? "rename" : o.skipConflicting ? "skip" : undefined;
   checkPassphraseFile(passphraseFile);
-  const run = await runWithShim("qvm-backup-restore", argv, shimDirForRuns(o.root));
-  process.stderr.write(`qubes-dedup-agent: ${finishedLine("restore", "qvm-backup-restore", run, verifyOnly)}\n`);
-  return run.exitCode;
+  const chosen = await prepareRestore(o.root, { backupId: o.backupId, qubes, exclude: o.exclude }, { repo, snapshot, conflicts, env: process.env, mode: "tell" });
+  const paranoid = o.paranoidMode === true;
+  const prepared = paranoid ? paranoidRestore(chosen) : chosen;
+  for (const line of prepared.confirmation.split("\n")) process.stderr.write(`qubes-dedup-agent: ${line}\n`);
+  const argv = restoreArgs({ snapshot, sourceVm: o.destVm ?? cfg.destVm, passphraseFile, repo, verifyOnly, paranoid, conflicts, exclude: [...o.exclude, ...prepared.skipped], qubes });
+  const { run, env } = beginRun(o.root, prepared);
+  try {
+    const r = await runWithShim("qvm-backup-restore", argv, shimDirForRuns(o.root), env, true);
+    const v = judgeRun(prepared.plan, run, { exitCode: r.exitCode, reason: finishedLine("restore", "qvm-backup-restore", r, verifyOnly).replace(/^restore failed: /, ""), stdoutLines: r.stdoutLines ?? [] });
+    const what = verifyOnly ? "verify" : "restore";
+    if (v.ok) {
+      const checked = prepared.plan && !prepared.plan.legacy ? `; every chunk of backup ${prepared.plan.backupId} that dom0's ledger lists arrived intact and in order` : paranoid ? `; warning: ${prepared.choice.warning}` : "";
+      const text = `${finishedLine("restore", "qvm-backup-restore", r, verifyOnly)}${checked}`;
+      process.stderr.write(`qubes-dedup-agent: ${text}\n`);
+      await notifyEnd({ what, ok: true, text }, cfg.notifySuccess);
+      return 0;
+    }
+    const removed = verifyOnly ? [] : await removeIncomplete(v.incomplete, process.env);
+    for (const line of removed) process.stderr.write(`qubes-dedup-agent: ${line}\n`);
+    process.stderr.write(`qubes-dedup-agent: ${what} failed: ${v.reason}\n`);
+    await notifyEnd({ what, ok: false, text: [v.reason ?? "", ...removed].join(" ") }, cfg.notifySuccess);
+    return r.exitCode || 1;
+  } finally {
+    run?.remove();
+  }
+}
+
+/** `verify [BACKUP-ID]`: qvm-backup-restore --verify-only plus completeness against dom0's ledger. */
+export async function verify(backupId: string | undefined, o: RunOptions & { snapshot?: string }): Promise<number> {
+  return restore(o.snapshot ?? backupId ?? "latest", [], { ...o, verifyOnly: true, ...(backupId === undefined ? {} : { backupId }) });
 }
 
 function print(lines: string[]): void {
@@ -124,4 +165,15 @@ export async function doctorCmd(root: string): Promise<number> {
   const checks = await doctor(root);
   print(checks.map(formatCheck));
   return checks.some((c) => c.state === "FAIL") ? 1 : 0;
+}
+
+/** `ledger list`: one line per recorded backup, oldest first. */
+export function ledgerList(root: string): number {
+  const records = readLedger(root);
+  if (records.length === 0) print(["dom0's ledger records no backup yet"]);
+  for (const r of records) {
+    const chunks = r.qubes.reduce((n, q) => n + q.files.reduce((m, f) => m + f.chunks.length, 0), 0);
+    print([`${r.backupId}  ${backupIdTime(r.backupId)}  ${chunks} chunks  ${r.qubes.map((q) => q.name).join(", ")}`]);
+  }
+  return 0;
 }

@@ -1,6 +1,6 @@
 /**
  * The agent's defaults: `<root>/etc/qubes-dedup/agent.json` (optional), e.g.
- * `{"destVm": "backup", "passphraseFile": "/etc/qubes-dedup/passphrase", "repo": "main"}`.
+ * `{"destVm": "backup", "passphraseFile": "/etc/qubes-dedup/passphrase", "repo": "main", "notifySuccess": false}`.
  * Paths in it are system paths, resolved under `--root`.
  */
 import fs from "node:fs";
@@ -16,6 +16,7 @@ const Schema = z
     destVm: z.string().optional(),
     passphraseFile: z.string().startsWith("/").optional(),
     repo: z.string().optional(),
+    notifySuccess: z.boolean().optional(),
   })
   .strict();
 
@@ -27,6 +28,8 @@ export interface AgentConfig {
   passphraseFile: string;
   /** Default repository name, if any. */
   repo?: string;
+  /** Notify successful runs too (failures are always notified). */
+  notifySuccess: boolean;
 }
 
 /** Raised for an unreadable or invalid config file. */
@@ -62,5 +65,6 @@ export function loadConfig(root: string): AgentConfig {
     destVm: parsed.data.destVm ?? "backup",
     passphraseFile: parsed.data.passphraseFile ?? DEFAULT_PASSPHRASE_FILE,
     repo: parsed.data.repo,
+    notifySuccess: parsed.data.notifySuccess ?? false,
   };
 }

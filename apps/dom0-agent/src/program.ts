@@ -4,7 +4,7 @@
  * main.ts prints and picks the exit code.
  */
 import { Command, Help, Option } from "commander";
-import { backup, doctorCmd, restore, secretNew, shim, shimPath, type RestoreOptions, type RunOptions } from "./commands.ts";
+import { backup, doctorCmd, ledgerList, restore, secretNew, shim, shimPath, verify, type RestoreOptions, type RunOptions } from "./commands.ts";
 import { fromCommander, mistakes } from "./args.ts";
 import { registerRpc } from "./rpc/cli.ts";
 
@@ -49,7 +49,7 @@ function registerRuns(program: Command, done: Done): void {
   const r = runOptions(
     program
       .command("restore")
-      .usage("SNAPSHOT [--repo NAME] [--dest-vm VM] [--verify-only] [--paranoid-mode] [--rename-conflicting | --skip-conflicting]\n          [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]"),
+      .usage("SNAPSHOT [--backup-id ID] [--repo NAME] [--dest-vm VM] [--verify-only] [--paranoid-mode] [--rename-conflicting | --skip-conflicting]\n          [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]"),
   )
     .description("restore qubes from a snapshot")
     .argument("<snapshot>")
@@ -58,8 +58,28 @@ function registerRuns(program: Command, done: Done): void {
     .option("--paranoid-mode", "decrypt in a disposable qube, not in dom0 (its template needs the backup-qube package)")
     .addOption(new Option("--rename-conflicting", "restore a qube that exists under a new name").conflicts("skipConflicting"))
     .option("--skip-conflicting", "leave out qubes that exist")
+    .option("--backup-id <id>", "the backup the snapshot holds, when it is not the newest in dom0's ledger")
     .action(async (snapshot: string, qubes: string[], o: RestoreOptions) => done(await restore(snapshot, qubes, o)));
   mistakes(r, { "commander.missingArgument": "restore needs a SNAPSHOT" });
+  program
+    .command("verify")
+    .usage("[BACKUP-ID] [--snapshot REF] [--repo NAME] [--dest-vm VM] [--passphrase-file F] [--root DIR]")
+    .description("check a stored backup against dom0's ledger without restoring it")
+    .argument("[backup-id]")
+    .option("--snapshot <ref>", "the snapshot holding it (default: BACKUP-ID, or latest)")
+    .option("--repo <name>", "repository (default: the config's repo)")
+    .option("--dest-vm <vm>", "the backup qube (default: the config's destVm)")
+    .option("--passphrase-file <f>", "the passphrase (default: the config's passphraseFile)")
+    .addOption(rootOption())
+    .action(async (id: string | undefined, o: RunOptions & { snapshot?: string }) => done(await verify(id, { ...o, exclude: [] })));
+  program
+    .command("ledger")
+    .usage("list [--root DIR]")
+    .description("list the backups dom0 recorded")
+    .command("list")
+    .usage("[--root DIR]")
+    .addOption(rootOption())
+    .action((o: { root: string }) => done(ledgerList(o.root)));
 }
 
 function registerShimSecretDoctor(program: Command, done: Done): void {

@@ -105,21 +105,27 @@ export interface ToolResult {
   signal?: string;
   /** Why it could not start (only when `started` is false). */
   startError?: string;
+  /** The tool's stdout lines, when captured. */
+  stdoutLines?: string[];
 }
 
 /**
- * Runs `program args` with `shimDir` first on PATH and all stdio inherited
- * (qvm-backup's `\rMaking a backup... N%` progress on stderr reaches the
- * user unchanged; qvm-backup-restore may ask for confirmation on stdin).
+ * Runs `program args` with `shimDir` first on PATH, `extraEnv` added, and
+ * all stdio inherited (qvm-backup's `\rMaking a backup... N%` progress on
+ * stderr reaches the user unchanged; qvm-backup-restore may ask for
+ * confirmation on stdin). With `capture`, stdout is also kept (its lines in
+ * `stdoutLines`), for the ledger's judgement of a restore.
  */
-export async function runWithShim(program: string, args: string[], shimDir: string): Promise<ToolResult> {
-  const env = { ...process.env, PATH: `${shimDir}:${process.env.PATH ?? "/usr/bin:/bin"}` };
-  const r = await execa(program, args, { env, stdio: "inherit", reject: false });
+export async function runWithShim(program: string, args: string[], shimDir: string, extraEnv: NodeJS.ProcessEnv = {}, capture = false): Promise<ToolResult> {
+  const env = { ...process.env, ...extraEnv, PATH: `${shimDir}:${process.env.PATH ?? "/usr/bin:/bin"}` };
+  const r = await execa(program, args, { env, stdin: "inherit", stderr: "inherit", stdout: capture ? ["pipe", "inherit"] : "inherit", reject: false });
   if (r.failed && r.exitCode === undefined && r.signal === undefined) {
     return { exitCode: 127, started: false, startError: r.originalMessage ?? r.shortMessage };
   }
-  if (r.signal !== undefined) return { exitCode: 128 + (constants.signals[r.signal] ?? 15), started: true, signal: r.signal };
-  return { exitCode: r.exitCode ?? 1, started: true };
+  const stdoutLines = capture && typeof r.stdout === "string" ? r.stdout.split("\n").filter(Boolean) : undefined;
+  const lines = stdoutLines ? { stdoutLines } : {};
+  if (r.signal !== undefined) return { exitCode: 128 + (constants.signals[r.signal] ?? 15), started: true, signal: r.signal, ...lines };
+  return { exitCode: r.exitCode ?? 1, started: true, ...lines };
 }
 
 /**

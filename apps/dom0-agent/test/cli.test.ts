@@ -3,6 +3,13 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { USAGE } from "../src/main.ts";
 import { AGENT, PASS, SHIM, agent, rootWithPassphrase, standIns } from "./helpers.ts";
+
+const NOT_RECORDED = "the backup is stored but not in dom0's ledger: the shim recorded nothing for it (check that the shim is installed for qubesd: `qubes-dedup-agent doctor`); its restores will not be checked for completeness.";
+const UNCHECKED = [
+  "qubes-dedup-agent: restoring every qube from a backup dom0 has no record of, from snapshot 0a1b2c3d of repository (default)",
+  "qubes-dedup-agent: warning: dom0's ledger records no backup yet, so this restore cannot be checked for completeness or for an older backup served in place of the newest.",
+  "",
+].join("\n");
 import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 describe("backup and restore command lines", () => {
@@ -20,14 +27,35 @@ describe("backup and restore command lines", () => {
     ]);
     expect(rec.scrypt).toBe(SHIM);
     const done = agent(["backup", "--root", root, "work"], { ...env, STANDIN_EXIT: "0" });
-    expect(done).toEqual({ status: 0, stdout: "", stderr: "\rMaking a backup... 50.00%\nqubes-dedup-agent: backup finished: qvm-backup exited 0\n" });
+    // A stand-in runs no shim, so nothing reaches dom0's ledger; the agent says so.
+    expect(done).toEqual({
+      status: 0,
+      stdout: "",
+      stderr: `\rMaking a backup... 50.00%\nqubes-dedup-agent: backup finished: qvm-backup exited 0\nqubes-dedup-agent: warning: ${NOT_RECORDED}\n`,
+    });
+  });
+
+  it("notifies dom0's desktop of every failed run, and of successes when agent.json asks for them", () => {
+    const root = rootWithPassphrase();
+    const s = standIns();
+    const env = { ...process.env, PATH: `${s.bin}:${process.env.PATH}` };
+    expect(agent(["backup", "--root", root, "work"], { ...env, STANDIN_EXIT: "3" }).status).toBe(3);
+    expect(agent(["backup", "--root", root, "work"], env).status).toBe(0);
+    expect(s.notifications()).toEqual([["--app-name=qubes-dedup", "--urgency=critical", "--", "qubes-dedup: backup failed", "backup failed: qvm-backup exited 3; see its messages above."]]);
+    fs.writeFileSync(path.join(root, "etc/qubes-dedup/agent.json"), JSON.stringify({ notifySuccess: true }));
+    expect(agent(["restore", "0a1b2c3d", "--root", root], env).status).toBe(0);
+    expect(s.notifications()[1]).toEqual(["--app-name=qubes-dedup", "--urgency=normal", "--", "qubes-dedup: restore finished", "restore finished"]);
+    // Without notify-send (or a session bus) the run itself is unaffected.
+    fs.rmSync(path.join(s.bin, "notify-send"));
+    expect(agent(["backup", "--root", root, "work"], { ...env, STANDIN_EXIT: "3" }).status).toBe(3);
   });
 
   it("says how restore ended, and which tool failed or could not start", () => {
     const root = rootWithPassphrase();
     const s = standIns();
     const env = { ...process.env, PATH: `${s.bin}:${process.env.PATH}` };
-    const progress = "\rMaking a backup... 50.00%";
+    // With no backup in dom0's ledger, the restore runs unchecked and says so first.
+    const progress = `${UNCHECKED}\rMaking a backup... 50.00%`;
     expect(agent(["restore", "0a1b2c3d", "--root", root], env)).toEqual({ status: 0, stdout: "", stderr: `${progress}qubes-dedup-agent: restore finished\n` });
     expect(agent(["restore", "0a1b2c3d", "--root", root, "--verify-only"], env).stderr).toBe(`${progress}qubes-dedup-agent: verify-only: every file checked, nothing written\n`);
     const failed = agent(["restore", "0a1b2c3d", "--root", root], { ...env, STANDIN_EXIT: "5" });

@@ -24,10 +24,15 @@ export function agent(args: string[], env: NodeJS.ProcessEnv = process.env): Res
 /**
  * A directory with stand-ins for qvm-backup and qvm-backup-restore that
  * record their argv (NUL-separated) and which `scrypt` PATH finds, print a
- * progress line on stderr and exit with $STANDIN_EXIT (default 0).
+ * progress line on stderr and exit with $STANDIN_EXIT (default 0); and for
+ * zenity (dom0's dialog), recording its argv, and notify-send (`notifications()`).
  */
-export function standIns(): { bin: string; recorded: (name: string) => { argv: string[]; scrypt: string } } {
+export function standIns(): { bin: string; recorded: (name: string) => { argv: string[]; scrypt: string }; notifications: () => string[][] } {
   const bin = tmpDir("standin");
+  // dom0's confirmation dialog: records its argv, answers $ZENITY_EXIT (0 yes, 1 no; default yes).
+  fs.writeFileSync(path.join(bin, "zenity"), `#!/bin/sh\nprintf '%s\\0' "$@" > "${bin}/zenity.argv"\nexit "\${ZENITY_EXIT:-0}"\n`, { mode: 0o755 });
+  // dom0's desktop notifications: one NUL-separated argv per line.
+  fs.writeFileSync(path.join(bin, "notify-send"), `#!/bin/sh\nprintf '%s\\0' "$@" >> "${bin}/notify-send.calls"\necho >> "${bin}/notify-send.calls"\n`, { mode: 0o755 });
   for (const name of ["qvm-backup", "qvm-backup-restore"]) {
     fs.writeFileSync(
       path.join(bin, name),
@@ -46,6 +51,11 @@ exit "\${STANDIN_EXIT:-0}"
       argv: fs.readFileSync(path.join(bin, `${name}.argv`), "utf8").split("\0").slice(0, -1),
       scrypt: fs.readFileSync(path.join(bin, `${name}.scrypt`), "utf8").trim(),
     }),
+    notifications: () => {
+      const f = path.join(bin, "notify-send.calls");
+      if (!fs.existsSync(f)) return [];
+      return fs.readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => l.split("\0").slice(0, -1));
+    },
   };
 }
 

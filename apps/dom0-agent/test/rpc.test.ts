@@ -29,7 +29,12 @@ describe("rpc backup", () => {
   it("runs qvm-backup from fixed words for the backup qube and streams progress, then ok", () => {
     const d = dom0();
     const r = rpc("backup", '{"repo":"main","qubes":["work","vault"],"exclude":["sys-net"]}\n', d.env);
-    expect(r).toEqual({ status: 0, stderr: "", stdout: "progress 0.00\nprogress 50.00\nprogress 100.00\nok backup of work, vault sent to backup (repository main)\n" });
+    // A stand-in runs no shim, so the reply says that nothing reached dom0's ledger.
+    expect(r).toEqual({
+      status: 0,
+      stderr: "",
+      stdout: "progress 0.00\nprogress 50.00\nprogress 100.00\nok backup of work, vault sent to backup (repository main); warning: the backup is stored but not in dom0's ledger: the shim recorded nothing for it (check that the shim is installed for qubesd: `qubes-dedup-agent doctor`); its restores will not be checked for completeness.\n",
+    });
     expect(d.s.recorded("qvm-backup").argv).toEqual([
       "--yes", "--no-compress", "--passphrase-file", path.join(d.root, "etc/qubes-dedup/passphrase"), "--dest-vm", "backup",
       "--exclude", "sys-net", "qubes-dedup ingest --repo main", "work", "vault",
@@ -100,7 +105,20 @@ describe("rpc restore", () => {
     const d = dom0();
     fs.writeFileSync(path.join(d.s.bin, "qvm-backup-restore"), `#!/bin/sh\nprintf '%s\\0' "$@" > "${d.s.bin}/qvm-backup-restore.argv"\necho '-> Restored work: private.img (4096 bytes)'\necho '-> Skipping vault: a qube with that name already exists.'\necho '-> Done.'\n`, { mode: 0o755 });
     const r = rpc("restore", '{"snapshot":"0a1b2c3d","qubes":["work","vault"],"verifyOnly":false,"conflicts":"skip","repo":"main"}', d.env);
-    expect(r).toEqual({ status: 0, stderr: "", stdout: "progress 0.00\nprogress 100.00\nok restored 1 qube(s): work from snapshot 0a1b2c3d; skipped existing vault\n" });
+    expect(r).toEqual({
+      status: 0,
+      stderr: "",
+      stdout: "progress 0.00\nprogress 100.00\nok restored 1 qube(s): work from snapshot 0a1b2c3d; skipped existing vault; warning: dom0's ledger records no backup yet, so this restore cannot be checked for completeness or for an older backup served in place of the newest\n",
+    });
+    // dom0 asked first, with what its ledger knows (nothing yet), not with the request's words.
+    expect(fs.readFileSync(path.join(d.s.bin, "zenity.argv"), "utf8").split("\0").slice(0, -1)).toEqual([
+      "--question",
+      "--title=qubes-dedup: restore",
+      "--no-wrap",
+      "--text=Restore work, vault from a backup dom0 has no record of, from snapshot 0a1b2c3d of repository main?\nWarning: dom0's ledger records no backup yet, so this restore cannot be checked for completeness or for an older backup served in place of the newest.",
+    ]);
+    const declined = rpc("restore", '{"snapshot":"0a1b2c3d"}', { ...d.env, ZENITY_EXIT: "1" });
+    expect(declined).toEqual({ status: 2, stderr: "", stdout: "error: the restore was declined in dom0's confirmation dialog; nothing was restored.\n" });
     expect(fs.readFileSync(path.join(d.s.bin, "qvm-backup-restore.argv"), "utf8").split("\0").slice(0, -1)).toEqual([
       "-d", "backup", "-p", path.join(d.root, "etc/qubes-dedup/passphrase"), "--skip-conflicting", "qubes-dedup dump --repo main 0a1b2c3d", "work", "vault",
     ]);

@@ -7,7 +7,7 @@
  * anything else before it runs anything. Pure.
  */
 import { z } from "zod";
-import { NameError, checkQubeName, checkRepositoryName, checkSnapshotRef } from "./names.ts";
+import { NameError, checkBackupId, checkQubeName, checkRepositoryName, checkSnapshotRef } from "./names.ts";
 
 /** Largest request accepted, in bytes, including the terminating newline. */
 export const MAX_REQUEST_BYTES = 4096;
@@ -38,6 +38,8 @@ export interface RestoreRequest {
    * in a disposable qube made from management_dispvm, never in dom0.
    */
   paranoid: boolean;
+  /** The backup the user chose (dom0 checks it against its ledger); absent: the newest one dom0 recorded. */
+  backupId?: string;
 }
 
 const names = z.array(z.string()).max(MAX_QUBES, `at most ${MAX_QUBES} qube names are accepted`);
@@ -50,6 +52,7 @@ const RestoreSchema = z
     verifyOnly: z.boolean().optional(),
     paranoid: z.boolean().optional(),
     conflicts: z.enum(["rename", "skip"]).optional(),
+    backupId: z.string().optional(),
   })
   .strict();
 
@@ -128,7 +131,7 @@ export function parseBackupRequest(bytes: Uint8Array): BackupRequest {
 
 /**
  * Parses and validates a qubes.DedupRestore request:
- * `{repo?, snapshot, qubes?: [], verifyOnly?: boolean, paranoid?: boolean, conflicts?: "rename"|"skip"}`.
+ * `{repo?, snapshot, qubes?: [], verifyOnly?: boolean, paranoid?: boolean, conflicts?: "rename"|"skip", backupId?}`.
  * @throws RequestError
  */
 export function parseRestoreRequest(bytes: Uint8Array): RestoreRequest {
@@ -141,5 +144,6 @@ export function parseRestoreRequest(bytes: Uint8Array): RestoreRequest {
     verifyOnly: r.data.verifyOnly ?? false,
     paranoid: r.data.paranoid ?? false,
     ...(r.data.conflicts === undefined ? {} : { conflicts: r.data.conflicts }),
+    ...(r.data.backupId === undefined ? {} : { backupId: checked(() => checkBackupId(r.data.backupId!)) }),
   };
 }

@@ -89,6 +89,9 @@ describe("restore request grammar", () => {
     expect(restore('{"snapshot":"host-2026-11-30T10:00:00","conflicts":"skip"}').conflicts).toBe("skip");
     expect(restore('{"snapshot":"qubes-dedup,qd-run:20250102T030405678Z-0a1b2c3d,qd-data"}').snapshot).toBe("qubes-dedup,qd-run:20250102T030405678Z-0a1b2c3d,qd-data");
     expect(restore(`{"snapshot":"${"a".repeat(128)}"}`).snapshot).toHaveLength(128);
+    // The backup the user chose, checked by dom0 against its ledger.
+    expect(restore('{"snapshot":"0a1b2c3d","backupId":"20261202T003500-1234"}').backupId).toBe("20261202T003500-1234");
+    expect(() => restore('{"snapshot":"0a1b2c3d","backupId":"../x"}')).toThrow('backup-id "../x" is not valid; expected YYYYmmddTHHMMSS-<pid>, as qvm-backup writes it in the backup-header.');
   });
 
   it.each([

@@ -39,6 +39,8 @@ export function buildAll(): void {
   bundle("libs/qubes-sim/src/cli/qvm-backup.ts", path.join(BUILT.dom0Bin, "qvm-backup"));
   bundle("libs/qubes-sim/src/cli/qvm-backup-restore.ts", path.join(BUILT.dom0Bin, "qvm-backup-restore"));
   bundle("libs/qubes-sim/src/qrexec/cli-client.ts", BUILT.client);
+  // dom0's restore dialog and the qube listing / removal the agent's ledger checks use.
+  for (const tool of ["zenity", "qvm-ls", "qvm-remove"]) bundle(`libs/qubes-sim/src/cli/${tool}.ts`, path.join(BUILT.dom0Bin, tool));
   fs.copyFileSync(path.join(WORKSPACE, "libs/qubes-sim/src/tty/with-tty.py"), path.join(BUILT.dom0Bin, "with-tty.py"));
   const cli = path.join(OUT, "qubes-dedup.mjs");
   bundle("apps/cli/src/main.ts", cli, ["--runtime-externals"]);
@@ -81,6 +83,8 @@ export function machineEnv(m: ReturnType<typeof machine>, dom0Root = m.dom0): No
     QUBES_SIM_AGENT: BUILT.agent,
     QUBES_SIM_CHUNK_SIZE: String(128 * KiB),
     QUBES_SIM_VM_NAME: "backup",
+    // The dom0 user says yes to the agent's restore dialog (these tests answer the qrexec ask themselves).
+    QUBES_SIM_DIALOG_ANSWER: "yes",
     QUBES_DEDUP_AGENT_ROOT: m.agentRoot,
     QUBES_DEDUP_SHIM: BUILT.shim,
     QUBES_DEDUP_REAL_SCRYPT: "/usr/bin/scrypt",

@@ -58,7 +58,8 @@ describe("requestBackup and requestRestore through the simulated qrexec", () => 
   it("backs up through dom0 (policy allow): waiting -> running -> succeeded, progress to 100, the snapshot recorded by ingest", async () => {
     const t = track();
     const r = await requestBackup(db, { repository: "main" }, t.events);
-    expect(r).toMatchObject({ outcome: "succeeded", message: "backup of the qubes selected for backup sent to backup (repository main)" });
+    expect(r).toMatchObject({ outcome: "succeeded" });
+    expect(r.message).toMatch(/^backup of the qubes selected for backup sent to backup \(repository main\); recorded as backup [0-9]{8}T[0-9]{6}-[0-9]+ in dom0's ledger$/);
     expect(t.states).toEqual(["waiting", "running", "succeeded"]);
     expect(t.percents[0]).toBe(0);
     expect(t.percents.at(-1)).toBe(100);
@@ -82,7 +83,7 @@ describe("requestBackup and requestRestore through the simulated qrexec", () => 
     expect(waiting).toMatchObject({ kind: "restore", snapshotRef: snapshot, request: `{"repo":"main","snapshot":"${snapshot}"}` });
     const r = await pending;
     expect(r.outcome, r.message).toBe("succeeded");
-    expect(r.message).toMatch(new RegExp(`^restored 4 qube\\(s\\): (dom0|fedora-41|vault|work)(, (dom0|fedora-41|vault|work)){3} from snapshot ${snapshot}$`));
+    expect(r.message).toMatch(new RegExp(`^restored 4 qube\\(s\\): (dom0|fedora-41|vault|work)(, (dom0|fedora-41|vault|work)){3} from snapshot ${snapshot}; every chunk dom0's ledger lists for backup [0-9]{8}T[0-9]{6}-[0-9]+ arrived intact and in order$`));
     expect(t.states).toEqual(["waiting", "running", "succeeded"]);
     expect(volumeHashes(target)).toEqual(volumeHashes(m.dom0));
     expect(Object.keys(volumeHashes(target))).toHaveLength(4);

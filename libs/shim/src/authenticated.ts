@@ -34,9 +34,10 @@ function removeQuietly(file: string | null): void {
 /**
  * `enc` in authenticated mode: input (fd, read to its end) → output path or
  * `-`, data unchanged plus the trailer. A partial output file is removed on
- * failure.
+ * failure. `tee`, when given, sees every data block (dom0's ledger spool).
+ * @returns the trailer written.
  */
-export function encAuthenticated(key: Buffer, inFd: number, output: string): void {
+export function encAuthenticated(key: Buffer, inFd: number, output: string, tee?: (block: Buffer) => void): Buffer {
   const out = openOutput(output);
   try {
     const w = new TrailerWriter(key);
@@ -46,10 +47,13 @@ export function encAuthenticated(key: Buffer, inFd: number, output: string): voi
       if (n === 0) break;
       const block = buf.subarray(0, n);
       w.update(block);
+      tee?.(block);
       writeAll(out.fd, block);
     }
-    writeAll(out.fd, w.trailer());
+    const trailer = w.trailer();
+    writeAll(out.fd, trailer);
     if (out.created) fs.closeSync(out.fd);
+    return trailer;
   } catch (e) {
     if (out.created) {
       fs.closeSync(out.fd);

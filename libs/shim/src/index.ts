@@ -27,3 +27,25 @@ export {
   type StatusLine,
   type WantedFile,
 } from "./install-plan.ts";
+export {
+  BACKUP_ID_RE,
+  LedgerFormatError,
+  chunkLabel,
+  completeness,
+  formatChunkRecord,
+  formatJournalEntry,
+  formatRestorePlan,
+  headerBackupId,
+  judgeChunk,
+  lineFields,
+  parseChunkRecords,
+  parseJournal,
+  parseRestorePlan,
+  splitChunkPath,
+  type ChunkRecord,
+  type Completeness,
+  type JournalEntry,
+  type PlanFile,
+  type RestorePlan,
+} from "./ledger-format.ts";
+export { RESTORE_RUN_ENV, STATE_DIR, STATE_DIR_ENV } from "./ledger.ts";

@@ -15,7 +15,10 @@ import type { Readable, Writable } from "node:stream";
 import { loadConfig, underRoot } from "../config.ts";
 import { backupArgs, checkPassphraseFile, restoreArgs } from "../runs.ts";
 import { shimDirForRuns } from "../shim-path.ts";
-import { RequestError, formatReply, oneLine, parseBackupRequest, parseRestoreRequest, type Reply } from "@qubes-dedup/protocol";
+import { RequestError, formatReply, oneLine, parseBackupRequest, parseRestoreRequest, type Reply, type RestoreRequest } from "@qubes-dedup/protocol";
+import { recordBackup, removeSpoolsSince, stateEnv } from "../ledger/store.ts";
+import { handleRestore } from "./restore.ts";
+import { notifyEnd } from "../notify.ts";
 import { ValidationError, qubeName } from "../validate.ts";
 import { readRequestBytes } from "./read.ts";
 import { restoreOutcome } from "./progress.ts";
@@ -34,6 +37,13 @@ export interface Plan {
   args: string[];
   passphraseFile: string;
   summary: (stdoutLines: string[]) => string;
+  /** The checked restore request (restores only). */
+  request?: RestoreRequest;
+  /** The backup qube (`-d`), the repository. */
+  destVm: string;
+  repo?: string;
+  /** Notify successful runs too (agent.json). */
+  notifySuccess?: boolean;
 }
 
 /** Refusal before anything ran: `error: <reason>`, exit 2. */
@@ -54,7 +64,7 @@ function backupPlan(bytes: Uint8Array, destVm: string, passphraseFile: string, d
   const repo = req.repo ?? defaultRepo;
   const args = backupArgs({ destVm, passphraseFile, repo, exclude: req.exclude, qubes: req.qubes });
   const what = req.qubes.length ? req.qubes.join(", ") : "the qubes selected for backup";
-  return { program: "qvm-backup", args, passphraseFile, summary: () => `backup of ${what} sent to ${destVm} (repository ${repo ?? "default"})` };
+  return { program: "qvm-backup", args, passphraseFile, destVm, repo, summary: () => `backup of ${what} sent to ${destVm} (repository ${repo ?? "default"})` };
 }
 
 function restorePlan(bytes: Uint8Array, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
@@ -68,7 +78,7 @@ function restorePlan(bytes: Uint8Array, destVm: string, passphraseFile: string, 
     const where = req.paranoid ? " in a disposable qube (paranoid mode)" : "";
     return `${verb} ${list} from snapshot ${req.snapshot}${where}${skipped.length ? `; skipped existing ${skipped.join(", ")}` : ""}`;
   };
-  return { program: "qvm-backup-restore", args, passphraseFile, summary };
+  return { program: "qvm-backup-restore", args, passphraseFile, summary, request: req, destVm, repo };
 }
 
 /**
@@ -96,7 +106,7 @@ async function prepare(kind: "backup" | "restore", root: string, io: RpcIo): Pro
   let plan: Plan;
   try {
     qubeName(cfg.destVm, "backup qube");
-    plan = planRequest(kind, bytes, cfg.destVm, passphraseFile, cfg.repo);
+    plan = { ...planRequest(kind, bytes, cfg.destVm, passphraseFile, cfg.repo), notifySuccess: cfg.notifySuccess };
   } catch (e) {
     if (e instanceof RequestError || e instanceof ValidationError) throw new Refusal(e.message);
     throw e;
@@ -126,12 +136,21 @@ export async function handleRpc(kind: "backup" | "restore", root: string, io: Rp
     return write({ kind: "failed", reason: (e as Error).message }), 1;
   }
   const { plan, shimDir } = prepared;
-  const run: ToolRun = await runTool(plan.program, plan.args, shimDir, io.env, io.stdout);
-  if (run.callerGone) return 1;
+  if (plan.request) return handleRestore(root, plan, plan.request, shimDir, io, write);
+  const since = Date.now();
+  const run: ToolRun = await runTool(plan.program, plan.args, shimDir, { ...io.env, ...stateEnv(root) }, io.stdout);
+  if (run.exitCode !== 0) removeSpoolsSince(root, since);
   if (run.exitCode === 0) {
-    write({ kind: "ok", summary: plan.summary(run.stdoutLines) });
+    const f = recordBackup(root, since, new Date());
+    const ledger = "warning" in f ? `; warning: ${f.warning}` : `; recorded as backup ${f.recorded.backupId} in dom0's ledger`;
+    const summary = `${plan.summary(run.stdoutLines)}${ledger}`;
+    await notifyEnd({ what: "backup", ok: true, text: summary }, plan.notifySuccess === true, io.env);
+    if (run.callerGone) return 1;
+    write({ kind: "ok", summary });
     return 0;
   }
+  await notifyEnd({ what: "backup", ok: false, text: run.callerGone ? "the backup qube went away, the backup was stopped" : run.reason }, plan.notifySuccess === true, io.env);
+  if (run.callerGone) return 1;
   write({ kind: "failed", reason: run.reason });
   return run.exitCode || 1;
 }
