@@ -4,7 +4,11 @@ import { execa } from "execa";
 import { EngineError } from "../errors.ts";
 import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
+import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
+
+/** A borg process as execa returns it (stdin/stdout per its options, stderr a pipe). */
+type BorgSub = ReturnType<typeof execa<{ reject: false; buffer: false; stdin: "pipe"; stdout: "pipe"; stderr: "pipe" }>>;
 import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 const STDERR_KEEP = 64 * 1024;
@@ -123,12 +127,12 @@ class Borg implements Engine {
   backupStdin(opts: BackupStdinOptions): StdinBackup {
     const name = archiveName(opts.tags);
     const pipe = inputPipe();
-    const sub = pipe.spawnWith((fd) =>
-      execa(this.bin, ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"], {
-        reject: false, buffer: { stdout: true, stderr: false }, stdin: fd as "pipe", env: this.env(), extendEnv: false,
-      }),
+    const args = ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"];
+    const { sub, control } = pipe.spawnWith((fd) =>
+      spawnEngine(this.bin, args, { stdin: fd, stdout: "pipe", buffer: { stdout: true, stderr: false }, env: this.env(), guard: { stop: "SIGTERM", mode: "writer", held: pipe.ourFd } }, execa as never) as SpawnedEngine<BorgSub>,
     );
     const stdin = pipe.ours(sub.stdin);
+    commitWhenFinished(stdin, control);
     let stderr = "";
     sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
     stdin.on("error", () => {});
@@ -147,10 +151,9 @@ class Borg implements Engine {
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {
     const pipe = outputPipe();
-    const sub = pipe.spawnWith((fd) =>
-      execa(this.bin, ["extract", "--stdout", `${this.repo.location}::${snapshotId}`, filename], {
-        reject: false, buffer: false, stdin: "ignore", stdout: fd as "pipe", env: this.env(), extendEnv: false,
-      }),
+    const args = ["extract", "--stdout", `${this.repo.location}::${snapshotId}`, filename];
+    const { sub } = pipe.spawnWith((fd) =>
+      spawnEngine(this.bin, args, { stdin: "ignore", stdout: fd, buffer: false, env: this.env(), guard: { stop: "SIGTERM", mode: "reader", held: pipe.ourFd } }, execa as never) as SpawnedEngine<BorgSub>,
     );
     const output = pipe.ours(sub.stdout);
     let stderr = "";

@@ -3,6 +3,7 @@ import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
 import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump } from "./common.ts";
+import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
 import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
@@ -115,12 +116,14 @@ class Restic implements Engine {
     }
   }
 
-  private spawn(args: string[], stdin: number | "pipe" | "ignore", stdout: number | "pipe" = "pipe"): Sub {
+  /**
+   * Starts restic under the engine guard (guard.ts), which holds `held` (our
+   * FIFO end): our death is then no end of file, and restic gets SIGINT.
+   */
+  private spawn(args: string[], stdin: number | "pipe" | "ignore", stdout: number | "pipe", guard: { mode: "writer" | "reader"; held: number | undefined }): SpawnedEngine<Sub> {
     checkPasswordFile(this.repo);
-    return execa(this.bin, [...this.base(), ...args], {
-      // execa documents any file descriptor integer for stdin/stdout; its types list only 1-9
-      reject: false, buffer: false, stdin: stdin as "pipe", stdout: stdout as "pipe", stderr: "pipe", env: engineEnv({ RESTIC_PROGRESS_FPS: "0.5" }), extendEnv: false,
-    }) as Sub;
+    // execa documents any file descriptor integer for stdin/stdout; its types list only 1-9
+    return spawnEngine(this.bin, [...this.base(), ...args], { stdin, stdout, buffer: false, env: engineEnv({ RESTIC_PROGRESS_FPS: "0.5" }), guard: { stop: "SIGINT", ...guard } }, execa as never);
   }
 
   backupStdin(opts: BackupStdinOptions): StdinBackup {
@@ -128,8 +131,9 @@ class Restic implements Engine {
     for (const t of opts.tags) args.push("--tag", t);
     if (opts.hostname) args.push("--host", opts.hostname);
     const pipe = inputPipe();
-    const sub = pipe.spawnWith((fd) => this.spawn(args, fd));
+    const { sub, control } = pipe.spawnWith((fd) => this.spawn(args, fd, "pipe", { mode: "writer", held: pipe.ourFd }));
     const stdin = pipe.ours(sub.stdin);
+    commitWhenFinished(stdin, control);
     const limit = opts.backendTimeoutSeconds ?? BACKEND_TIMEOUT_S;
     const grace = Math.min(KILL_GRACE_S, limit);
     let stderr = "";
@@ -172,7 +176,7 @@ class Restic implements Engine {
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {
     const pipe = outputPipe();
-    const sub = pipe.spawnWith((fd) => this.spawn(["dump", snapshotId, `/${filename}`], "ignore", fd));
+    const { sub } = pipe.spawnWith((fd) => this.spawn(["dump", snapshotId, `/${filename}`], "ignore", fd, { mode: "reader", held: pipe.ourFd }));
     const output = pipe.ours(sub.stdout);
     let stderr = "";
     sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
