@@ -6,6 +6,11 @@ export class IngestError extends Error {
 /** What went wrong in an engine, for callers that word it differently. */
 export type EngineFailure = "damaged" | "missing" | "gone" | "network" | "other";
 
+/** The one sentence of an ingest stopped by its AbortSignal (SIGINT, SIGTERM): exit 1, nothing stored. */
+export function ingestCancelled(bytesRead: number): IngestError {
+  return new IngestError(`the backup was cancelled after ${bytesRead} bytes; nothing was stored.`);
+}
+
 /** restic/borg failed: missing binary, wrong password, locked, corrupt, unreachable. */
 export class EngineError extends Error {
   override name = "EngineError";

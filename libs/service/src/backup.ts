@@ -1,9 +1,10 @@
 import type { Readable } from "node:stream";
-import { ingest, type IngestProgress, type IngestResult } from "@qubes-dedup/pipeline";
+import { ingest, ingestCancelled, type IngestProgress, type IngestResult } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
 import { finishJob, progressRecorder, startJob } from "./jobs.ts";
 import { ServiceError } from "./errors.ts";
+import { prepareRepository, previousBackupFailed } from "./repository-care.ts";
 
 /** Options of {@link runBackup}. */
 export interface RunBackupOptions {
@@ -12,7 +13,13 @@ export interface RunBackupOptions {
   /** The qvm-backup stream (Qubes backup format v4), e.g. process.stdin. */
   input: Readable;
   onProgress?: (p: IngestProgress) => void;
+  /**
+   * A stop signal (SIGINT, SIGTERM) fired at any time before the snapshot is
+   * recorded in the index cancels the run: nothing stays stored, IngestError.
+   */
   signal?: AbortSignal;
+  /** lines for the job's log: stale locks and interrupted runs removed first */
+  log?: (line: string) => void;
 }
 
 /** What a successful backup recorded. */
@@ -38,6 +45,7 @@ export async function runBackup(db: Database, opts: RunBackupOptions): Promise<R
   const progress = progressRecorder(db, jobId);
   let bytesRead = 0;
   try {
+    await prepareRepository(db, repo.id, engine, { log: opts.log, jobId, removeIncomplete: await previousBackupFailed(db, repo.id, jobId) });
     const result = await ingest(opts.input, engine, {
       signal: opts.signal,
       onProgress: (p) => {
@@ -48,6 +56,10 @@ export async function runBackup(db: Database, opts: RunBackupOptions): Promise<R
     });
     await progress.flush();
     const repositoryBytes = await engine.repositoryBytes();
+    if (opts.signal?.aborted) {
+      await engine.forget([result.snapshotId, result.sideSnapshotId]);
+      throw ingestCancelled(result.logicalBytes);
+    }
     const snap = await recordSnapshot(db, repo.id, jobId, result, repositoryBytes);
     await finishJob(db, jobId, { bytesDone: result.logicalBytes, snapshotRef: result.snapshotId });
     return { jobId, snapshotDbId: snap, ingest: result, repositoryBytes };

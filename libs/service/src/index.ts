@@ -97,5 +97,6 @@ export {
 } from "./schedules.ts";
 export { tick, idle, startScheduler, TICK_SECONDS } from "./scheduler.ts";
 export { reindex, type ReindexResult } from "./reindex.ts";
+export { prepareRepository, type PrepareOptions } from "./repository-care.ts";
 export { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches, TokenError, TOKEN_FILE_NAME } from "./web-token.ts";
 export { formatBytes } from "./format.ts";

@@ -9,6 +9,7 @@ import { applyRetention, getRetention } from "./retention.ts";
 import { requestRestore } from "./qrexec.ts";
 import type { ScheduleKind } from "./schedules.ts";
 import { getTask, startBackup, taskDone } from "./tasks.ts";
+import { prepareRepository } from "./repository-care.ts";
 
 /**
  * Runs the engine's integrity check; with `readDataSubset` (restic's
@@ -16,9 +17,11 @@ import { getTask, startBackup, taskDone } from "./tasks.ts";
  * `--verify-data`) it also reads and verifies stored data.
  * @throws ServiceError (unknown repository), EngineError naming the damage.
  */
-export async function checkRepository(db: Database, repository: string, readDataSubset?: string): Promise<void> {
+export async function checkRepository(db: Database, repository: string, readDataSubset?: string, log?: (line: string) => void): Promise<void> {
   const repo = await getRepository(db, repository);
-  await engineFor(repo).check(readDataSubset ? { readDataSubset } : {});
+  const engine = engineFor(repo);
+  await prepareRepository(db, repo.id, engine, { log, removeIncomplete: true });
+  await engine.check(readDataSubset ? { readDataSubset } : {});
 }
 
 /** Bytes of log kept per run. */
@@ -38,15 +41,19 @@ type Outcome = { ok: boolean; message: string; log: string[] };
 async function retention(db: Database, repo: string, repositoryId: number): Promise<Outcome> {
   const policy = await getRetention(db, repositoryId);
   if (!policy) return { ok: false, message: "This repository has no retention policy: set one on the Schedules page.", log: [] };
+  const care: string[] = [];
+  await prepareRepository(db, repositoryId, engineFor(await getRepository(db, repo)), { log: (l) => care.push(l), removeIncomplete: true });
   const r = await applyRetention(db, repo, policy);
   const rules = `last ${policy.keepLast ?? 0}, daily ${policy.keepDaily ?? 0}, weekly ${policy.keepWeekly ?? 0}, monthly ${policy.keepMonthly ?? 0}`;
-  return { ok: true, message: `Kept ${r.keptRuns} backup run(s) and forgot ${r.forgotten.length} (keep ${rules}).`, log: r.log };
+  return { ok: true, message: `Kept ${r.keptRuns} backup run(s) and forgot ${r.forgotten.length} (keep ${rules}).`, log: [...care, ...r.log] };
 }
 
 async function check(db: Database, repo: string, subset: string | null | undefined): Promise<Outcome> {
-  await checkRepository(db, repo, subset ?? undefined);
+  const log: string[] = [];
+  await checkRepository(db, repo, subset ?? undefined, (l) => log.push(l));
   const what = subset ? `structure and ${subset} of the data` : "structure (no data read)";
-  return { ok: true, message: `The repository check passed: ${what} verified.`, log: [`check ${repo}${subset ? ` --read-data-subset=${subset}` : ""}: no errors`] };
+  log.push(`check ${repo}${subset ? ` --read-data-subset=${subset}` : ""}: no errors`);
+  return { ok: true, message: `The repository check passed: ${what} verified.`, log };
 }
 
 async function drill(db: Database, repo: string, repositoryId: number): Promise<Outcome> {

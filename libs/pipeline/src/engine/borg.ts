@@ -4,6 +4,7 @@ import { execa } from "execa";
 import { EngineError } from "../errors.ts";
 import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
+import { borgLockHolders } from "./borg-locks.ts";
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
 
@@ -122,6 +123,20 @@ class Borg implements Engine {
     if (!ids.length) return;
     await this.run("delete", ["delete", this.repo.location, ...ids]);
     await this.run("compact", ["compact", this.repo.location]);
+  }
+
+  /**
+   * borg 1.2 removes this host's dead processes' locks by itself when it next
+   * takes the lock; doing it first lets the job log say so. Locks of other
+   * hosts or of live processes are never touched (break-lock removes all).
+   * Remote repositories are left to borg.
+   */
+  async removeStaleLocks(): Promise<number> {
+    if (!isLocalPath(this.repo.location)) return 0;
+    const { holders, allStale } = borgLockHolders(this.repo.location);
+    if (!allStale) return 0;
+    await this.run("break-lock", ["break-lock", this.repo.location]);
+    return holders.length;
   }
 
   backupStdin(opts: BackupStdinOptions): StdinBackup {

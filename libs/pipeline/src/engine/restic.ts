@@ -101,6 +101,20 @@ class Restic implements Engine {
     if (ids.length) await this.run("forget", ["forget", "--prune", ...ids]);
   }
 
+  /** The repository's lock ids: a directory listing for a local repository, else `restic list locks`. */
+  private async locks(): Promise<string[]> {
+    if (isLocalPath(this.repo.location)) return readdir(path.join(this.repo.location, "locks")).catch(() => []);
+    return (await this.run("list locks", ["list", "locks", "--no-lock"], UNLOCK_TIMEOUT_S)).split("\n").filter(Boolean);
+  }
+
+  async removeStaleLocks(): Promise<number> {
+    const before = await this.locks();
+    if (!before.length) return 0;
+    await this.run("unlock", ["unlock"], UNLOCK_TIMEOUT_S);
+    const after = new Set(await this.locks());
+    return before.filter((l) => !after.has(l)).length;
+  }
+
   /**
    * restic 0.14's local backend names each snapshot file after its full id
    * (`<repo>/snapshots/<64 hex>`), so a directory listing answers what

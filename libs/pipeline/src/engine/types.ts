@@ -63,6 +63,14 @@ export interface Engine {
   repositoryBytes(): Promise<number>;
   check(opts?: { readDataSubset?: string }): Promise<void>;
   forget(ids: string[]): Promise<void>;
+  /**
+   * Removes the repository locks of processes that are gone (killed, power
+   * loss) and only those: restic `unlock` (same host and process gone, or
+   * older than 30 minutes); borg: `break-lock` only when every lock is one of
+   * this host's and its process is gone.
+   * @returns how many locks were removed (0 costs no engine start for a local repository without locks)
+   */
+  removeStaleLocks(): Promise<number>;
   /** starts storing stdin as one file `filename` in a new snapshot with these tags */
   backupStdin(opts: BackupStdinOptions): StdinBackup;
   /** streams file `filename` of a snapshot to stdout */

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
-import { EngineError, IngestError } from "../errors.ts";
+import { EngineError, IngestError, ingestCancelled } from "../errors.ts";
 import type { Engine, StdinBackup } from "../engine/types.ts";
 import { SideRecordBuilder, type IngestSummary } from "../layout/side-record.ts";
 import { DATA_FILE, DATA_TAG, PROJECT_TAG, SIDE_FILE, SIDE_TAG, newRunId, runTag as runTagOf } from "../layout/tags.ts";
@@ -82,7 +82,7 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
     if (e instanceof EngineError) throw e;
     if (failedFirst instanceof EngineError) throw failedFirst;
     if (e instanceof IngestError) throw e;
-    if (opts.signal?.aborted) throw new IngestError(`the backup was cancelled after ${progress.bytesRead} bytes; nothing was stored.`);
+    if (opts.signal?.aborted) throw ingestCancelled(progress.bytesRead);
     throw new IngestError(`reading the backup stream failed after ${progress.bytesRead} bytes (${(e as Error).message}); nothing was stored, run the backup again.`);
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
@@ -100,6 +100,8 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   let sideSnapshotId: string;
   try {
     ({ sideAdded, snapshotId, sideSnapshotId } = await storeSideAndResolveIds(engine, record, runTag, data.snapshotId, early ?? sideBackup(engine, runTag, opts)));
+    // a stop signal during the side record's storing cancels the run too (ARCHITECTURE.md: exit 1, nothing stored)
+    if (opts.signal?.aborted) throw ingestCancelled(progress.bytesRead);
   } catch (e) {
     await early?.interrupt();
     await engine.forget((await engine.snapshots({ tag: runTag })).map((s) => s.id)).catch(() => {});
