@@ -8,11 +8,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { dump, ingest, type EngineKind } from "../src/index.ts";
+import { execa } from "execa";
+import { dump, ingest, type Engine, type EngineKind } from "../src/index.ts";
 import { makeStream, smallSystem } from "./helpers/make-stream.ts";
-import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
-import { exited, startScript, waitGone, waitLocked } from "./helpers/kill.ts";
+import { exited, startScript, tmpDir, waitGone, waitLocked } from "@qubes-dedup/qubes-sim/testing";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const INGEST_CLI = path.join(here, "helpers/ingest-cli.ts");
@@ -42,4 +42,31 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
     await dump(engine, r.snapshotId, sink, { sideSnapshotId: r.sideSnapshotId });
     expect(sink.bytes().equals(stream)).toBe(true);
   }, 180_000);
+});
+
+/** Starts the engine's own backup of stdin (no guard, nothing written to it), holding the repository's lock once it has it. */
+async function lockHolder(engine: Engine) {
+  const { location, passwordFile } = engine.repo;
+  const p = engine.kind === "restic"
+    ? execa("restic", ["-r", location, "--password-file", passwordFile, "--no-cache", "backup", "--stdin"], { reject: false, stdin: "pipe" })
+    : execa("borg", ["create", `${location}::held`, "-"], { reject: false, stdin: "pipe", env: { BORG_PASSPHRASE: fs.readFileSync(passwordFile, "utf8").trim() } });
+  await waitLocked(engine.kind, location);
+  return { p }; // not the subprocess itself: awaiting a thenable would wait for its exit
+}
+
+describe.each(["restic", "borg"] as EngineKind[])("%s locks", (kind) => {
+  it("removeStaleLocks removes the lock of a SIGKILLed engine and leaves a live one's", async () => {
+    const { engine } = await freshRepo(kind);
+    const { p: dead } = await lockHolder(engine);
+    dead.kill("SIGKILL");
+    await dead;
+    expect(await engine.removeStaleLocks()).toBe(1);
+    expect(await engine.removeStaleLocks()).toBe(0);
+    await engine.check();
+    const { p: live } = await lockHolder(engine);
+    expect(await engine.removeStaleLocks()).toBe(0);
+    expect(kind === "restic" ? fs.readdirSync(path.join(engine.repo.location, "locks")).length : Number(fs.existsSync(path.join(engine.repo.location, "lock.exclusive")))).toBe(1);
+    live.kill("SIGKILL");
+    await live;
+  }, 120_000);
 });

@@ -10,3 +10,4 @@ export { sha256File, qubeVolumeHashes, volumeHashes } from "./hash.ts";
 export { resticSnapshotIds, resticLocks, type ResticRepo } from "./restic.ts";
 export { unansweredCalls, answerTheWaitingCall } from "./confirm.ts";
 export { makeBackupStreamFile, type StreamFileOptions } from "./stream.ts";
+export { startScript, processesMentioning, waitGone, waitLocked, exited } from "./kill.ts";

@@ -1,5 +1,5 @@
-// Killing real ingest and dump processes at chosen moments, and waiting for
-// every engine process they started to be gone (tests of crash safety).
+// Test support: killing real ingest and dump processes at chosen moments,
+// and waiting for every engine process they started to be gone (crash tests).
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 
