@@ -85,6 +85,8 @@ export {
   nextRuns,
   previousRun,
   readDataSubsetSchema,
+  MIN_SCHEDULE_INTERVAL_S,
+  shortestInterval,
   scheduleInput,
   listSchedules,
   createSchedule,

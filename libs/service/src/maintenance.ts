@@ -7,7 +7,8 @@ import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
 import { applyRetention, getRetention } from "./retention.ts";
 import { requestRestore } from "./qrexec.ts";
-import type { ScheduleKind } from "./schedules.ts";
+import { readDataSubsetSchema, type ScheduleKind } from "./schedules.ts";
+import { ServiceError } from "./errors.ts";
 import { getTask, startBackup, taskDone } from "./tasks.ts";
 import { prepareRepository } from "./repository-care.ts";
 
@@ -77,9 +78,14 @@ async function backup(db: Database, repo: string, qubes: string[]): Promise<Outc
 /**
  * Runs `req` now and records it. Never throws for task failures: they are
  * recorded as a failed run with the error's sentence.
+ * @throws ServiceError for an input that cannot run (readDataSubset "500%"), before anything is recorded
  * @returns the MaintenanceRun id and how it ended.
  */
 export async function runMaintenance(db: Database, req: MaintenanceRequest): Promise<{ id: number; ok: boolean; message: string }> {
+  if (req.readDataSubset) {
+    const subset = readDataSubsetSchema.safeParse(req.readDataSubset);
+    if (!subset.success) throw new ServiceError(`${subset.error.issues[0]!.message}; nothing was run.`);
+  }
   const repo = await db.prisma.repository.findUniqueOrThrow({ where: { id: req.repositoryId } });
   const run = await db.prisma.maintenanceRun.create({
     data: { repositoryId: repo.id, scheduleId: req.scheduleId ?? null, kind: req.kind, status: "running" },

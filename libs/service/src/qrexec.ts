@@ -18,6 +18,7 @@ import type { Database } from "@qubes-dedup/db";
 import { parseReply } from "@qubes-dedup/protocol";
 import { getRepository } from "./repositories.ts";
 import { processAlive } from "./jobs.ts";
+import { assertRestorable } from "./restore-check.ts";
 
 /** How a request ended. */
 export type RequestOutcome = "succeeded" | "failed" | "refused";
@@ -78,9 +79,10 @@ export async function requestBackup(db: Database, input: BackupRequestInput, eve
  * Asks dom0 to restore `input.snapshot` (qvm-backup-restore through
  * `qubes-dedup dump`); dom0 asks its user to confirm first, during which the
  * job is "waiting". Records a "restore" job with snapshotRef = the snapshot.
- * @throws ServiceError when the repository is not registered (no job is recorded).
+ * @throws ServiceError when the repository is not registered or neither its index nor the repository knows the snapshot (no job is recorded, dom0 is not asked).
  */
 export async function requestRestore(db: Database, input: RestoreRequestInput, events: RequestEvents = {}, signal?: AbortSignal): Promise<RequestResult> {
+  await assertRestorable(db, input.repository, input.snapshot);
   const request = {
     repo: input.repository,
     snapshot: input.snapshot,

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { EngineError } from "../errors.ts";
-import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump, type DumpProcess } from "./common.ts";
+import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
 import { borgLockHolders } from "./borg-locks.ts";
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
@@ -79,19 +79,22 @@ class Borg implements Engine {
     return engineEnv({ BORG_PASSPHRASE: pass, BORG_RELOCATED_REPO_ACCESS_IS_OK: "yes", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: "no", BORG_DISPLAY_PASSPHRASE: "no" });
   }
 
-  private async run(what: string, args: string[]): Promise<string> {
-    const r = await execa(this.bin, args, { reject: false, env: this.env(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 }).catch((e) => {
+  private async run(what: string, args: string[], timeoutSeconds?: number): Promise<string> {
+    const sub = execa(this.bin, args, { reject: false, env: this.env(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
+    // SIGTERM: borg releases its lock when it turns into an exception
+    const { result: r, timedOut } = await (timeoutSeconds ? withTimeLimit(sub, timeoutSeconds, "SIGTERM") : sub.then((result) => ({ result, timedOut: false }))).catch((e) => {
       if (isEnoent(e)) throw notInstalled("borg", "borgbackup");
       throw e;
     });
     if (isEnoent(r)) throw notInstalled("borg", "borgbackup");
+    if (timedOut && timeoutSeconds) throw noAnswer("borg", this.repo.location, timeoutSeconds);
     if (r.exitCode !== 0 && r.exitCode !== 1) throw borgError(this.repo, what, String(r.stderr));
     return String(r.stdout);
   }
 
-  async isInitialised(): Promise<boolean> {
+  async isInitialised(opts: { timeoutSeconds?: number } = {}): Promise<boolean> {
     try {
-      await this.run("info", ["info", "--json", this.repo.location]);
+      await this.run("info", ["info", "--json", this.repo.location], opts.timeoutSeconds);
       return true;
     } catch (e) {
       if (e instanceof EngineError && (e.failure === "missing" || e.failure === "gone") && !/is not a borg repository/.test(e.message)) return false;

@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
-import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump } from "./common.ts";
+import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit } from "./common.ts";
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
 import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
@@ -56,21 +56,23 @@ class Restic implements Engine {
   private async run(what: string, args: string[], timeoutSeconds?: number): Promise<string> {
     checkPasswordFile(this.repo);
     let r;
+    let timedOut = false;
     try {
-      const timeout = timeoutSeconds ? { timeout: timeoutSeconds * 1000, killSignal: "SIGINT" as const } : {};
-      r = await execa(this.bin, [...this.base(), ...args], { reject: false, env: engineEnv(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20, ...timeout });
+      const sub = execa(this.bin, [...this.base(), ...args], { reject: false, env: engineEnv(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
+      ({ result: r, timedOut } = timeoutSeconds ? await withTimeLimit(sub, timeoutSeconds, "SIGINT") : { result: await sub, timedOut: false });
     } catch (e) {
       if (isEnoent(e)) throw notInstalled("restic", "restic");
       throw e;
     }
     if (isEnoent(r)) throw notInstalled("restic", "restic");
+    if (timedOut && timeoutSeconds) throw noAnswer("restic", this.repo.location, timeoutSeconds);
     if (r.exitCode !== 0) throw resticError(this.repo, what, String(r.stderr));
     return String(r.stdout);
   }
 
-  async isInitialised(): Promise<boolean> {
+  async isInitialised(opts: { timeoutSeconds?: number } = {}): Promise<boolean> {
     try {
-      await this.run("cat config", ["cat", "config"]);
+      await this.run("cat config", ["cat", "config"], opts.timeoutSeconds);
       return true;
     } catch (e) {
       if (e instanceof EngineError && (e.failure === "missing" || e.failure === "gone")) return false;

@@ -55,7 +55,11 @@ export interface Engine {
   readonly kind: EngineKind;
   readonly repo: RepositoryRef;
   /** true when the repository exists and opens with the password; false when absent (throws on a wrong password) */
-  isInitialised(): Promise<boolean>;
+  /**
+   * @param opts.timeoutSeconds stop the engine after this long (a server that
+   *   never answers) and throw EngineError "network" saying so
+   */
+  isInitialised(opts?: { timeoutSeconds?: number }): Promise<boolean>;
   /** creates the repository (restic init / borg init -e repokey-blake2) */
   init(): Promise<void>;
   snapshots(opts?: { tag?: string }): Promise<EngineSnapshot[]>;
