@@ -4,6 +4,7 @@ import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
 import { finishJob, progressRecorder, startJob } from "./jobs.ts";
 import { ServiceError } from "./errors.ts";
+import { errorLine, indexDbError } from "./db-errors.ts";
 import { prepareRepository, previousBackupFailed } from "./repository-care.ts";
 
 /** Options of {@link runBackup}. */
@@ -41,11 +42,14 @@ export interface RunBackupResult {
 export async function runBackup(db: Database, opts: RunBackupOptions): Promise<RunBackupResult> {
   const repo = await getRepository(db, opts.repository);
   const engine = engineFor(repo);
-  const jobId = await startJob(db, repo.id, "backup");
+  const jobId = await startJob(db, repo.id, "backup").catch((e: unknown) => {
+    throw indexDbError(db, e);
+  });
   const progress = progressRecorder(db, jobId);
   let bytesRead = 0;
   try {
-    await prepareRepository(db, repo.id, engine, { log: opts.log, jobId, removeIncomplete: await previousBackupFailed(db, repo.id, jobId) });
+    const failedBefore = await previousBackupFailed(db, repo.id, jobId);
+    await prepareRepository(db, repo.id, engine, { log: opts.log, jobId, removeIncomplete: failedBefore, pruneAfterFailure: failedBefore });
     const result = await ingest(opts.input, engine, {
       signal: opts.signal,
       onProgress: (p) => {
@@ -60,7 +64,7 @@ export async function runBackup(db: Database, opts: RunBackupOptions): Promise<R
       await engine.forget([result.snapshotId, result.sideSnapshotId]);
       throw ingestCancelled(result.logicalBytes);
     }
-    const snap = await recordSnapshot(db, repo.id, jobId, result, repositoryBytes);
+    const snap = await recordSnapshot(db, repo.id, jobId, result, repositoryBytes, opts.repository);
     await finishJob(db, jobId, { bytesDone: result.logicalBytes, snapshotRef: result.snapshotId });
     return { jobId, snapshotDbId: snap, ingest: result, repositoryBytes };
   } catch (e) {
@@ -70,7 +74,7 @@ export async function runBackup(db: Database, opts: RunBackupOptions): Promise<R
   }
 }
 
-async function recordSnapshot(db: Database, repositoryId: number, jobId: number, r: IngestResult, repositoryBytes: number): Promise<number> {
+async function recordSnapshot(db: Database, repositoryId: number, jobId: number, r: IngestResult, repositoryBytes: number, repository: string): Promise<number> {
   try {
     const snap = await db.prisma.snapshot.create({
       data: {
@@ -100,8 +104,10 @@ async function recordSnapshot(db: Database, repositoryId: number, jobId: number,
     });
     return snap.id;
   } catch (e) {
+    const full = indexDbError(db, e, { snapshot: r.snapshotId, repository });
+    if (full !== e) throw full;
     throw new ServiceError(
-      `snapshot ${r.snapshotId} is stored in the repository but could not be recorded in the index db (${(e as Error).message.split("\n")[0]}): run "qubes-dedup reindex --repo <name>" to rebuild the index from the repository.`,
+      `snapshot ${r.snapshotId} is stored in the repository but could not be recorded in the index db (${errorLine(e)}): run "qubes-dedup reindex --repo ${repository}" to rebuild the index from the repository.`,
     );
   }
 }

@@ -14,6 +14,8 @@ export interface PrepareOptions {
   log?: (line: string) => void;
   /** also forget incomplete runs (when no other ingest can be running) */
   removeIncomplete?: boolean;
+  /** prune when no incomplete run was removed (which prunes too): the previous backup failed */
+  pruneAfterFailure?: boolean;
   /** the job running now (its own row does not count as another run) */
   jobId?: number;
   /** the listing, when the caller has it */
@@ -55,6 +57,10 @@ export async function prepareRepository(db: Database, repositoryId: number, engi
     if (removed.length) {
       const ids = removed.map((s) => shortSnapshotId(engine.kind, s.id)).join(", ");
       log(`removed ${removed.length} snapshot${removed.length === 1 ? "" : "s"} of interrupted backup runs from ${loc} (${ids}): none was a complete backup.`);
+    } else if (opts.pruneAfterFailure) {
+      // a failed run (a full disk, a lost server) may have left packs no snapshot refers to
+      await engine.prune();
+      log(`pruned ${loc} after the failed run before it: space no snapshot refers to is free again.`);
     }
     return removed;
   } catch (e) {

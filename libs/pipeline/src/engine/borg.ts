@@ -14,6 +14,11 @@ import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBa
 
 const STDERR_KEEP = 64 * 1024;
 
+/** Segment size of the borg repositories this project creates (borg's default: 500 MiB). */
+export const BORG_SEGMENT_BYTES = 64 << 20;
+/** How borg's reserve is worded in messages. */
+const SEGMENT_WORDS = "segment file";
+
 /**
  * Maps borg 1.2's stderr to one sentence naming cause and fix ("passphrase
  * supplied in BORG_PASSPHRASE … is incorrect", "Repository … does not exist",
@@ -29,6 +34,11 @@ export function borgError(repo: RepositoryRef, what: string, stderr: string): En
     return new EngineError(`borg cannot reach the server ${serverOf(loc, stderr)} of the repository ${loc} (${borgDetail(stderr)}); start the server or fix the location, then try again.`, "network", borgDetail(stderr));
   if (/does not exist|is not a valid repository/i.test(stderr))
     return repositoryGone("borg", loc) ?? new EngineError(`there is no borg repository at ${loc}; initialise it first (borg init, or qubes-dedup repo add) or fix the location.`, "missing");
+  const space = /Insufficient free space to complete transaction \(required: ([^,]+), available: ([^)]+)\)/.exec(stderr);
+  if (space)
+    return new EngineError(`borg needs ${space[1]} free on the disk of the repository ${loc} before it writes anything (one ${SEGMENT_WORDS} plus its index), and only ${space[2]} are free; free or add space there, or run retention, then try again.`, "full", borgDetail(stderr));
+  if (/No space left on device/i.test(stderr))
+    return new EngineError(`the disk of the borg repository ${loc} is full (borg rolled its partial transaction back); free or add space there, or run retention to forget old snapshots, then try again.`, "full", borgDetail(stderr));
   if (/Failed to create\/acquire the lock|LockTimeout|lock.*timeout/i.test(stderr))
     return new EngineError(`the borg repository ${loc} is locked by another process; run \`borg break-lock ${loc}\` if no other backup is running.`);
   if (/IntegrityError|integrity|corrupt|Data integrity error|segment .* (missing|damaged)|ObjectNotFound/i.test(stderr))
@@ -102,8 +112,16 @@ class Borg implements Engine {
     }
   }
 
+  /**
+   * borg init, then segments of {@link BORG_SEGMENT_BYTES}: borg 1.2 refuses
+   * to commit unless one whole segment (default 500 MiB) plus its index and
+   * hints fit in the free space (Repository.check_free_space), so a 20 MB
+   * backup needed ~545 MB free. Smaller segments only mean more segment
+   * files; compaction and the free-space reserve scale with them.
+   */
   async init(): Promise<void> {
     await this.run("init", ["init", "-e", "repokey-blake2", this.repo.location]);
+    await this.run("config", ["config", this.repo.location, "max_segment_size", String(BORG_SEGMENT_BYTES)]);
   }
 
   async snapshots(opts: { tag?: string } = {}): Promise<EngineSnapshot[]> {
@@ -120,6 +138,34 @@ class Borg implements Engine {
 
   async check(opts: { readDataSubset?: string } = {}): Promise<void> {
     await this.run("check", ["check", ...(opts.readDataSubset ? ["--verify-data"] : []), this.repo.location]);
+  }
+
+  /**
+   * What borg 1.2's Repository.check_free_space demands before a commit:
+   * max_segment_size + additional_free_space from the repository's config,
+   * plus room for a new index and hints as large as the current ones.
+   */
+  async freeSpaceProblem(): Promise<EngineError | undefined> {
+    if (!isLocalPath(this.repo.location)) return undefined;
+    const loc = this.repo.location;
+    let config: string;
+    try {
+      config = fs.readFileSync(path.join(loc, "config"), "utf8");
+    } catch {
+      return undefined;
+    }
+    const num = (key: string, dflt: number) => Number(new RegExp(`^${key}\\s*=\\s*(\\d+)`, "m").exec(config)?.[1] ?? dflt);
+    const sized = (prefix: string) => fs.readdirSync(loc).filter((n) => n.startsWith(prefix)).reduce((t, n) => t + fs.statSync(path.join(loc, n)).size, 0);
+    const required = num("max_segment_size", 524288000) + num("additional_free_space", 0) + sized("index.") + sized("hints.");
+    const st = fs.statfsSync(loc);
+    const free = st.bavail * st.bsize;
+    if (free >= required) return undefined;
+    const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+    return new EngineError(`borg needs about ${mb(required)} free on the disk of the repository ${loc} before it stores a backup of any size (one ${SEGMENT_WORDS} of max_segment_size plus its index), and only ${mb(free)} are free; free or add space there, or lower the reserve with \`borg config ${loc} max_segment_size ${BORG_SEGMENT_BYTES}\`, then run the backup again.`, "full");
+  }
+
+  async prune(): Promise<void> {
+    await this.run("compact", ["compact", this.repo.location]);
   }
 
   async forget(ids: string[]): Promise<void> {

@@ -31,6 +31,8 @@ export function resticError(repo: RepositoryRef, what: string, stderr: string): 
     return new EngineError(`restic cannot reach the server ${serverOf(loc, stderr)} of the repository ${loc} (${networkCause(stderr)}); start the server or fix the location, then try again.`, "network", lastLines(stderr));
   if (/Is there a repository at the following location|repository does not exist|unable to open config file/i.test(stderr))
     return repositoryGone("restic", loc) ?? new EngineError(`there is no restic repository at ${loc}; initialise it first (restic init, or qubes-dedup repo add) or fix the location.`, "missing");
+  if (/no space left on device/i.test(stderr))
+    return new EngineError(`the disk of the restic repository ${loc} is full (${lastLine(stderr)}); free or add space there, or run retention to forget old snapshots, then try again.`, "full", lastLines(stderr));
   if (/already locked|unable to create lock/i.test(stderr))
     return new EngineError(`the restic repository ${loc} is locked by another process; run \`restic -r ${loc} unlock\` if no other backup is running.`);
   if (/ciphertext verification failed|invalid data returned|pack .* (not found|does not exist)|blob .* not found|load\(<data|Load\(<|unexpected EOF|damaged|corrupt|errors were found|is not a valid/i.test(stderr))
@@ -101,6 +103,10 @@ class Restic implements Engine {
 
   async forget(ids: string[]): Promise<void> {
     if (ids.length) await this.run("forget", ["forget", "--prune", ...ids]);
+  }
+
+  async prune(): Promise<void> {
+    await this.run("prune", ["prune"]);
   }
 
   /** The repository's lock ids: a directory listing for a local repository, else `restic list locks`. */

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from "node:stream";
+import type { EngineError } from "../errors.ts";
 
 export type EngineKind = "restic" | "borg";
 
@@ -67,6 +68,8 @@ export interface Engine {
   repositoryBytes(): Promise<number>;
   check(opts?: { readDataSubset?: string }): Promise<void>;
   forget(ids: string[]): Promise<void>;
+  /** frees the space nothing refers to any more, such as a failed run's packs (restic prune / borg compact) */
+  prune(): Promise<void>;
   /**
    * Removes the repository locks of processes that are gone (killed, power
    * loss) and only those: restic `unlock` (same host and process gone, or
@@ -75,6 +78,12 @@ export interface Engine {
    * @returns how many locks were removed (0 costs no engine start for a local repository without locks)
    */
   removeStaleLocks(): Promise<number>;
+  /**
+   * For a local repository whose engine reserves free space before it
+   * commits (borg 1.2: one segment plus index and hints): the refusal to give
+   * before a backup starts when that much is not free, else undefined.
+   */
+  freeSpaceProblem?(): Promise<EngineError | undefined>;
   /** starts storing stdin as one file `filename` in a new snapshot with these tags */
   backupStdin(opts: BackupStdinOptions): StdinBackup;
   /** streams file `filename` of a snapshot to stdout */
