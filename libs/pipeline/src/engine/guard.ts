@@ -94,7 +94,7 @@ const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3
 const GUARD_GRACE_S = 15;
 
 let available: boolean | undefined;
-/** True when python3 can run the guard (checked once per process). */
+/** True when python3 can run the guard (checked once per process); QUBES_DEDUP_UNGUARDED=1 turns the guard off (tests show what it prevents). */
 export function guardAvailable(): boolean {
   if (process.env.QUBES_DEDUP_UNGUARDED === "1") return false;
   available ??= fs.existsSync(PYTHON) || (process.env.PATH ?? "").split(":").some((d) => d && fs.existsSync(path.join(d, "python3")));
