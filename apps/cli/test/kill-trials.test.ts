@@ -1,7 +1,7 @@
 // Slow tier (QUBES_DEDUP_SLOW=1; tools/test.sh runs it): the bundled
 // `qubes-dedup ingest` and `dump` killed with SIGKILL at random moments,
 // QUBES_DEDUP_TRIALS (default 20) times per engine, and SIGTERM after the
-// stream was read. After every fault: no incomplete run is offered (the
+// stream was read (QUBES_DEDUP_TERM_TRIALS, default 5). After every fault: no incomplete run is offered (the
 // index and a fresh reindex list complete backups only, and every complete
 // run), the next backup succeeds with no lock left behind, the engine's own
 // check passes, and the latest backup dumps byte for byte. The figures are
@@ -24,7 +24,7 @@ async function run(s: Scratch, args: string[]): Promise<{ code: number | null; s
 const SLOW = process.env.QUBES_DEDUP_SLOW === "1";
 const TRIALS = Number(process.env.QUBES_DEDUP_TRIALS ?? 20);
 /** SIGTERM trials per engine (the stream fully written, the signal at a random moment after). */
-const TERM_TRIALS = 5;
+const TERM_TRIALS = Number(process.env.QUBES_DEDUP_TERM_TRIALS ?? 5);
 
 /** Seeded moments (ms), so a failing trial can be replayed. */
 function moment(seed: string, maxMs: number): number {
@@ -95,6 +95,7 @@ describe.skipIf(!SLOW).each(["restic", "borg"] as EngineKind[])("%s", (kind) => 
       });
       // what a fault left is gone after the next run
       expect(incompleteRunsOf(await engine.snapshots()).map((x) => x.id), label).toEqual([]);
+      process.stderr.write(`${label}: clean (${JSON.stringify(f)})\n`);
     };
 
     for (let i = 0; i < TRIALS; i++) {
