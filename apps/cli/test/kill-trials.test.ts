@@ -25,6 +25,8 @@ const SLOW = process.env.QUBES_DEDUP_SLOW === "1";
 const TRIALS = Number(process.env.QUBES_DEDUP_TRIALS ?? 20);
 /** SIGTERM trials per engine (the stream fully written, the signal at a random moment after). */
 const TERM_TRIALS = Number(process.env.QUBES_DEDUP_TERM_TRIALS ?? 5);
+/** Seed of the kill moments (another seed, other moments). */
+const SEED = process.env.QUBES_DEDUP_TRIAL_SEED ?? "";
 
 /** Seeded moments (ms), so a failing trial can be replayed. */
 function moment(seed: string, maxMs: number): number {
@@ -100,7 +102,7 @@ describe.skipIf(!SLOW).each(["restic", "borg"] as EngineKind[])("%s", (kind) => 
 
     for (let i = 0; i < TRIALS; i++) {
       const dumpTrial = i % 3 === 2;
-      const ms = moment(`${kind}-${i}`, Math.round(ingestMs * 1.2));
+      const ms = moment(`${SEED}${kind}-${i}`, Math.round(ingestMs * 1.2));
       const victim = dumpTrial ? start(s, ["dump", "latest"]) : start(s, ["ingest"], stream.file);
       victim.child.stdout!.resume();
       await new Promise((r) => setTimeout(r, ms));
@@ -114,7 +116,7 @@ describe.skipIf(!SLOW).each(["restic", "borg"] as EngineKind[])("%s", (kind) => 
       const term = start(s, ["ingest"], stream.file);
       // the whole stream is in the pipe: the signal comes while ingest stores it
       await term.written;
-      const ms = moment(`${kind}-term-${i}`, Math.round(ingestMs / 3));
+      const ms = moment(`${SEED}${kind}-term-${i}`, Math.round(ingestMs / 3));
       await new Promise((r) => setTimeout(r, ms));
       term.child.kill("SIGTERM");
       const end = await term.end;
