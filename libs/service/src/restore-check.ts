@@ -5,6 +5,7 @@
  */
 import { DumpError, resolveSnapshot } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
+import { snapshotRefSchema } from "@qubes-dedup/protocol";
 import { ServiceError } from "./errors.ts";
 import { engineFor, getRepository } from "./repositories.ts";
 import { findSnapshot } from "./snapshot-ref.ts";
@@ -17,6 +18,9 @@ import { findSnapshot } from "./snapshot-ref.ts";
  *   cannot be listed
  */
 export async function assertRestorable(db: Database, repository: string, ref: string): Promise<void> {
+  // a malformed reference never names a snapshot; restoreTaskInput refuses it
+  // at input, and dom0's own grammar (the one that counts) refuses it there
+  if (!snapshotRefSchema.safeParse(ref).success) return;
   const repo = await getRepository(db, repository);
   if (await findSnapshot(db, repo.id, ref)) return;
   const engine = engineFor(repo);
