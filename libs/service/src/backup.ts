@@ -49,7 +49,7 @@ export async function runBackup(db: Database, opts: RunBackupOptions): Promise<R
   let bytesRead = 0;
   try {
     const failedBefore = await previousBackupFailed(db, repo.id, jobId);
-    await prepareRepository(db, repo.id, engine, { log: opts.log, jobId, removeIncomplete: failedBefore, pruneAfterFailure: failedBefore });
+    await prepareRepository(db, repo.id, engine, { log: opts.log, jobId, removeIncomplete: failedBefore.failed, pruneAfterFailure: failedBefore.leftPacks });
     const result = await ingest(opts.input, engine, {
       signal: opts.signal,
       onProgress: (p) => {

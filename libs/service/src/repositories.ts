@@ -41,11 +41,11 @@ export async function addRepository(db: Database, input: NewRepository): Promise
   } catch {
     throw new ServiceError(`cannot read the password file ${passwordFile}: create it (one line, the repository password) and make it readable by this user.`);
   }
+  if (password.split("\n")[0]!.trim() === "")
+    throw new ServiceError(`the password file ${passwordFile} is empty: put the repository password on its first line.`);
   const mode = fs.statSync(passwordFile).mode & 0o777;
   if ((mode & 0o077) !== 0)
     throw new ServiceError(`the password file ${passwordFile} is readable by group or others (mode ${mode.toString(8).padStart(4, "0")}); make it owner-only with \`chmod 600 ${passwordFile}\` and add the repository again.`);
-  if (password.split("\n")[0]!.trim() === "")
-    throw new ServiceError(`the password file ${passwordFile} is empty: put the repository password on its first line.`);
   const location = isRemote(input.location) ? input.location : path.resolve(input.location);
   if (await db.prisma.repository.findUnique({ where: { name: input.name } }))
     throw new ServiceError(`a repository named "${input.name}" already exists: choose another name or remove it first.`);

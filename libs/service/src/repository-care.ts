@@ -64,7 +64,7 @@ export async function prepareRepository(db: Database, repositoryId: number, engi
     }
     return removed;
   } catch (e) {
-    log(`could not remove the snapshots of interrupted runs from ${loc}: ${(e as Error).message}`);
+    log(`could not clean up after the failed run before this one in ${loc}: ${(e as Error).message}`);
     return [];
   }
 }
@@ -74,7 +74,9 @@ export async function prepareRepository(db: Database, repositoryId: number, engi
  * or its process died): only then can an interrupted run's half be there, so
  * a backup lists the repository for it.
  */
-export async function previousBackupFailed(db: Database, repositoryId: number, jobId: number): Promise<boolean> {
+export async function previousBackupFailed(db: Database, repositoryId: number, jobId: number): Promise<{ failed: boolean; leftPacks: boolean }> {
   const prev = await db.prisma.job.findFirst({ where: { repositoryId, kind: "backup", id: { lt: jobId } }, orderBy: { id: "desc" } });
-  return prev !== null && prev.status !== "succeeded";
+  const failed = prev !== null && prev.status !== "succeeded";
+  // only a killed run or a full disk can have left packs behind (a refused stream or a wrong password wrote none)
+  return { failed, leftPacks: failed && /stopped before it finished|is full|needs .* free on the disk/.test(prev?.error ?? "") };
 }
