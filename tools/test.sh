@@ -4,6 +4,8 @@
 # restic/borg/scrypt/tar), then the Playwright tests in Debian's Chromium.
 # Type errors fail the run too. The Nx cache is skipped: every run really
 # runs every test; each project is built before its tests (Nx dependsOn).
+# QUBES_DEDUP_SLOW=1 adds the slow tier: apps/cli/test/kill-trials.test.ts
+# (ingest and dump killed at random moments, QUBES_DEDUP_TRIALS per engine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 NX_NO_CLOUD=true NX_DAEMON=false CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1

@@ -38,3 +38,8 @@ export function abortOnSignals(): AbortSignal {
   process.on("SIGINT", () => ac.abort(new Error("stopped by SIGINT")));
   return ac.signal;
 }
+
+/** Prints one line of a job's log (stale locks removed, …) on stderr. */
+export function note(line: string): void {
+  process.stderr.write(`qubes-dedup: ${line}\n`);
+}

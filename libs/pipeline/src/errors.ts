@@ -4,7 +4,12 @@ export class IngestError extends Error {
 }
 
 /** What went wrong in an engine, for callers that word it differently. */
-export type EngineFailure = "damaged" | "missing" | "gone" | "network" | "other";
+export type EngineFailure = "damaged" | "missing" | "gone" | "network" | "full" | "other";
+
+/** The one sentence of an ingest stopped by its AbortSignal (SIGINT, SIGTERM): exit 1, nothing stored. */
+export function ingestCancelled(bytesRead: number): IngestError {
+  return new IngestError(`the backup was cancelled after ${bytesRead} bytes; nothing was stored.`);
+}
 
 /** restic/borg failed: missing binary, wrong password, locked, corrupt, unreachable. */
 export class EngineError extends Error {

@@ -37,7 +37,8 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
     while (snapshotId.startsWith(side.id.slice(0, n))) n++;
     const ref = side.id.slice(0, n);
     await expect(dump(engine, ref, new Sink())).rejects.toThrow(unknown(ref, engine.repo.location));
-    const two = [data[0]!, { ...data[0]!, id: `${snapshotId}x` }];
+    // a backup is a data snapshot with its side record (same run tag)
+    const two = [data[0]!, { ...data[0]!, id: `${snapshotId}x` }, side];
     expect(() => resolveSnapshot(two, snapshotId.slice(0, 4), { engine: kind, location: "R" })).toThrow(ambiguous(snapshotId.slice(0, 4), "R", 2));
   }, 60_000);
 
@@ -109,15 +110,17 @@ describe("shortSnapshotId", () => {
   it("resolves exactly, by a unique start, and refuses a short id two backups share", () => {
     const snap = (id: string): EngineSnapshot => ({ id, time: new Date(0), tags: id.split(","), paths: [] });
     const other = "qubes-dedup,qd-run:20250502T120000123Z-3f9b0000,qd-data";
-    const all = [snap(borg), snap(borg.replace("qd-data", "qd-side")), snap(other)];
+    // a backup is a data archive with its side record
+    const backup = (id: string) => [snap(id), snap(id.replace("qd-data", "qd-side"))];
+    const all = [...backup(borg), ...backup(other)];
     const repo = { engine: "borg" as const, location: "R" };
     expect(resolveSnapshot(all, "3f9a0c1d", repo).id).toBe(borg);
     expect(resolveSnapshot(all, "3f9a", repo).id).toBe(borg);
     expect(resolveSnapshot(all, borg, repo).id).toBe(borg);
     expect(() => resolveSnapshot(all, "3f9", repo)).toThrow(unknown("3f9", "R")); // shorter than a start may be
-    expect(() => resolveSnapshot([...all, snap(other.replace("3f9b0000", "3f9a0000"))], "3f9a", repo)).toThrow(ambiguous("3f9a", "R", 2));
-    const twin = snap(borg.replace("20250501T120000123Z", "20250503T120000123Z"));
-    expect(() => resolveSnapshot([...all, twin], "3f9a0c1d", repo)).toThrow(ambiguous("3f9a0c1d", "R", 2));
+    expect(() => resolveSnapshot([...all, ...backup(other.replace("3f9b0000", "3f9a0000"))], "3f9a", repo)).toThrow(ambiguous("3f9a", "R", 2));
+    const twin = backup(borg.replace("20250501T120000123Z", "20250503T120000123Z"));
+    expect(() => resolveSnapshot([...all, ...twin], "3f9a0c1d", repo)).toThrow(ambiguous("3f9a0c1d", "R", 2));
     expect(() => resolveSnapshot(all, "3f9a0c1e", repo)).toThrow(unknown("3f9a0c1e", "R"));
   });
 });

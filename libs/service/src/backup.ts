@@ -1,10 +1,12 @@
 import type { Readable } from "node:stream";
-import { ingest, type IngestProgress, type IngestResult } from "@qubes-dedup/pipeline";
+import { ingest, ingestCancelled, type IngestProgress, type IngestResult } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
 import { finishJob, processAlive, progressRecorder, startJob } from "./jobs.ts";
 import { ServiceError } from "./errors.ts";
 import { notifyWebhook } from "./webhook.ts";
+import { errorLine, indexDbError } from "./db-errors.ts";
+import { prepareRepository, previousBackupFailed } from "./repository-care.ts";
 
 /** Options of {@link runBackup}. */
 export interface RunBackupOptions {
@@ -13,7 +15,13 @@ export interface RunBackupOptions {
   /** The qvm-backup stream (Qubes backup format v4), e.g. process.stdin. */
   input: Readable;
   onProgress?: (p: IngestProgress) => void;
+  /**
+   * A stop signal (SIGINT, SIGTERM) fired at any time before the snapshot is
+   * recorded in the index cancels the run: nothing stays stored, IngestError.
+   */
   signal?: AbortSignal;
+  /** lines for the job's log: stale locks and interrupted runs removed first */
+  log?: (line: string) => void;
 }
 
 /** What a successful backup recorded. */
@@ -35,10 +43,14 @@ export interface RunBackupResult {
 export async function runBackup(db: Database, opts: RunBackupOptions): Promise<RunBackupResult> {
   const repo = await getRepository(db, opts.repository);
   const engine = engineFor(repo);
-  const jobId = await startJob(db, repo.id, "backup");
+  const jobId = await startJob(db, repo.id, "backup").catch((e: unknown) => {
+    throw indexDbError(db, e);
+  });
   const progress = progressRecorder(db, jobId);
   let bytesRead = 0;
   try {
+    const failedBefore = await previousBackupFailed(db, repo.id, jobId);
+    await prepareRepository(db, repo.id, engine, { log: opts.log, jobId, removeIncomplete: failedBefore.failed, pruneAfterFailure: failedBefore.leftPacks });
     const result = await ingest(opts.input, engine, {
       signal: opts.signal,
       onProgress: (p) => {
@@ -49,7 +61,11 @@ export async function runBackup(db: Database, opts: RunBackupOptions): Promise<R
     });
     await progress.flush();
     const repositoryBytes = await engine.repositoryBytes();
-    const snap = await recordSnapshot(db, repo.id, jobId, result, repositoryBytes);
+    if (opts.signal?.aborted) {
+      await engine.forget([result.snapshotId, result.sideSnapshotId]);
+      throw ingestCancelled(result.logicalBytes);
+    }
+    const snap = await recordSnapshot(db, repo.id, jobId, result, repositoryBytes, opts.repository);
     await finishJob(db, jobId, { bytesDone: result.logicalBytes, snapshotRef: result.snapshotId });
     await tellWebhook(db, repo, jobId, { status: "succeeded", message: `stored snapshot ${result.snapshotId.slice(0, 12)} (${result.qubes.length} qube(s), ${result.logicalBytes} bytes)`, snapshot: result.snapshotId });
     return { jobId, snapshotDbId: snap, ingest: result, repositoryBytes };
@@ -74,7 +90,7 @@ async function tellWebhook(db: Database, repo: { id: number; name: string }, job
   await notifyWebhook(db, repo.id, { repository: repo.name, kind: "backup", ...end, startedAt: job.startedAt.toISOString(), finishedAt: (job.finishedAt ?? new Date()).toISOString() });
 }
 
-async function recordSnapshot(db: Database, repositoryId: number, jobId: number, r: IngestResult, repositoryBytes: number): Promise<number> {
+async function recordSnapshot(db: Database, repositoryId: number, jobId: number, r: IngestResult, repositoryBytes: number, repository: string): Promise<number> {
   try {
     const snap = await db.prisma.snapshot.create({
       data: {
@@ -104,8 +120,10 @@ async function recordSnapshot(db: Database, repositoryId: number, jobId: number,
     });
     return snap.id;
   } catch (e) {
+    const full = indexDbError(db, e, { snapshot: r.snapshotId, repository });
+    if (full !== e) throw full;
     throw new ServiceError(
-      `snapshot ${r.snapshotId} is stored in the repository but could not be recorded in the index db (${(e as Error).message.split("\n")[0]}): run "qubes-dedup reindex --repo <name>" to rebuild the index from the repository.`,
+      `snapshot ${r.snapshotId} is stored in the repository but could not be recorded in the index db (${errorLine(e)}): run "qubes-dedup reindex --repo ${repository}" to rebuild the index from the repository.`,
     );
   }
 }

@@ -98,6 +98,8 @@ export {
   nextRuns,
   previousRun,
   readDataSubsetSchema,
+  MIN_SCHEDULE_INTERVAL_S,
+  shortestInterval,
   scheduleInput,
   listSchedules,
   createSchedule,
@@ -111,5 +113,6 @@ export {
 export { tick, idle, startScheduler, TICK_SECONDS } from "./scheduler.ts";
 export { reindex, type ReindexResult } from "./reindex.ts";
 export { setWebhook, notifyWebhook, webhookInput, webhookView, WEBHOOK_METHODS, type WebhookInput, type WebhookMethod, type WebhookView, type JobOutcome, type DeliveryOptions } from "./webhook.ts";
+export { prepareRepository, type PrepareOptions } from "./repository-care.ts";
 export { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches, TokenError, TOKEN_FILE_NAME } from "./web-token.ts";
 export { formatBytes } from "./format.ts";

@@ -7,9 +7,11 @@ import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
 import { applyRetention, getRetention } from "./retention.ts";
 import { requestRestore } from "./qrexec.ts";
-import type { ScheduleKind } from "./schedules.ts";
+import { readDataSubsetSchema, type ScheduleKind } from "./schedules.ts";
+import { ServiceError } from "./errors.ts";
 import { getTask, startBackup, taskDone } from "./tasks.ts";
 import { notifyWebhook } from "./webhook.ts";
+import { prepareRepository } from "./repository-care.ts";
 
 /**
  * Runs the engine's integrity check; with `readDataSubset` (restic's
@@ -17,9 +19,11 @@ import { notifyWebhook } from "./webhook.ts";
  * `--verify-data`) it also reads and verifies stored data.
  * @throws ServiceError (unknown repository), EngineError naming the damage.
  */
-export async function checkRepository(db: Database, repository: string, readDataSubset?: string): Promise<void> {
+export async function checkRepository(db: Database, repository: string, readDataSubset?: string, log?: (line: string) => void): Promise<void> {
   const repo = await getRepository(db, repository);
-  await engineFor(repo).check(readDataSubset ? { readDataSubset } : {});
+  const engine = engineFor(repo);
+  await prepareRepository(db, repo.id, engine, { log, removeIncomplete: true });
+  await engine.check(readDataSubset ? { readDataSubset } : {});
 }
 
 /** Bytes of log kept per run. */
@@ -41,15 +45,19 @@ type Outcome = { ok: boolean; message: string; log: string[]; snapshotRef?: stri
 async function retention(db: Database, repo: string, repositoryId: number, confirmed?: string[]): Promise<Outcome> {
   const policy = await getRetention(db, repositoryId);
   if (!policy) return { ok: false, message: "This repository has no retention policy: set one on the Schedules page.", log: [] };
+  const care: string[] = [];
+  await prepareRepository(db, repositoryId, engineFor(await getRepository(db, repo)), { log: (l) => care.push(l), removeIncomplete: true });
   const r = await applyRetention(db, repo, policy, { confirmed });
   const rules = `last ${policy.keepLast ?? 0}, daily ${policy.keepDaily ?? 0}, weekly ${policy.keepWeekly ?? 0}, monthly ${policy.keepMonthly ?? 0}`;
-  return { ok: true, message: `Kept ${r.keptRuns} backup run(s) and forgot ${r.forgotten.length} (keep ${rules}).`, log: r.log };
+  return { ok: true, message: `Kept ${r.keptRuns} backup run(s) and forgot ${r.forgotten.length} (keep ${rules}).`, log: [...care, ...r.log] };
 }
 
 async function check(db: Database, repo: string, subset: string | null | undefined): Promise<Outcome> {
-  await checkRepository(db, repo, subset ?? undefined);
+  const log: string[] = [];
+  await checkRepository(db, repo, subset ?? undefined, (l) => log.push(l));
   const what = subset ? `structure and ${subset} of the data` : "structure (no data read)";
-  return { ok: true, message: `The repository check passed: ${what} verified.`, log: [`check ${repo}${subset ? ` --read-data-subset=${subset}` : ""}: no errors`] };
+  log.push(`check ${repo}${subset ? ` --read-data-subset=${subset}` : ""}: no errors`);
+  return { ok: true, message: `The repository check passed: ${what} verified.`, log };
 }
 
 async function drill(db: Database, repo: string, repositoryId: number): Promise<Outcome> {
@@ -73,9 +81,14 @@ async function backup(db: Database, repo: string, qubes: string[]): Promise<Outc
 /**
  * Runs `req` now and records it, then tells the repository's webhook. Never
  * throws for task failures: they are recorded as a failed run with the error's sentence.
+ * @throws ServiceError for an input that cannot run (readDataSubset "500%"), before anything is recorded
  * @returns the MaintenanceRun id and how it ended.
  */
 export async function runMaintenance(db: Database, req: MaintenanceRequest): Promise<{ id: number; ok: boolean; message: string }> {
+  if (req.readDataSubset) {
+    const subset = readDataSubsetSchema.safeParse(req.readDataSubset);
+    if (!subset.success) throw new ServiceError(`${subset.error.issues[0]!.message}; nothing was run.`);
+  }
   const repo = await db.prisma.repository.findUniqueOrThrow({ where: { id: req.repositoryId } });
   const run = await db.prisma.maintenanceRun.create({
     data: { repositoryId: repo.id, scheduleId: req.scheduleId ?? null, kind: req.kind, status: "running" },

@@ -19,6 +19,7 @@ import { parseReply } from "@qubes-dedup/protocol";
 import { getRepository } from "./repositories.ts";
 import { processAlive } from "./jobs.ts";
 import { notifyWebhook } from "./webhook.ts";
+import { assertRestorable } from "./restore-check.ts";
 
 /** How a request ended. */
 export type RequestOutcome = "succeeded" | "failed" | "refused";
@@ -83,7 +84,7 @@ export async function requestBackup(db: Database, input: BackupRequestInput, eve
  * job is "waiting". Records a "restore" job with snapshotRef = the snapshot.
  * The repository's webhook is told of the end unless `opts.notify` is false
  * (a restore drill reports as the drill).
- * @throws ServiceError when the repository is not registered (no job is recorded).
+ * @throws ServiceError when the repository is not registered or neither its index nor the repository knows the snapshot (no job is recorded, dom0 is not asked).
  */
 export async function requestRestore(
   db: Database,
@@ -92,6 +93,7 @@ export async function requestRestore(
   signal?: AbortSignal,
   opts: { notify?: boolean } = {},
 ): Promise<RequestResult> {
+  await assertRestorable(db, input.repository, input.snapshot);
   const request = {
     repo: input.repository,
     snapshot: input.snapshot,

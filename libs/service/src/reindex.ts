@@ -1,4 +1,4 @@
-import { dataSnapshotsOf, readSnapshotInfo, sideOf } from "@qubes-dedup/pipeline";
+import { dataSnapshotsOf, incompleteRunsOf, readSnapshotInfo, shortSnapshotId, sideOf } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
 
@@ -12,6 +12,10 @@ export interface ReindexResult {
   removed: number;
   /** Ids of added backups whose side record predates the stored summary (no qubes listed). */
   partial: string[];
+  /** Short ids of snapshots of interrupted runs (a data snapshot without its side record, …): skipped, they are not backups. */
+  incomplete: string[];
+  /** Backups whose side record could not be read, with the reason: skipped, the others are indexed all the same. */
+  failed: { snapshotId: string; reason: string }[];
 }
 
 /** Marks rows rebuilt by reindex; the engine's figures of that time are gone. */
@@ -24,6 +28,9 @@ const REBUILT =
  * backup's summary is read from its side record (a few KiB each, not the
  * data). Rows of backups that are gone from the repository are removed.
  * Repository size of rebuilt rows is today's, their new-data figure 0.
+ * Snapshots of interrupted runs are skipped and reported (`incomplete`), as
+ * are backups whose side record cannot be read (`failed`): every complete,
+ * readable backup is indexed whatever the others are.
  * @throws ServiceError when the repository is not registered; EngineError.
  */
 export async function reindex(db: Database, repository: string): Promise<ReindexResult> {
@@ -35,7 +42,7 @@ export async function reindex(db: Database, repository: string): Promise<Reindex
   const rows = await db.prisma.snapshot.findMany({ where: { repositoryId: repo.id }, select: { id: true, engineSnapshotId: true, sideSnapshotId: true } });
   const indexed = new Map(rows.map((r) => [r.engineSnapshotId, r]));
   const present = new Set(backups.map((b) => b.id));
-  const result: ReindexResult = { added: 0, kept: 0, removed: 0, partial: [] };
+  const result: ReindexResult = { added: 0, kept: 0, removed: 0, partial: [], incomplete: incompleteRunsOf(all).map((s) => shortSnapshotId(engine.kind, s.id)), failed: [] };
   const repositoryBytes = BigInt(await engine.repositoryBytes());
   for (const b of backups) {
     const row = indexed.get(b.id);
@@ -46,7 +53,15 @@ export async function reindex(db: Database, repository: string): Promise<Reindex
       result.kept++;
       continue;
     }
-    const { summary, sideSnapshotId } = await readSnapshotInfo(engine, b.id, all);
+    let info;
+    try {
+      info = await readSnapshotInfo(engine, b.id, all);
+    } catch (e) {
+      // one unreadable side record must not keep every other backup out of the index
+      result.failed.push({ snapshotId: shortSnapshotId(engine.kind, b.id), reason: (e as Error).message });
+      continue;
+    }
+    const { summary, sideSnapshotId } = info;
     if (summary.partial) result.partial.push(b.id);
     await db.prisma.snapshot.create({
       data: {

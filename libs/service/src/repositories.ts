@@ -27,7 +27,7 @@ function isRemote(location: string): boolean {
  * Registers a repository in the index db and initialises it with the engine
  * when it does not exist yet (an existing one is opened to check the password).
  * @throws ServiceError for a bad name, a taken name, an unreadable password
- *   file; EngineError (from the pipeline) when the engine cannot open/init it.
+ *   file or one readable by group or others (as dom0 refuses its passphrase file); EngineError (from the pipeline) when the engine cannot open/init it.
  */
 export async function addRepository(db: Database, input: NewRepository): Promise<RepositoryRow> {
   const name = repositoryNameSchema.safeParse(input.name);
@@ -43,6 +43,9 @@ export async function addRepository(db: Database, input: NewRepository): Promise
   }
   if (password.split("\n")[0]!.trim() === "")
     throw new ServiceError(`the password file ${passwordFile} is empty: put the repository password on its first line.`);
+  const mode = fs.statSync(passwordFile).mode & 0o777;
+  if ((mode & 0o077) !== 0)
+    throw new ServiceError(`the password file ${passwordFile} is readable by group or others (mode ${mode.toString(8).padStart(4, "0")}); make it owner-only with \`chmod 600 ${passwordFile}\` and add the repository again.`);
   const location = isRemote(input.location) ? input.location : path.resolve(input.location);
   if (await db.prisma.repository.findUnique({ where: { name: input.name } }))
     throw new ServiceError(`a repository named "${input.name}" already exists: choose another name or remove it first.`);

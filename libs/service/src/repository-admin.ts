@@ -87,19 +87,25 @@ async function restUnreachable(location: string): Promise<string | null> {
   }
 }
 
+/** Seconds a connection test may take before the engine is stopped and the server named as not answering. */
+export const TEST_TIMEOUT_S = 30;
+
 /**
  * Opens the repository with the given password (from a temporary 0600 file,
- * removed afterwards) and says whether it is reachable and initialised.
+ * removed afterwards) and says whether it is reachable and initialised, in
+ * at most `opts.timeoutSeconds` (default {@link TEST_TIMEOUT_S}) plus the
+ * engine's stop: a server that accepts connections and never answers is
+ * named as such, and the password file is removed all the same.
  * Never throws for engine failures: they become `ok: false` with the reason.
  */
-export async function testConnection(input: RepositoryInput): Promise<ConnectionTest> {
+export async function testConnection(input: RepositoryInput, opts: { timeoutSeconds?: number } = {}): Promise<ConnectionTest> {
   const unreachable = await restUnreachable(input.location);
   if (unreachable) return { ok: false, initialised: false, message: unreachable };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-test-"));
   try {
     const passwordFile = writeSecret(dir, input.name, input.password);
     const engine = openEngine({ engine: input.engine, location: input.location, passwordFile });
-    const initialised = await engine.isInitialised();
+    const initialised = await engine.isInitialised({ timeoutSeconds: opts.timeoutSeconds ?? TEST_TIMEOUT_S });
     return initialised
       ? { ok: true, initialised, message: `Connected: ${input.engine} repository at ${input.location} opens with this password.` }
       : { ok: true, initialised, message: `Reachable, but there is no ${input.engine} repository at ${input.location} yet: adding it will initialise one.` };
@@ -139,7 +145,7 @@ export async function testRegistered(db: Database, id: number): Promise<Connecti
   const unreachable = await restUnreachable(r.location);
   if (unreachable) return { ok: false, initialised: false, message: unreachable };
   try {
-    const initialised = await openEngine({ engine: r.engine as EngineKind, location: r.location, passwordFile: r.passwordFile }).isInitialised();
+    const initialised = await openEngine({ engine: r.engine as EngineKind, location: r.location, passwordFile: r.passwordFile }).isInitialised({ timeoutSeconds: TEST_TIMEOUT_S });
     return initialised
       ? { ok: true, initialised, message: `Connected: ${r.name} opens with its stored password.` }
       : { ok: false, initialised, message: `There is no ${r.engine} repository at ${r.location} any more: check the location or restore the repository.` };

@@ -3,6 +3,7 @@ import type { Database } from "@qubes-dedup/db";
 import { engineFor, getRepository } from "./repositories.ts";
 import { finishJob, progressRecorder, startJob } from "./jobs.ts";
 import { findSnapshot } from "./snapshot-ref.ts";
+import { prepareRepository } from "./repository-care.ts";
 
 /** Options of {@link runDump}. */
 export interface RunDumpOptions {
@@ -12,6 +13,8 @@ export interface RunDumpOptions {
   /** Where the original backup stream is written, e.g. process.stdout. */
   output: NodeJS.WritableStream;
   signal?: AbortSignal;
+  /** lines for the job's log (stale locks removed first) */
+  log?: (line: string) => void;
 }
 
 /**
@@ -31,7 +34,9 @@ export async function runDump(db: Database, opts: RunDumpOptions): Promise<DumpR
   const expected = row ? Number(row.logicalBytes) : undefined;
   const progress = progressRecorder(db, jobId);
   try {
-    const result = await dump(engineFor(repo), engineRef, opts.output, {
+    const engine = engineFor(repo);
+    await prepareRepository(db, repo.id, engine, { log: opts.log, jobId });
+    const result = await dump(engine, engineRef, opts.output, {
       expectedSha256: row?.streamSha256,
       sideSnapshotId: row?.sideSnapshotId ?? undefined,
       signal: opts.signal,

@@ -35,8 +35,33 @@ export function previousRun(cron: string, now: Date): Date {
   return CronExpressionParser.parse(cron, { tz: "UTC", currentDate: new Date(now.getTime() + 1) }).prev().toDate();
 }
 
-/** restic's --read-data-subset forms: a percentage ("5%") or a fraction ("1/10"). */
-export const readDataSubsetSchema = z.string().regex(/^(\d{1,3}(\.\d+)?%|\d+\/\d+)$/, 'give a percentage like "5%" or a fraction like "1/10"');
+/**
+ * restic's --read-data-subset forms: a percentage above 0 up to 100 ("5%")
+ * or a fraction n/t with 1 <= n <= t ("1/10"), the ranges restic 0.14 accepts.
+ */
+export const readDataSubsetSchema = z
+  .string()
+  .regex(/^(\d{1,3}(\.\d+)?%|\d+\/\d+)$/, 'give a percentage like "5%" or a fraction like "1/10"')
+  .superRefine((v, ctx) => {
+    const pct = /^(.*)%$/.exec(v);
+    if (pct && !(Number(pct[1]) > 0 && Number(pct[1]) <= 100)) ctx.addIssue({ code: "custom", message: `"${v}" is not a share of the data: give a percentage above 0% and at most 100%, like "5%"` });
+    const frac = /^(\d+)\/(\d+)$/.exec(v);
+    if (frac && !(Number(frac[1]) >= 1 && Number(frac[1]) <= Number(frac[2]))) ctx.addIssue({ code: "custom", message: `"${v}" is not a part of the data: give n/t with n from 1 to t, like "1/10"` });
+  });
+
+/** Shortest time between two runs of a schedule, in seconds: a backup, check or drill takes minutes, and runs must not pile up. */
+export const MIN_SCHEDULE_INTERVAL_S = 3600;
+
+/**
+ * The shortest gap between the next runs of `cron` (over the next 100), in seconds.
+ * @throws Error (one sentence) for an invalid expression.
+ */
+export function shortestInterval(cron: string, from = new Date()): number {
+  const runs = nextRuns(cron, from, 100);
+  let least = Infinity;
+  for (let i = 1; i < runs.length; i++) least = Math.min(least, (runs[i]!.getTime() - runs[i - 1]!.getTime()) / 1000);
+  return least;
+}
 
 /** Input of `schedules.create`. */
 export const scheduleInput = z
@@ -48,11 +73,15 @@ export const scheduleInput = z
     readDataSubset: readDataSubsetSchema.optional(),
   })
   .superRefine((v, ctx) => {
+    let gap: number;
     try {
-      nextRuns(v.cron, new Date(), 1);
+      gap = shortestInterval(v.cron);
     } catch (e) {
       ctx.addIssue({ code: "custom", path: ["cron"], message: (e as Error).message.replace(/[.]$/, "") });
+      return;
     }
+    if (gap < MIN_SCHEDULE_INTERVAL_S)
+      ctx.addIssue({ code: "custom", path: ["cron"], message: `"${v.cron}" runs every ${gap / 60} minute${gap === 60 ? "" : "s"}, more often than once an hour: a ${v.kind} run takes minutes, so give at most one run an hour, e.g. "0 3 * * *"` });
   });
 export type ScheduleInput = z.infer<typeof scheduleInput>;
 

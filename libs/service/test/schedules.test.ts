@@ -164,10 +164,10 @@ describe("retention, check and the scheduler against a real restic repository", 
   });
 
   it("starts a due schedule once per cron time and shows its next runs", { timeout: 60_000 }, async () => {
-    const { id } = await createSchedule(db, scheduleInput.parse({ repositoryId: repoId, kind: "check", cron: "*/5 * * * *" }));
+    const { id } = await createSchedule(db, scheduleInput.parse({ repositoryId: repoId, kind: "check", cron: "0 * * * *" }));
     await expect(async () => createSchedule(db, scheduleInput.parse({ repositoryId: repoId, kind: "check", cron: "every day" }))).rejects.toThrow(/cron/);
     const created = (await db.prisma.schedule.findUniqueOrThrow({ where: { id } })).createdAt;
-    const slot = new Date(Math.ceil((created.getTime() + 1) / 300_000) * 300_000);
+    const slot = new Date(Math.ceil((created.getTime() + 1) / 3_600_000) * 3_600_000);
     expect(await tick(db, new Date(slot.getTime() - 1000))).toEqual([]);
     expect(await tick(db, slot)).toEqual([id]);
     await idle();

@@ -1,7 +1,7 @@
 /** `qubes-dedup dump <snapshot>`: write a snapshot's original backup stream to stdout. */
 import type { Command } from "commander";
 import { runDump } from "@qubes-dedup/service";
-import { abortOnSignals, globals, withDb } from "../context.ts";
+import { abortOnSignals, globals, note, withDb } from "../context.ts";
 import { mistakes } from "../usage.ts";
 
 export function registerDump(program: Command): void {
@@ -16,7 +16,7 @@ export function registerDump(program: Command): void {
       // A reader that stops early (qvm-backup-restore does) is a normal end.
       process.stdout.on("error", () => {});
       const signal = abortOnSignals();
-      await withDb(dbPath, (db) => runDump(db, { repository: repo, snapshot, output: process.stdout, signal }));
+      await withDb(dbPath, (db) => runDump(db, { repository: repo, snapshot, output: process.stdout, signal, log: note }));
     });
   mistakes(dump, {
     "commander.missingArgument": "dump takes exactly one <snapshot>",

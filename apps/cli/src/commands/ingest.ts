@@ -1,7 +1,7 @@
 /** `qubes-dedup ingest`: store the Qubes backup stream read on stdin. */
 import type { Command } from "commander";
 import { formatBytes, runBackup } from "@qubes-dedup/service";
-import { abortOnSignals, globals, withDb } from "../context.ts";
+import { abortOnSignals, globals, note, withDb } from "../context.ts";
 import { mistakes, UsageError } from "../usage.ts";
 
 export function registerIngest(program: Command): void {
@@ -15,7 +15,7 @@ export function registerIngest(program: Command): void {
       const { repo, db: dbPath } = globals(cmd);
       const signal = abortOnSignals();
       await withDb(dbPath, async (db) => {
-        const r = await runBackup(db, { repository: repo, input: process.stdin, signal });
+        const r = await runBackup(db, { repository: repo, input: process.stdin, signal, log: note });
         for (const w of r.ingest.warnings) process.stderr.write(`qubes-dedup: warning: ${w}\n`);
         process.stderr.write(
           `qubes-dedup: stored snapshot ${r.ingest.snapshotId}: ${r.ingest.qubes.length} qubes, ${formatBytes(r.ingest.logicalBytes)} read, ${formatBytes(r.ingest.addedBytes)} added\n`,

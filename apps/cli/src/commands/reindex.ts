@@ -17,6 +17,9 @@ export function registerReindex(program: Command): void {
         process.stderr.write(
           `qubes-dedup: index of "${repo}" rebuilt from the repository: ${r.added} added, ${r.kept} already indexed, ${r.removed} removed (gone from the repository)\n`,
         );
+        if (r.incomplete.length)
+          process.stderr.write(`qubes-dedup: warning: skipped ${r.incomplete.length} snapshots of interrupted backup runs (not backups; the next backup or check removes them): ${r.incomplete.join(", ")}\n`);
+        for (const f of r.failed) process.stderr.write(`qubes-dedup: warning: backup ${f.snapshotId} was not indexed: ${f.reason}\n`);
         if (r.partial.length) process.stderr.write(`qubes-dedup: warning: ${r.partial.length} backups predate stored summaries, so their qubes are not listed: ${r.partial.join(", ")}\n`);
       });
     });

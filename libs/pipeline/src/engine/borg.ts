@@ -2,12 +2,22 @@ import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { EngineError } from "../errors.ts";
-import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump, type DumpProcess } from "./common.ts";
+import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
+import { borgLockHolders } from "./borg-locks.ts";
+import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
+
+/** A borg process as execa returns it (stdin/stdout per its options, stderr a pipe). */
+type BorgSub = ReturnType<typeof execa<{ reject: false; buffer: false; stdin: "pipe"; stdout: "pipe"; stderr: "pipe" }>>;
 import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 const STDERR_KEEP = 64 * 1024;
+
+/** Segment size of the borg repositories this project creates (borg's default: 500 MiB). */
+export const BORG_SEGMENT_BYTES = 64 << 20;
+/** How borg's reserve is worded in messages. */
+const SEGMENT_WORDS = "segment file";
 
 /**
  * Maps borg 1.2's stderr to one sentence naming cause and fix ("passphrase
@@ -24,6 +34,11 @@ export function borgError(repo: RepositoryRef, what: string, stderr: string): En
     return new EngineError(`borg cannot reach the server ${serverOf(loc, stderr)} of the repository ${loc} (${borgDetail(stderr)}); start the server or fix the location, then try again.`, "network", borgDetail(stderr));
   if (/does not exist|is not a valid repository/i.test(stderr))
     return repositoryGone("borg", loc) ?? new EngineError(`there is no borg repository at ${loc}; initialise it first (borg init, or qubes-dedup repo add) or fix the location.`, "missing");
+  const space = /Insufficient free space to complete transaction \(required: ([^,]+), available: ([^)]+)\)/.exec(stderr);
+  if (space)
+    return new EngineError(`borg needs ${space[1]} free on the disk of the repository ${loc} before it writes anything (one ${SEGMENT_WORDS} plus its index), and only ${space[2]} are free; free or add space there, or run retention, then try again.`, "full", borgDetail(stderr));
+  if (/No space left on device/i.test(stderr))
+    return new EngineError(`the disk of the borg repository ${loc} is full (borg rolled its partial transaction back); free or add space there, or run retention to forget old snapshots, then try again.`, "full", borgDetail(stderr));
   if (/Failed to create\/acquire the lock|LockTimeout|lock.*timeout/i.test(stderr))
     return new EngineError(`the borg repository ${loc} is locked by another process; run \`borg break-lock ${loc}\` if no other backup is running.`);
   if (/IntegrityError|integrity|corrupt|Data integrity error|segment .* (missing|damaged)|ObjectNotFound/i.test(stderr))
@@ -74,19 +89,22 @@ class Borg implements Engine {
     return engineEnv({ BORG_PASSPHRASE: pass, BORG_RELOCATED_REPO_ACCESS_IS_OK: "yes", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: "no", BORG_DISPLAY_PASSPHRASE: "no" });
   }
 
-  private async run(what: string, args: string[]): Promise<string> {
-    const r = await execa(this.bin, args, { reject: false, env: this.env(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 }).catch((e) => {
+  private async run(what: string, args: string[], timeoutSeconds?: number): Promise<string> {
+    const sub = execa(this.bin, args, { reject: false, env: this.env(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
+    // SIGTERM: borg releases its lock when it turns into an exception
+    const { result: r, timedOut } = await (timeoutSeconds ? withTimeLimit(sub, timeoutSeconds, "SIGTERM") : sub.then((result) => ({ result, timedOut: false }))).catch((e) => {
       if (isEnoent(e)) throw notInstalled("borg", "borgbackup");
       throw e;
     });
     if (isEnoent(r)) throw notInstalled("borg", "borgbackup");
+    if (timedOut && timeoutSeconds) throw noAnswer("borg", this.repo.location, timeoutSeconds);
     if (r.exitCode !== 0 && r.exitCode !== 1) throw borgError(this.repo, what, String(r.stderr));
     return String(r.stdout);
   }
 
-  async isInitialised(): Promise<boolean> {
+  async isInitialised(opts: { timeoutSeconds?: number } = {}): Promise<boolean> {
     try {
-      await this.run("info", ["info", "--json", this.repo.location]);
+      await this.run("info", ["info", "--json", this.repo.location], opts.timeoutSeconds);
       return true;
     } catch (e) {
       if (e instanceof EngineError && (e.failure === "missing" || e.failure === "gone") && !/is not a borg repository/.test(e.message)) return false;
@@ -94,8 +112,16 @@ class Borg implements Engine {
     }
   }
 
+  /**
+   * borg init, then segments of {@link BORG_SEGMENT_BYTES}: borg 1.2 refuses
+   * to commit unless one whole segment (default 500 MiB) plus its index and
+   * hints fit in the free space (Repository.check_free_space), so a 20 MB
+   * backup needed ~545 MB free. Smaller segments only mean more segment
+   * files; compaction and the free-space reserve scale with them.
+   */
   async init(): Promise<void> {
     await this.run("init", ["init", "-e", "repokey-blake2", this.repo.location]);
+    await this.run("config", ["config", this.repo.location, "max_segment_size", String(BORG_SEGMENT_BYTES)]);
   }
 
   async snapshots(opts: { tag?: string } = {}): Promise<EngineSnapshot[]> {
@@ -114,21 +140,63 @@ class Borg implements Engine {
     await this.run("check", ["check", ...(opts.readDataSubset ? ["--verify-data"] : []), this.repo.location]);
   }
 
+  /**
+   * What borg 1.2's Repository.check_free_space demands before a commit:
+   * max_segment_size + additional_free_space from the repository's config,
+   * plus room for a new index and hints as large as the current ones.
+   */
+  async freeSpaceProblem(): Promise<EngineError | undefined> {
+    if (!isLocalPath(this.repo.location)) return undefined;
+    const loc = this.repo.location;
+    let config: string;
+    try {
+      config = fs.readFileSync(path.join(loc, "config"), "utf8");
+    } catch {
+      return undefined;
+    }
+    const num = (key: string, dflt: number) => Number(new RegExp(`^${key}\\s*=\\s*(\\d+)`, "m").exec(config)?.[1] ?? dflt);
+    const sized = (prefix: string) => fs.readdirSync(loc).filter((n) => n.startsWith(prefix)).reduce((t, n) => t + fs.statSync(path.join(loc, n)).size, 0);
+    const required = num("max_segment_size", 524288000) + num("additional_free_space", 0) + sized("index.") + sized("hints.");
+    const st = fs.statfsSync(loc);
+    const free = st.bavail * st.bsize;
+    if (free >= required) return undefined;
+    const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
+    return new EngineError(`borg needs about ${mb(required)} free on the disk of the repository ${loc} before it stores a backup of any size (one ${SEGMENT_WORDS} of max_segment_size plus its index), and only ${mb(free)} are free; free or add space there, or lower the reserve with \`borg config ${loc} max_segment_size ${BORG_SEGMENT_BYTES}\`, then run the backup again.`, "full");
+  }
+
+  async prune(): Promise<void> {
+    await this.run("compact", ["compact", this.repo.location]);
+  }
+
   async forget(ids: string[]): Promise<void> {
     if (!ids.length) return;
     await this.run("delete", ["delete", this.repo.location, ...ids]);
     await this.run("compact", ["compact", this.repo.location]);
   }
 
+  /**
+   * borg 1.2 removes this host's dead processes' locks by itself when it next
+   * takes the lock; doing it first lets the job log say so. Locks of other
+   * hosts or of live processes are never touched (break-lock removes all).
+   * Remote repositories are left to borg.
+   */
+  async removeStaleLocks(): Promise<number> {
+    if (!isLocalPath(this.repo.location)) return 0;
+    const { holders, allStale } = borgLockHolders(this.repo.location);
+    if (!allStale) return 0;
+    await this.run("break-lock", ["break-lock", this.repo.location]);
+    return holders.length;
+  }
+
   backupStdin(opts: BackupStdinOptions): StdinBackup {
     const name = archiveName(opts.tags);
     const pipe = inputPipe();
-    const sub = pipe.spawnWith((fd) =>
-      execa(this.bin, ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"], {
-        reject: false, buffer: { stdout: true, stderr: false }, stdin: fd as "pipe", env: this.env(), extendEnv: false,
-      }),
+    const args = ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"];
+    const { sub, control } = pipe.spawnWith((fd) =>
+      spawnEngine(this.bin, args, { stdin: fd, stdout: "pipe", buffer: { stdout: true, stderr: false }, env: this.env(), guard: { stop: "SIGTERM", mode: "writer", held: pipe.ourFd } }, execa as never) as SpawnedEngine<BorgSub>,
     );
     const stdin = pipe.ours(sub.stdin);
+    commitWhenFinished(stdin, control);
     let stderr = "";
     sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
     stdin.on("error", () => {});
@@ -147,10 +215,9 @@ class Borg implements Engine {
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {
     const pipe = outputPipe();
-    const sub = pipe.spawnWith((fd) =>
-      execa(this.bin, ["extract", "--stdout", `${this.repo.location}::${snapshotId}`, filename], {
-        reject: false, buffer: false, stdin: "ignore", stdout: fd as "pipe", env: this.env(), extendEnv: false,
-      }),
+    const args = ["extract", "--stdout", `${this.repo.location}::${snapshotId}`, filename];
+    const { sub } = pipe.spawnWith((fd) =>
+      spawnEngine(this.bin, args, { stdin: "ignore", stdout: fd, buffer: false, env: this.env(), guard: { stop: "SIGTERM", mode: "reader", held: pipe.ourFd } }, execa as never) as SpawnedEngine<BorgSub>,
     );
     const output = pipe.ours(sub.stdout);
     let stderr = "";

@@ -134,3 +134,55 @@ export function stoppableDump(sub: DumpProcess, output: Readable, signal: NodeJS
   done.catch(() => {});
   return { stdout: out, done, kill };
 }
+
+/** The engine was stopped after `seconds` without an answer from the repository's server. */
+export function noAnswer(kind: "restic" | "borg", location: string, seconds: number): EngineError {
+  return new EngineError(`${kind} got no answer from the server ${serverOf(location)} of the repository ${location} within ${seconds} seconds (it is unreachable or not answering); check that the server is up and the location is right, then try again.`, "network");
+}
+
+/** The processes below `pid` (children, theirs, …), from /proc/<pid>/task/<tid>/children (Linux). */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    let kids: string;
+    try {
+      kids = fs.readFileSync(`/proc/${pid}/task/${t}/children`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const k of kids.split(/\s+/).filter(Boolean).map(Number)) out.push(k, ...descendants(k));
+  }
+  return out;
+}
+
+/**
+ * Runs `start()` (an execa call) for at most `seconds`: then the engine gets
+ * `signal` and everything it started (restic's ssh for sftp, which it puts
+ * in a process group of its own, would otherwise wait for a silent server
+ * forever) SIGTERM, and whatever is left SIGKILL 5 s later.
+ * @returns the engine's result and whether the limit was hit
+ */
+export async function withTimeLimit<R>(sub: PromiseLike<R> & { pid?: number; kill(s?: NodeJS.Signals): boolean }, seconds: number, signal: NodeJS.Signals): Promise<{ result: R; timedOut: boolean }> {
+  let timedOut = false;
+  let hard: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    const tree = sub.pid ? descendants(sub.pid) : [];
+    sub.kill(signal);
+    const term = (s: NodeJS.Signals) => tree.forEach((p) => { try { process.kill(p, s); } catch { /* gone */ } });
+    term("SIGTERM");
+    hard = setTimeout(() => (sub.kill("SIGKILL"), term("SIGKILL")), 5000);
+  }, seconds * 1000);
+  try {
+    return { result: await sub, timedOut };
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(hard);
+  }
+}

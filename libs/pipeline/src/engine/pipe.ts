@@ -19,6 +19,8 @@ const F_SETPIPE_SZ = 1031;
 export interface EnginePipe<T extends Readable | Writable> {
   /** the child's end: a FIFO's, or "pipe" (Node's socketpair) when no FIFO could be made */
   readonly childFd: number | "pipe";
+  /** our end's descriptor (a FIFO's), undefined when childFd is "pipe"; valid until ours() wraps it */
+  readonly ourFd: number | undefined;
   /**
    * Call right after spawning: drops our copy of the child's end (so that the
    * engine's exit is our end of file, or makes our writes fail with EPIPE)
@@ -67,10 +69,11 @@ export function inputPipe(): EnginePipe<Writable> {
 
 function enginePipe(childEnd: "output" | "input"): EnginePipe<Readable | Writable> {
   const fifo = makeFifo(childEnd);
-  if (!fifo) return { childFd: "pipe", ours: (s) => s!, resized: Promise.resolve(false), spawnWith: (start) => start("pipe") };
+  if (!fifo) return { childFd: "pipe", ourFd: undefined, ours: (s) => s!, resized: Promise.resolve(false), spawnWith: (start) => start("pipe") };
   const { childFd, ourFd } = fifo;
   return {
     childFd,
+    ourFd,
     resized: resize(childEnd === "output" ? childFd : ourFd),
     spawnWith(start) {
       try {

@@ -2,7 +2,8 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
-import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, notInstalled, repositoryGone, serverOf, stoppableDump } from "./common.ts";
+import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit } from "./common.ts";
+import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
 import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
@@ -30,6 +31,8 @@ export function resticError(repo: RepositoryRef, what: string, stderr: string): 
     return new EngineError(`restic cannot reach the server ${serverOf(loc, stderr)} of the repository ${loc} (${networkCause(stderr)}); start the server or fix the location, then try again.`, "network", lastLines(stderr));
   if (/Is there a repository at the following location|repository does not exist|unable to open config file/i.test(stderr))
     return repositoryGone("restic", loc) ?? new EngineError(`there is no restic repository at ${loc}; initialise it first (restic init, or qubes-dedup repo add) or fix the location.`, "missing");
+  if (/no space left on device/i.test(stderr))
+    return new EngineError(`the disk of the restic repository ${loc} is full (${lastLine(stderr)}); free or add space there, or run retention to forget old snapshots, then try again.`, "full", lastLines(stderr));
   if (/already locked|unable to create lock/i.test(stderr))
     return new EngineError(`the restic repository ${loc} is locked by another process; run \`restic -r ${loc} unlock\` if no other backup is running.`);
   if (/ciphertext verification failed|invalid data returned|pack .* (not found|does not exist)|blob .* not found|load\(<data|Load\(<|unexpected EOF|damaged|corrupt|errors were found|is not a valid/i.test(stderr))
@@ -55,21 +58,23 @@ class Restic implements Engine {
   private async run(what: string, args: string[], timeoutSeconds?: number): Promise<string> {
     checkPasswordFile(this.repo);
     let r;
+    let timedOut = false;
     try {
-      const timeout = timeoutSeconds ? { timeout: timeoutSeconds * 1000, killSignal: "SIGINT" as const } : {};
-      r = await execa(this.bin, [...this.base(), ...args], { reject: false, env: engineEnv(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20, ...timeout });
+      const sub = execa(this.bin, [...this.base(), ...args], { reject: false, env: engineEnv(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
+      ({ result: r, timedOut } = timeoutSeconds ? await withTimeLimit(sub, timeoutSeconds, "SIGINT") : { result: await sub, timedOut: false });
     } catch (e) {
       if (isEnoent(e)) throw notInstalled("restic", "restic");
       throw e;
     }
     if (isEnoent(r)) throw notInstalled("restic", "restic");
+    if (timedOut && timeoutSeconds) throw noAnswer("restic", this.repo.location, timeoutSeconds);
     if (r.exitCode !== 0) throw resticError(this.repo, what, String(r.stderr));
     return String(r.stdout);
   }
 
-  async isInitialised(): Promise<boolean> {
+  async isInitialised(opts: { timeoutSeconds?: number } = {}): Promise<boolean> {
     try {
-      await this.run("cat config", ["cat", "config"]);
+      await this.run("cat config", ["cat", "config"], opts.timeoutSeconds);
       return true;
     } catch (e) {
       if (e instanceof EngineError && (e.failure === "missing" || e.failure === "gone")) return false;
@@ -100,6 +105,24 @@ class Restic implements Engine {
     if (ids.length) await this.run("forget", ["forget", "--prune", ...ids]);
   }
 
+  async prune(): Promise<void> {
+    await this.run("prune", ["prune"]);
+  }
+
+  /** The repository's lock ids: a directory listing for a local repository, else `restic list locks`. */
+  private async locks(): Promise<string[]> {
+    if (isLocalPath(this.repo.location)) return readdir(path.join(this.repo.location, "locks")).catch(() => []);
+    return (await this.run("list locks", ["list", "locks", "--no-lock"], UNLOCK_TIMEOUT_S)).split("\n").filter(Boolean);
+  }
+
+  async removeStaleLocks(): Promise<number> {
+    const before = await this.locks();
+    if (!before.length) return 0;
+    await this.run("unlock", ["unlock"], UNLOCK_TIMEOUT_S);
+    const after = new Set(await this.locks());
+    return before.filter((l) => !after.has(l)).length;
+  }
+
   /**
    * restic 0.14's local backend names each snapshot file after its full id
    * (`<repo>/snapshots/<64 hex>`), so a directory listing answers what
@@ -115,12 +138,14 @@ class Restic implements Engine {
     }
   }
 
-  private spawn(args: string[], stdin: number | "pipe" | "ignore", stdout: number | "pipe" = "pipe"): Sub {
+  /**
+   * Starts restic under the engine guard (guard.ts), which holds `held` (our
+   * FIFO end): our death is then no end of file, and restic gets SIGINT.
+   */
+  private spawn(args: string[], stdin: number | "pipe" | "ignore", stdout: number | "pipe", guard: { mode: "writer" | "reader"; held: number | undefined }): SpawnedEngine<Sub> {
     checkPasswordFile(this.repo);
-    return execa(this.bin, [...this.base(), ...args], {
-      // execa documents any file descriptor integer for stdin/stdout; its types list only 1-9
-      reject: false, buffer: false, stdin: stdin as "pipe", stdout: stdout as "pipe", stderr: "pipe", env: engineEnv({ RESTIC_PROGRESS_FPS: "0.5" }), extendEnv: false,
-    }) as Sub;
+    // execa documents any file descriptor integer for stdin/stdout; its types list only 1-9
+    return spawnEngine(this.bin, [...this.base(), ...args], { stdin, stdout, buffer: false, env: engineEnv({ RESTIC_PROGRESS_FPS: "0.5" }), guard: { stop: "SIGINT", ...guard } }, execa as never);
   }
 
   backupStdin(opts: BackupStdinOptions): StdinBackup {
@@ -128,8 +153,9 @@ class Restic implements Engine {
     for (const t of opts.tags) args.push("--tag", t);
     if (opts.hostname) args.push("--host", opts.hostname);
     const pipe = inputPipe();
-    const sub = pipe.spawnWith((fd) => this.spawn(args, fd));
+    const { sub, control } = pipe.spawnWith((fd) => this.spawn(args, fd, "pipe", { mode: "writer", held: pipe.ourFd }));
     const stdin = pipe.ours(sub.stdin);
+    commitWhenFinished(stdin, control);
     const limit = opts.backendTimeoutSeconds ?? BACKEND_TIMEOUT_S;
     const grace = Math.min(KILL_GRACE_S, limit);
     let stderr = "";
@@ -172,7 +198,7 @@ class Restic implements Engine {
 
   dumpFile(snapshotId: string, filename: string): StdoutDump {
     const pipe = outputPipe();
-    const sub = pipe.spawnWith((fd) => this.spawn(["dump", snapshotId, `/${filename}`], "ignore", fd));
+    const { sub } = pipe.spawnWith((fd) => this.spawn(["dump", snapshotId, `/${filename}`], "ignore", fd, { mode: "reader", held: pipe.ourFd }));
     const output = pipe.ours(sub.stdout);
     let stderr = "";
     sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));

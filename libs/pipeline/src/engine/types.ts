@@ -1,4 +1,5 @@
 import type { Readable, Writable } from "node:stream";
+import type { EngineError } from "../errors.ts";
 
 export type EngineKind = "restic" | "borg";
 
@@ -55,7 +56,11 @@ export interface Engine {
   readonly kind: EngineKind;
   readonly repo: RepositoryRef;
   /** true when the repository exists and opens with the password; false when absent (throws on a wrong password) */
-  isInitialised(): Promise<boolean>;
+  /**
+   * @param opts.timeoutSeconds stop the engine after this long (a server that
+   *   never answers) and throw EngineError "network" saying so
+   */
+  isInitialised(opts?: { timeoutSeconds?: number }): Promise<boolean>;
   /** creates the repository (restic init / borg init -e repokey-blake2) */
   init(): Promise<void>;
   snapshots(opts?: { tag?: string }): Promise<EngineSnapshot[]>;
@@ -63,6 +68,22 @@ export interface Engine {
   repositoryBytes(): Promise<number>;
   check(opts?: { readDataSubset?: string }): Promise<void>;
   forget(ids: string[]): Promise<void>;
+  /** frees the space nothing refers to any more, such as a failed run's packs (restic prune / borg compact) */
+  prune(): Promise<void>;
+  /**
+   * Removes the repository locks of processes that are gone (killed, power
+   * loss) and only those: restic `unlock` (same host and process gone, or
+   * older than 30 minutes); borg: `break-lock` only when every lock is one of
+   * this host's and its process is gone.
+   * @returns how many locks were removed (0 costs no engine start for a local repository without locks)
+   */
+  removeStaleLocks(): Promise<number>;
+  /**
+   * For a local repository whose engine reserves free space before it
+   * commits (borg 1.2: one segment plus index and hints): the refusal to give
+   * before a backup starts when that much is not free, else undefined.
+   */
+  freeSpaceProblem?(): Promise<EngineError | undefined>;
   /** starts storing stdin as one file `filename` in a new snapshot with these tags */
   backupStdin(opts: BackupStdinOptions): StdinBackup;
   /** streams file `filename` of a snapshot to stdout */

@@ -1,5 +1,5 @@
 import type { Engine, EngineSnapshot } from "../engine/types.ts";
-import { DATA_TAG, PROJECT_TAG, RUN_TAG_PREFIX, SIDE_TAG, STREAM_FILE } from "./tags.ts";
+import { DATA_TAG, PROJECT_TAG, RUN_TAG_PREFIX, SIDE_TAG, STREAM_FILE, runIdOf } from "./tags.ts";
 
 /**
  * True for a snapshot that holds a backup stream: a canonical data snapshot
@@ -8,7 +8,8 @@ import { DATA_TAG, PROJECT_TAG, RUN_TAG_PREFIX, SIDE_TAG, STREAM_FILE } from "./
  */
 export function isDataSnapshot(s: EngineSnapshot): boolean {
   if (s.tags.includes(SIDE_TAG)) return false;
-  return s.tags.includes(DATA_TAG) || s.paths.includes(`/${STREAM_FILE}`) || (s.paths.length === 0 && s.tags.includes(PROJECT_TAG));
+  // a borg archive of ours with a run tag but no qd-data is a checkpoint or a side record, never a legacy one
+  return s.tags.includes(DATA_TAG) || s.paths.includes(`/${STREAM_FILE}`) || (s.paths.length === 0 && s.tags.includes(PROJECT_TAG) && !runIdOf(s.tags));
 }
 
 /** The side record stored with a canonical data snapshot (same qd-run tag), if any. */
@@ -31,7 +32,39 @@ export function pairedSideName(engine: Engine, ref: string): string | undefined 
   return tags.map((t) => (t === DATA_TAG ? SIDE_TAG : t)).join(",");
 }
 
-/** The backups (data snapshots) among a repository's snapshots, oldest first. */
+/**
+ * The backups among a repository's snapshots, oldest first: legacy
+ * single-file snapshots, and canonical data snapshots whose side record is
+ * there. A data snapshot without its side record is not a backup (the stream
+ * cannot be rebuilt): see {@link incompleteRunsOf}.
+ */
 export function dataSnapshotsOf(all: EngineSnapshot[]): EngineSnapshot[] {
-  return all.filter(isDataSnapshot).sort((a, b) => a.time.getTime() - b.time.getTime());
+  return all.filter((s) => isDataSnapshot(s) && (!s.tags.includes(DATA_TAG) || sideOf(all, s) !== undefined)).sort((a, b) => a.time.getTime() - b.time.getTime());
+}
+
+/**
+ * The snapshots of ingest runs that did not store both halves: a data
+ * snapshot without its side record (the run was killed between the two), a
+ * side record without its data snapshot, and borg checkpoint archives
+ * (`<name>.checkpoint[.N]`, whose last tag reads `qd-data.checkpoint`). None
+ * is a backup; a run still in progress looks the same, so only a caller that
+ * knows no ingest is running may remove them.
+ */
+export function incompleteRunsOf(all: EngineSnapshot[]): EngineSnapshot[] {
+  const runs = new Map<string, { data: boolean; side: boolean }>();
+  for (const s of all) {
+    const run = runIdOf(s.tags);
+    if (!run || !s.tags.includes(PROJECT_TAG)) continue;
+    const r = runs.get(run) ?? { data: false, side: false };
+    if (s.tags.includes(DATA_TAG)) r.data = true;
+    if (s.tags.includes(SIDE_TAG)) r.side = true;
+    runs.set(run, r);
+  }
+  return all.filter((s) => {
+    const run = runIdOf(s.tags);
+    if (!run || !s.tags.includes(PROJECT_TAG)) return false;
+    const r = runs.get(run)!;
+    const whole = s.tags.includes(DATA_TAG) || s.tags.includes(SIDE_TAG);
+    return !whole || !(r.data && r.side);
+  });
 }

@@ -1,6 +1,6 @@
 import { DumpError } from "../errors.ts";
 import type { EngineKind, EngineSnapshot, RepositoryRef } from "../engine/types.ts";
-import { isDataSnapshot } from "./classify.ts";
+import { dataSnapshotsOf, incompleteRunsOf, isDataSnapshot } from "./classify.ts";
 import { runIdOf, runIdRandomPart } from "./tags.ts";
 
 /** Length of restic's short ids (hex digits), as `restic snapshots` prints them. */
@@ -74,8 +74,11 @@ export function matchSnapshotRef<T extends { id: string; time: Date }>(candidate
  */
 export function resolveSnapshot(all: EngineSnapshot[], ref: string, repo: Pick<RepositoryRef, "engine" | "location">): EngineSnapshot {
   const location = repo.location;
-  const m = matchSnapshotRef(all.filter(isDataSnapshot), ref, (s) => shortSnapshotId(repo.engine, s.id));
+  const m = matchSnapshotRef(dataSnapshotsOf(all), ref, (s) => shortSnapshotId(repo.engine, s.id));
   if ("match" in m) return m.match;
+  const incomplete = ref === "latest" ? undefined : matchSnapshotRef(incompleteRunsOf(all).filter(isDataSnapshot), ref, (s) => shortSnapshotId(repo.engine, s.id));
+  if (incomplete && "match" in incomplete)
+    throw new DumpError(`snapshot ${incomplete.match.id} in ${location} is not a backup: its run was interrupted before its side record was stored, so the stream cannot be rebuilt; restore another backup (see qubes-dedup snapshots), the next backup removes it.`);
   if (ref === "latest") throw new DumpError(`there are no backups in ${location} yet, so there is no latest one; run a backup first.`);
   if ("ambiguous" in m)
     throw new DumpError(`the snapshot reference "${ref}" is ambiguous in ${location} (it starts ${m.ambiguous} backups' ids); give more characters of the id (see qubes-dedup snapshots).`);

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
-import { EngineError, IngestError } from "../errors.ts";
+import { EngineError, IngestError, ingestCancelled } from "../errors.ts";
 import type { Engine, StdinBackup } from "../engine/types.ts";
 import { SideRecordBuilder, type IngestSummary } from "../layout/side-record.ts";
 import { DATA_FILE, DATA_TAG, PROJECT_TAG, SIDE_FILE, SIDE_TAG, newRunId, runTag as runTagOf } from "../layout/tags.ts";
@@ -56,6 +56,9 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   const side = new SideRecordBuilder((b) => pending.push(b));
   const parser = new BackupStreamParser(side, opts.trailer ?? SHIM_TRAILER, (path) => (progress.currentFile = path));
   const hash = createHash("sha256");
+  // said before a byte is read, not after the whole stream
+  const space = await engine.freeSpaceProblem?.();
+  if (space) throw space;
   const backup = engine.backupStdin({ filename: DATA_FILE, tags: [PROJECT_TAG, runTag, DATA_TAG], hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds });
   // restic allows concurrent backups: the side record's one starts now, so that its start-up overlaps the data
   const early = engine.kind === "restic" ? sideBackup(engine, runTag, opts) : undefined;
@@ -77,12 +80,15 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
     backup.stdin.end();
     data = await backup.done;
   } catch (e) {
+    // EPIPE: the engine exited while we wrote; its own failure (a full disk, …) is the cause
+    if ((e as NodeJS.ErrnoException)?.code === "EPIPE") await Promise.race([backup.done.catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
     const failedFirst = engineFailure;
-    await abandon(engine, [backup, early], runTag);
-    if (e instanceof EngineError) throw e;
+    await abandon(engine, [backup, early], runTag).catch(() => {});
+    if (failedFirst instanceof EngineError && failedFirst.failure === "full") throw diskFull(engine, failedFirst, progress);
+    if (e instanceof EngineError) throw e.failure === "full" ? diskFull(engine, e, progress) : e;
     if (failedFirst instanceof EngineError) throw failedFirst;
     if (e instanceof IngestError) throw e;
-    if (opts.signal?.aborted) throw new IngestError(`the backup was cancelled after ${progress.bytesRead} bytes; nothing was stored.`);
+    if (opts.signal?.aborted) throw ingestCancelled(progress.bytesRead);
     throw new IngestError(`reading the backup stream failed after ${progress.bytesRead} bytes (${(e as Error).message}); nothing was stored, run the backup again.`);
   } finally {
     opts.signal?.removeEventListener("abort", onAbort);
@@ -100,6 +106,8 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   let sideSnapshotId: string;
   try {
     ({ sideAdded, snapshotId, sideSnapshotId } = await storeSideAndResolveIds(engine, record, runTag, data.snapshotId, early ?? sideBackup(engine, runTag, opts)));
+    // a stop signal during the side record's storing cancels the run too (ARCHITECTURE.md: exit 1, nothing stored)
+    if (opts.signal?.aborted) throw ingestCancelled(progress.bytesRead);
   } catch (e) {
     await early?.interrupt();
     await engine.forget((await engine.snapshots({ tag: runTag })).map((s) => s.id)).catch(() => {});
@@ -195,6 +203,20 @@ async function abandon(engine: Engine, backups: (StdinBackup | undefined)[], run
     throw e;
   }
   if (left.length) await engine.forget(left.map((s) => s.id));
+}
+
+/**
+ * A full repository disk, in one sentence with the stream's figures: what it
+ * still needs at most (qubes.xml's backup-size sum less what was read, before
+ * deduplication), and that the failed run holds no space (restic deletes its
+ * unfinished packs, and the next backup after a failed one prunes; borg rolls
+ * its transaction back).
+ */
+function diskFull(engine: Engine, e: EngineError, p: IngestProgress): EngineError {
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  const need = p.bytesExpected !== undefined ? `this stream is ${mb(p.bytesExpected)} (before deduplication; ${mb(p.bytesRead)} were read when it failed)` : `${mb(p.bytesRead)} of the stream were read when it failed`;
+  const cause = e.message.replace(/; free or add space there.*$/, "");
+  return new EngineError(`${cause}; ${need}: run retention (forget and prune) or free or add space on that disk, then run the backup again; nothing of this run was kept.`, "full", e.detail);
 }
 
 function summarise(a: BackupStreamParser): QubeSummary[] {

@@ -1,6 +1,6 @@
 import { DumpError } from "../errors.ts";
 import type { Engine, EngineSnapshot } from "../engine/types.ts";
-import { dataSnapshotsOf, sideOf } from "../layout/classify.ts";
+import { dataSnapshotsOf, incompleteRunsOf, sideOf } from "../layout/classify.ts";
 import { resolveSnapshot } from "../layout/refs.ts";
 import { parseSideRecord, readSideRecord, type IngestSummary } from "../layout/side-record.ts";
 import { DATA_TAG, SIDE_FILE } from "../layout/tags.ts";
@@ -49,4 +49,19 @@ export async function readSnapshotInfo(engine: Engine, dataSnapshotId: string, l
   const { meta } = parseSideRecord(await readSideRecord(engine.dumpFile(side.id, SIDE_FILE)));
   if (meta.summary) return { ...base, sideSnapshotId: side.id, summary: { ...meta.summary, partial: false } };
   return { ...base, sideSnapshotId: side.id, summary: { partial: true, backupId: meta.backupId, streamSha256: meta.streamSha256, logicalBytes: meta.logicalBytes } };
+}
+
+/**
+ * Forgets the snapshots of ingest runs that stored only one half
+ * ({@link incompleteRunsOf}); restic's forget --prune and borg's delete +
+ * compact also free the space they and any failed run's packs held. Call it
+ * only when no ingest into this repository is running (an ingest in
+ * progress has stored its data snapshot, not yet its side record).
+ * @returns the snapshots removed
+ * @throws EngineError (restic: "locked" while another process uses the repository)
+ */
+export async function removeIncompleteRuns(engine: Engine, listing?: EngineSnapshot[]): Promise<EngineSnapshot[]> {
+  const incomplete = incompleteRunsOf(listing ?? (await engine.snapshots()));
+  if (incomplete.length) await engine.forget(incomplete.map((s) => s.id));
+  return incomplete;
 }
