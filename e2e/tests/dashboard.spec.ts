@@ -1,19 +1,12 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { e2eState } from "../support/paths.ts";
+import { signIn } from "../support/sign-in.ts";
 import { recorded } from "../support/records.ts";
 
 const state = e2eState();
 
 /** "2,252,341,248 bytes", as the page's title attributes show exact sizes. */
 const exact = (b: bigint) => `${b.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",")} bytes`;
-
-async function signIn(page: Page): Promise<void> {
-  await page.goto(state.baseURL);
-  await expect(page.getByTestId("token-form")).toBeVisible();
-  await page.getByLabel("Session token").fill(state.token);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("repository-default")).toBeVisible();
-}
 
 test("the API answers 401 without the session token and 403 to a foreign origin", async ({ request }) => {
   const anon = await request.get(`${state.baseURL}/api/trpc/repositories.list`);

@@ -1,20 +1,14 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import fs from "node:fs";
 import path from "node:path";
 import { BINS, ROOT, e2eState } from "../support/paths.ts";
+import { signIn } from "../support/sign-in.ts";
 import { recorded } from "../support/records.ts";
 import { answerTheWaitingCall, qubeVolumeHashes, unansweredCalls } from "@qubes-dedup/qubes-sim/testing";
 
 const state = e2eState();
 // The first backup (global setup) and the dashboard.spec checks on it run first (files in name order, one worker).
 test.describe.configure({ mode: "serial" });
-
-async function signIn(page: Page): Promise<void> {
-  await page.goto(state.baseURL);
-  await page.getByLabel("Session token").fill(state.token);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("repository-default")).toBeVisible();
-}
 
 test("requests need the token, and changes need the dashboard's own origin", async ({ request }) => {
   const body = { json: { repository: "default", qubes: ["work"] } };

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { e2eState } from "../support/paths.ts";
+import { signIn } from "../support/sign-in.ts";
 import { recorded } from "../support/records.ts";
 
 // Runs after requests.spec.ts (files run in name order, one worker): by then
@@ -21,13 +22,6 @@ function snapshotIds(): { id: number; engineSnapshotId: string }[] {
   } finally {
     db.close();
   }
-}
-
-async function signIn(page: Page): Promise<void> {
-  await page.goto(state.baseURL);
-  await page.getByLabel("Session token").fill(state.token);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("repository-default")).toBeVisible();
 }
 
 test("signed out, the server's first paint is the token form, without a sign-out button", async ({ browser }, testInfo) => {

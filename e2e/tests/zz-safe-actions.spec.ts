@@ -3,21 +3,15 @@ import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { BINS, e2eState } from "../support/paths.ts";
+import { signIn } from "../support/sign-in.ts";
 import { recorded } from "../support/records.ts";
 
 // Runs last (files in name order, one worker): it forgets a snapshot and
 // adds a second repository, which the other specs do not expect.
 const state = e2eState();
 test.describe.configure({ mode: "serial" });
-
-async function signIn(page: Page): Promise<void> {
-  await page.goto(state.baseURL);
-  await page.getByLabel("Session token").fill(state.token);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("repository-default")).toBeVisible();
-}
 
 test("a failing webhook is retried a bounded number of times and its failure shows on the dashboard", async ({ page }, testInfo) => {
   const seen: { method: string; body: string }[] = [];
