@@ -82,9 +82,10 @@ describe("backup request grammar", () => {
 
 describe("restore request grammar", () => {
   it("accepts restic ids and borg archive names with the documented options", () => {
-    expect(restore('{"snapshot":"0a1b2c3d"}')).toEqual({ snapshot: "0a1b2c3d", qubes: [], verifyOnly: false });
+    expect(restore('{"snapshot":"0a1b2c3d"}')).toEqual({ snapshot: "0a1b2c3d", qubes: [], verifyOnly: false, paranoid: false });
+    expect(restore('{"snapshot":"0a1b2c3d","paranoid":true}').paranoid).toBe(true);
     expect(restore(`{"repo":"main","snapshot":"${"f".repeat(64)}","qubes":["work"],"verifyOnly":true,"conflicts":"rename"}\n`)).toEqual({
-      repo: "main", snapshot: "f".repeat(64), qubes: ["work"], verifyOnly: true, conflicts: "rename",
+      repo: "main", snapshot: "f".repeat(64), qubes: ["work"], verifyOnly: true, paranoid: false, conflicts: "rename",
     });
     expect(restore('{"snapshot":"host-2026-11-30T10:00:00","conflicts":"skip"}').conflicts).toBe("skip");
     expect(restore('{"snapshot":"qubes-dedup,qd-run:20250102T030405678Z-0a1b2c3d,qd-data"}').snapshot).toBe("qubes-dedup,qd-run:20250102T030405678Z-0a1b2c3d,qd-data");
@@ -107,7 +108,8 @@ describe("restore request grammar", () => {
     ['{"snapshot":"0a1b2c3d","conflicts":"overwrite"}', '"conflicts" is invalid'],
     ['{"snapshot":"0a1b2c3d","verifyOnly":"yes"}', '"verifyOnly" is invalid'],
     ['{"snapshot":"0a1b2c3d","exclude":["work"]}', 'unknown key(s) "exclude"'],
-    ['{"snapshot":"0a1b2c3d","paranoid":false,"passphraseFile":"/tmp/p"}', 'unknown key(s) "paranoid", "passphraseFile"'],
+    ['{"snapshot":"0a1b2c3d","dispvm":"x","passphraseFile":"/tmp/p"}', 'unknown key(s) "dispvm", "passphraseFile"'],
+    ['{"snapshot":"0a1b2c3d","paranoid":"yes"}', "paranoid"],
     ['{"snapshot":"0a1b2c3d","qubes":["dom0;id"]}', 'qube "dom0;id" is not a valid qube name'],
   ])("refuses %j", (input, text) => {
     expect(refused(() => restore(input))).toContain(text);
