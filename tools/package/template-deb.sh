@@ -20,5 +20,5 @@ sed -e "s/@VERSION@/$version/" -e "s/@SIZE@/$size/" packaging/template/debian/co
 chmod 0644 "$work/root/DEBIAN/control"
 mkdir -p dist/packages
 deb="dist/packages/qubes-dedup_${version}_all.deb"
-dpkg-deb --root-owner-group -Zxz --build "$work/root" "$deb" >/dev/null
+dpkg-deb --root-owner-group -Zzstd -z9 --build "$work/root" "$deb" >/dev/null
 echo "built $deb ($(stat -c %s "$deb") bytes)"
