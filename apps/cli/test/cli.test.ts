@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Libsql from "libsql";
 import { beforeAll, describe, expect, it } from "vitest";
+import { engineBinary } from "@qubes-dedup/pipeline";
 import { resticLocks, resticSnapshotIds } from "@qubes-dedup/qubes-sim/testing";
 import { CLI, NODE, cli, makeStream, resticRepo, scratch, type Scratch } from "./harness.ts";
 
@@ -232,7 +233,7 @@ describe("qubes-dedup with a real restic repository", () => {
 async function holdExclusiveLock(s: Scratch): Promise<ChildProcess> {
   const locks = path.join(s.repo, "locks");
   for (let attempt = 0; attempt < 20; attempt++) {
-    const child = spawn("restic", ["-r", s.repo, "--password-file", s.passwordFile, "prune"], { stdio: "ignore" });
+    const child = spawn(engineBinary("restic"), ["-r", s.repo, "--password-file", s.passwordFile, "prune"], { stdio: "ignore" });
     for (let i = 0; i < 400; i++) {
       // restic uploads to "<id>-tmp-…" first; only the renamed file is a lock.
       const done = () => fs.existsSync(locks) && fs.readdirSync(locks).some((f) => !f.includes("-tmp"));

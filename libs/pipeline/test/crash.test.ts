@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { execa } from "execa";
-import { dump, ingest, type Engine, type EngineKind } from "../src/index.ts";
+import { dump, engineBinary, ingest, type Engine, type EngineKind } from "../src/index.ts";
 import { makeStream, smallSystem } from "./helpers/make-stream.ts";
 import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
 import { exited, startScript, tmpDir, waitGone, waitLocked } from "@qubes-dedup/qubes-sim/testing";
@@ -48,8 +48,8 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
 async function lockHolder(engine: Engine) {
   const { location, passwordFile } = engine.repo;
   const p = engine.kind === "restic"
-    ? execa("restic", ["-r", location, "--password-file", passwordFile, "--no-cache", "backup", "--stdin"], { reject: false, stdin: "pipe" })
-    : execa("borg", ["create", `${location}::held`, "-"], { reject: false, stdin: "pipe", env: { BORG_PASSPHRASE: fs.readFileSync(passwordFile, "utf8").trim() } });
+    ? execa(engineBinary("restic"), ["-r", location, "--password-file", passwordFile, "--no-cache", "backup", "--stdin"], { reject: false, stdin: "pipe" })
+    : execa(engineBinary("borg"), ["create", `${location}::held`, "-"], { reject: false, stdin: "pipe", env: { BORG_PASSPHRASE: fs.readFileSync(passwordFile, "utf8").trim() } });
   await waitLocked(engine.kind, location);
   return { p }; // not the subprocess itself: awaiting a thenable would wait for its exit
 }

@@ -89,6 +89,8 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
   it("says how to install a missing binary", async () => {
     const { engine } = await freshRepo(kind);
     const e = openEngine(engine.repo, { binary: `/nonexistent/${kind}` });
-    await expect(e.snapshots()).rejects.toThrow(`${kind} is not installed (not found on PATH); install it: apt-get install ${kind === "borg" ? "borgbackup" : "restic"}.`);
+    const pkg = kind === "borg" ? "borgbackup" : "restic";
+    const variable = kind === "borg" ? "QUBES_DEDUP_BORG" : "QUBES_DEDUP_RESTIC";
+    await expect(e.snapshots()).rejects.toThrow(`${kind} was not found at /nonexistent/${kind}; install it (apt-get install ${pkg}) or point ${variable} at a ${kind} executable.`);
   }, 30_000);
 });

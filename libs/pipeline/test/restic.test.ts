@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { EngineError, IngestError, dump, ingest, openEngine, type Engine } from "../src/index.ts";
+import { EngineError, IngestError, dump, engineBinary, ingest, openEngine, type Engine } from "../src/index.ts";
 import { makeStream, smallSystem, smallSystemRandomBytes } from "./helpers/make-stream.ts";
 import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { Sink, fileStream, freshRepo } from "./helpers/repo.ts";
@@ -118,8 +118,8 @@ describe("restic engine", () => {
 describe("restic failures", () => {
   it("says how to install a missing restic", async () => {
     const { engine } = await freshRepo("restic");
-    const e = openEngine(engine.repo, { binary: "/nonexistent/restic" });
-    await expect(e.snapshots()).rejects.toThrow("restic is not installed (not found on PATH); install it: apt-get install restic.");
+    const e = openEngine(engine.repo, { binary: "restic-missing" });
+    await expect(e.snapshots()).rejects.toThrow("restic was not found at restic-missing; install it (apt-get install restic) or point QUBES_DEDUP_RESTIC at a restic executable.");
   }, 30_000);
 
   it("names a wrong password and an unreadable password file", async () => {
@@ -148,14 +148,14 @@ describe("restic failures", () => {
     const { execa } = await import("execa");
     const fifo = path.join(engine.repo.location, "index", "a".repeat(64));
     execFileSync("mkfifo", [fifo]);
-    const check = execa("restic", ["-r", engine.repo.location, "--password-file", engine.repo.passwordFile, "--no-cache", "check"], { reject: false });
+    const check = execa(engineBinary("restic"), ["-r", engine.repo.location, "--password-file", engine.repo.passwordFile, "--no-cache", "check"], { reject: false });
     const lockDir = path.join(engine.repo.location, "locks");
     while (fs.readdirSync(lockDir).length === 0) await new Promise((r) => setTimeout(r, 10));
     const err = await ingest(fileStream(stream), engine).catch((e) => e);
     check.kill("SIGKILL");
     await check;
     fs.unlinkSync(fifo);
-    await execa("restic", ["-r", engine.repo.location, "--password-file", engine.repo.passwordFile, "unlock"]);
+    await execa(engineBinary("restic"), ["-r", engine.repo.location, "--password-file", engine.repo.passwordFile, "unlock"]);
     expect(err).toBeInstanceOf(EngineError);
     expect(err.message).toMatch(/is locked by another process; run `restic -r .* unlock` if no other backup is running\.$/);
     expect(await engine.snapshots()).toEqual([]);

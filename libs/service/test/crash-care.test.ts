@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { makeBackupStreamFile, tmpDir, waitLocked } from "@qubes-dedup/qubes-sim/testing";
-import { shortSnapshotId } from "@qubes-dedup/pipeline";
+import { engineBinary, shortSnapshotId } from "@qubes-dedup/pipeline";
 import { addRepository, engineFor, getRepository, listSnapshots, reindex, runBackup } from "../src/index.ts";
 
 const shortIdOf = (id: string) => shortSnapshotId("restic", id);
@@ -41,7 +41,7 @@ describe("restic: an interrupted run and a stale lock", () => {
 
     // a lock left by a restic killed with SIGKILL
     const { location, passwordFile } = engine.repo;
-    const killed = execa("restic", ["-r", location, "--password-file", passwordFile, "--no-cache", "backup", "--stdin"], { reject: false, stdin: "pipe" });
+    const killed = execa(engineBinary("restic"), ["-r", location, "--password-file", passwordFile, "--no-cache", "backup", "--stdin"], { reject: false, stdin: "pipe" });
     await waitLocked("restic", location);
     killed.kill("SIGKILL");
     await killed;

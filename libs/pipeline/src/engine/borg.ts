@@ -93,10 +93,10 @@ class Borg implements Engine {
     const sub = execa(this.bin, args, { reject: false, env: this.env(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
     // SIGTERM: borg releases its lock when it turns into an exception
     const { result: r, timedOut } = await (timeoutSeconds ? withTimeLimit(sub, timeoutSeconds, "SIGTERM") : sub.then((result) => ({ result, timedOut: false }))).catch((e) => {
-      if (isEnoent(e)) throw notInstalled("borg", "borgbackup");
+      if (isEnoent(e)) throw notInstalled("borg", this.bin);
       throw e;
     });
-    if (isEnoent(r)) throw notInstalled("borg", "borgbackup");
+    if (isEnoent(r)) throw notInstalled("borg", this.bin);
     if (timedOut && timeoutSeconds) throw noAnswer("borg", this.repo.location, timeoutSeconds);
     if (r.exitCode !== 0 && r.exitCode !== 1) throw borgError(this.repo, what, String(r.stderr));
     return String(r.stdout);
@@ -202,7 +202,7 @@ class Borg implements Engine {
     stdin.on("error", () => {});
     const done = (async () => {
       const r = await sub;
-      if (isEnoent(r)) throw notInstalled("borg", "borgbackup");
+      if (isEnoent(r)) throw notInstalled("borg", this.bin);
       if (r.exitCode !== 0 && r.exitCode !== 1) throw borgError(this.repo, "create", stderr);
       const j = JSON.parse(String(r.stdout)) as { archive: { stats: { deduplicated_size: number } } };
       return { snapshotId: name, addedBytes: Number(j.archive.stats.deduplicated_size) };
@@ -223,7 +223,7 @@ class Borg implements Engine {
     let stderr = "";
     sub.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
     // borg releases its lock when SIGTERM turns into an exception
-    return stoppableDump(sub as unknown as DumpProcess, output, "SIGTERM", (_code, r) => (isEnoent(r) ? notInstalled("borg", "borgbackup") : borgError(this.repo, "extract", stderr)));
+    return stoppableDump(sub as unknown as DumpProcess, output, "SIGTERM", (_code, r) => (isEnoent(r) ? notInstalled("borg", this.bin) : borgError(this.repo, "extract", stderr)));
   }
 }
 

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { PassThrough, type Readable } from "node:stream";
 import { EngineError } from "../errors.ts";
+import { notInstalledText } from "./binary.ts";
 import type { RepositoryRef, StdoutDump } from "./types.ts";
 
 /** Environment for engine processes: ours, minus variables that would override the repository or password. */
@@ -64,8 +65,9 @@ export function repositoryGone(kind: "restic" | "borg", location: string): Engin
   return new EngineError(`the ${kind} repository ${location} is gone (the directory does not exist; deleted or not mounted); mount or restore it, or register a new repository with qubes-dedup repo add.`, "gone");
 }
 
-export function notInstalled(binary: string, pkg: string): EngineError {
-  return new EngineError(`${binary} is not installed (not found on PATH); install it: apt-get install ${pkg}.`);
+/** The engine's executable cannot be started (wording in binary.ts, notInstalledText). */
+export function notInstalled(kind: "restic" | "borg", bin: string): EngineError {
+  return new EngineError(notInstalledText(kind, bin));
 }
 
 /** True for execa's "binary not found" failure. */

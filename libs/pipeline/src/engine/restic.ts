@@ -11,8 +11,14 @@ import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBa
 const STDERR_KEEP = 64 * 1024;
 /** Seconds restic's backend may keep failing during a backup before it is stopped. */
 const BACKEND_TIMEOUT_S = 60;
-/** restic 0.14's stderr while its backend fails: it retries each upload with back-off for up to ~15 minutes. */
+/** restic's stderr while its backend fails (0.14 and 0.18: `… returned error, retrying after …: dial tcp …: connection refused`). */
 const BACKEND_RETRY = /returned error, retrying|retrying after|connection refused|dial tcp|no such host|i\/o timeout|connection reset/i;
+/**
+ * Seconds restic's backend may keep failing during any other command (listings,
+ * check, forget, prune) before it is stopped: restic 0.14 gave up on a refused
+ * connection at once, 0.17 and later retry for 15 minutes.
+ */
+const RUN_BACKEND_TIMEOUT_S = 10;
 /** Seconds `restic unlock` may take after an interrupted backup (a lost server must not hold the error up). */
 const UNLOCK_TIMEOUT_S = 30;
 /** Seconds between SIGINT and SIGKILL when interrupting. */
@@ -21,23 +27,35 @@ const KILL_GRACE_S = 15;
 /**
  * Maps restic's stderr to one sentence naming cause and fix (restic 0.14 texts:
  * "wrong password or no key found", "Is there a repository at the following
- * location?", "repository is already locked", pack/blob/ciphertext errors).
+ * location?", "repository is already locked", pack/blob/ciphertext errors),
+ * and restic >= 0.17's own exit codes: 10 the repository does not exist, 11
+ * it is locked, 12 the password is wrong (restic's docs, "Exit status codes").
  */
-export function resticError(repo: RepositoryRef, what: string, stderr: string): EngineError {
+export function resticError(repo: RepositoryRef, what: string, stderr: string, exitCode?: number): EngineError {
   const loc = repo.location;
-  if (/wrong password or no key found/i.test(stderr))
+  if (exitCode === 10) return missingRepository(repo);
+  if (exitCode === 11) return lockedRepository(repo);
+  if (exitCode === 12 || /wrong password or no key found/i.test(stderr))
     return new EngineError(`restic cannot open the repository ${loc}: the password in ${repo.passwordFile} is wrong; put the repository's password in that file.`);
   if (NETWORK_ERROR.test(stderr))
     return new EngineError(`restic cannot reach the server ${serverOf(loc, stderr)} of the repository ${loc} (${networkCause(stderr)}); start the server or fix the location, then try again.`, "network", lastLines(stderr));
   if (/Is there a repository at the following location|repository does not exist|unable to open config file/i.test(stderr))
-    return repositoryGone("restic", loc) ?? new EngineError(`there is no restic repository at ${loc}; initialise it first (restic init, or qubes-dedup repo add) or fix the location.`, "missing");
+    return missingRepository(repo);
   if (/no space left on device/i.test(stderr))
     return new EngineError(`the disk of the restic repository ${loc} is full (${lastLine(stderr)}); free or add space there, or run retention to forget old snapshots, then try again.`, "full", lastLines(stderr));
-  if (/already locked|unable to create lock/i.test(stderr))
-    return new EngineError(`the restic repository ${loc} is locked by another process; run \`restic -r ${loc} unlock\` if no other backup is running.`);
+  if (/already locked|unable to create lock/i.test(stderr)) return lockedRepository(repo);
   if (/ciphertext verification failed|invalid data returned|pack .* (not found|does not exist)|blob .* not found|load\(<data|Load\(<|unexpected EOF|damaged|corrupt|errors were found|is not a valid/i.test(stderr))
     return new EngineError(`the restic repository ${loc} is damaged (${lastLine(stderr)}); run \`restic -r ${loc} check\` and repair it before the next backup.`, "damaged", lastLines(stderr));
   return new EngineError(`restic ${what} failed on ${loc} (${lastLine(stderr)}); check the repository and try again.`, "other", lastLines(stderr));
+}
+
+function missingRepository(repo: RepositoryRef): EngineError {
+  const loc = repo.location;
+  return repositoryGone("restic", loc) ?? new EngineError(`there is no restic repository at ${loc}; initialise it first (restic init, or qubes-dedup repo add) or fix the location.`, "missing");
+}
+
+function lockedRepository(repo: RepositoryRef): EngineError {
+  return new EngineError(`the restic repository ${repo.location} is locked by another process; run \`restic -r ${repo.location} unlock\` if no other backup is running.`);
 }
 
 /** The network failure in a few words ("connection refused"). */
@@ -61,14 +79,23 @@ class Restic implements Engine {
     let timedOut = false;
     try {
       const sub = execa(this.bin, [...this.base(), ...args], { reject: false, env: engineEnv(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
-      ({ result: r, timedOut } = timeoutSeconds ? await withTimeLimit(sub, timeoutSeconds, "SIGINT") : { result: await sub, timedOut: false });
+      // restic >= 0.17 retries an unreachable server for 15 minutes where 0.14
+      // failed at once: give up after RUN_BACKEND_TIMEOUT_S of failures; the
+      // stderr then names the network error and resticError says so.
+      const watchdog = backendWatchdog(RUN_BACKEND_TIMEOUT_S, () => void interrupt(sub, "SIGINT", KILL_GRACE_S));
+      sub.stderr.on("data", (d: Buffer) => BACKEND_RETRY.test(d.toString()) && watchdog.failure());
+      try {
+        ({ result: r, timedOut } = timeoutSeconds ? await withTimeLimit(sub, timeoutSeconds, "SIGINT") : { result: await sub, timedOut: false });
+      } finally {
+        watchdog.stop();
+      }
     } catch (e) {
-      if (isEnoent(e)) throw notInstalled("restic", "restic");
+      if (isEnoent(e)) throw notInstalled("restic", this.bin);
       throw e;
     }
-    if (isEnoent(r)) throw notInstalled("restic", "restic");
+    if (isEnoent(r)) throw notInstalled("restic", this.bin);
     if (timedOut && timeoutSeconds) throw noAnswer("restic", this.repo.location, timeoutSeconds);
-    if (r.exitCode !== 0) throw resticError(this.repo, what, String(r.stderr));
+    if (r.exitCode !== 0) throw resticError(this.repo, what, String(r.stderr), r.exitCode);
     return String(r.stdout);
   }
 
@@ -182,8 +209,8 @@ class Restic implements Engine {
       watchdog.stop();
       if (stuck) throw stuck;
       if (pending.includes('"summary"')) summary = JSON.parse(pending);
-      if (isEnoent(r)) throw notInstalled("restic", "restic");
-      if (r.exitCode !== 0 || !summary?.snapshot_id) throw resticError(this.repo, "backup", stderr);
+      if (isEnoent(r)) throw notInstalled("restic", this.bin);
+      if (r.exitCode !== 0 || !summary?.snapshot_id) throw resticError(this.repo, "backup", stderr, r.exitCode);
       return { snapshotId: summary.snapshot_id, addedBytes: Number(summary.data_added ?? 0) };
     })();
     done.catch(() => {});
@@ -204,7 +231,7 @@ class Restic implements Engine {
     sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
     // SIGINT, not SIGTERM: restic 0.14 removes its lock only on SIGINT, and a
     // left-over lock blocks check and prune until someone runs `restic unlock`.
-    return stoppableDump(sub, output, "SIGINT", (_code, r) => (isEnoent(r) ? notInstalled("restic", "restic") : resticError(this.repo, "dump", stderr)));
+    return stoppableDump(sub, output, "SIGINT", (_code, r) => (isEnoent(r) ? notInstalled("restic", this.bin) : resticError(this.repo, "dump", stderr)));
   }
 }
 

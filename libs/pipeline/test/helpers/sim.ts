@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import type { QubeSpec } from "@qubes-dedup/qubes-sim";
-import { openEngine, type Engine, type EngineKind } from "../../src/index.ts";
+import { engineBinary, openEngine, type Engine, type EngineKind } from "../../src/index.ts";
 import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 const TOOL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bench/sim-tool.ts");
@@ -58,9 +58,9 @@ export async function twinRepos(kind: EngineKind): Promise<[Engine, Engine]> {
   const env = { BORG_PASSPHRASE: "test-password" };
   if (kind === "restic") {
     await a.init();
-    await execa("restic", ["init", "-r", b.repo.location, "--password-file", passwordFile, "--from-repo", a.repo.location, "--from-password-file", passwordFile, "--copy-chunker-params"]);
+    await execa(engineBinary("restic"), ["init", "-r", b.repo.location, "--password-file", passwordFile, "--from-repo", a.repo.location, "--from-password-file", passwordFile, "--copy-chunker-params"]);
   } else {
-    for (const e of [a, b]) await execa("borg", ["init", "-e", "none", e.repo.location], { env });
+    for (const e of [a, b]) await execa(engineBinary("borg"), ["init", "-e", "none", e.repo.location], { env });
   }
   return [a, b];
 }

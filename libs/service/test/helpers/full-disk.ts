@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "@qubes-dedup/db";
+import { engineBinary } from "@qubes-dedup/pipeline";
 import { makeBackupStreamFile } from "@qubes-dedup/qubes-sim/testing";
 import { addRepository, runBackup } from "../../src/index.ts";
 
@@ -37,7 +38,7 @@ if (scenario === "repo-restic" || scenario === "repo-borg") {
 } else if (scenario === "borg-reserve") {
   // a borg repository made with borg's defaults (500 MiB segments), not by qubes-dedup
   const location = path.join(small, "repo");
-  execFileSync("borg", ["init", "-e", "repokey-blake2", location], { env: { ...process.env, BORG_PASSPHRASE: "a repository password" } });
+  execFileSync(engineBinary("borg"), ["init", "-e", "repokey-blake2", location], { env: { ...process.env, BORG_PASSPHRASE: "a repository password" } });
   const db = await openDatabase(`file:${path.join(work, "index.db")}`);
   await addRepository(db, { name: "default", engine: "borg", location, passwordFile: pw });
   out.attempt = await attempt(db, (await stream("small", 2 * MiB)).file);

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Fetches the newer engine versions the backup qube's templates ship, next to
+# the system's own (Debian 12: restic 0.14, borg 1.2.4), without installing
+# them: restic 0.18.0 from Debian 13 (trixie) and borg 1.4.0 from
+# bookworm-backports, downloaded with apt-get through a private source list
+# and unpacked with dpkg -x under var/engines/. borg runs with its own
+# PYTHONPATH on Debian 12's python3 and the system's python3-msgpack.
+#
+# Prints the two commands; the tests and the product pick an engine binary
+# with QUBES_DEDUP_RESTIC / QUBES_DEDUP_BORG (libs/pipeline openEngine):
+#   QUBES_DEDUP_RESTIC=$PWD/var/engines/bin/restic-0.18.0
+#   QUBES_DEDUP_BORG=$PWD/var/engines/bin/borg-1.4.0
+# usage: bash tools/engines.sh   (idempotent: a working copy is kept)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD/var/engines
+restic_pkg=restic/trixie
+borg_pkg=borgbackup/bookworm-backports
+restic_bin=$root/bin/restic-0.18.0
+borg_bin=$root/bin/borg-1.4.0
+
+# restic prints its version with `restic version`, borg with `borg --version`.
+works() { "$1" "$2" 2>/dev/null | grep -q "$3"; }
+if works "$restic_bin" version "restic 0.18.0" && works "$borg_bin" --version "borg 1.4.0"; then
+  echo "$restic_bin"; echo "$borg_bin"; exit 0
+fi
+
+apt=$(mktemp -d)
+trap 'rm -rf "$apt"' EXIT
+mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$root/bin"
+cat >"$apt/sources.list" <<'EOF'
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-backports main
+EOF
+# Only this private list and state: the system's sources, lists and packages stay as they are.
+opts=(-q -o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+  -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o Debug::NoLocking=1
+  -o APT::Sandbox::User=root)
+apt-get "${opts[@]}" update >/dev/null || { echo "engines: apt-get update of trixie and bookworm-backports failed; check access to deb.debian.org" >&2; exit 1; }
+(cd "$apt" && apt-get "${opts[@]}" download "$restic_pkg" "$borg_pkg" >/dev/null)
+
+rm -rf "$root/restic-0.18.0" "$root/borg-1.4.0"
+dpkg -x "$apt"/restic_0.18.0-*.deb "$root/restic-0.18.0"
+dpkg -x "$apt"/borgbackup_1.4.0-*.deb "$root/borg-1.4.0"
+ln -sfn "$root/restic-0.18.0/usr/bin/restic" "$restic_bin"
+cat >"$borg_bin" <<EOF
+#!/bin/sh
+# borg 1.4.0 unpacked from bookworm-backports by tools/engines.sh
+PYTHONPATH="$root/borg-1.4.0/usr/lib/python3/dist-packages" exec /usr/bin/python3 "$root/borg-1.4.0/usr/bin/borg" "\$@"
+EOF
+chmod 0755 "$borg_bin"
+works "$restic_bin" version "restic 0.18.0" || { echo "engines: $restic_bin does not run" >&2; exit 1; }
+works "$borg_bin" --version "borg 1.4.0" || { echo "engines: $borg_bin does not run (python3-msgpack missing? apt-get install borgbackup)" >&2; exit 1; }
+echo "$restic_bin"; echo "$borg_bin"
