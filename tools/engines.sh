@@ -8,16 +8,16 @@
 #
 # Prints the two commands; the tests and the product pick an engine binary
 # with QUBES_DEDUP_RESTIC / QUBES_DEDUP_BORG (libs/pipeline openEngine):
-#   QUBES_DEDUP_RESTIC=$PWD/var/engines/bin/restic-0.18.0
-#   QUBES_DEDUP_BORG=$PWD/var/engines/bin/borg-1.4.0
+#   QUBES_DEDUP_RESTIC=$PWD/var/engines/restic-0.18.0/usr/bin/restic
+#   QUBES_DEDUP_BORG=$PWD/var/engines/borg-1.4.0/bin/borg
 # usage: bash tools/engines.sh   (idempotent: a working copy is kept)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD/var/engines
 restic_pkg=restic/trixie
 borg_pkg=borgbackup/bookworm-backports
-restic_bin=$root/bin/restic-0.18.0
-borg_bin=$root/bin/borg-1.4.0
+restic_bin=$root/restic-0.18.0/usr/bin/restic
+borg_bin=$root/borg-1.4.0/bin/borg
 
 # restic prints its version with `restic version`, borg with `borg --version`.
 works() { "$1" "$2" 2>/dev/null | grep -q "$3"; }
@@ -27,7 +27,7 @@ fi
 
 apt=$(mktemp -d)
 trap 'rm -rf "$apt"' EXIT
-mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$root/bin"
+mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial"
 cat >"$apt/sources.list" <<'EOF'
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
 deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-backports main
@@ -40,14 +40,18 @@ apt-get "${opts[@]}" update >/dev/null || { echo "engines: apt-get update of tri
 (cd "$apt" && apt-get "${opts[@]}" download "$restic_pkg" "$borg_pkg" >/dev/null)
 
 rm -rf "$root/restic-0.18.0" "$root/borg-1.4.0"
+mkdir -p "$root"
 dpkg -x "$apt"/restic_0.18.0-*.deb "$root/restic-0.18.0"
 dpkg -x "$apt"/borgbackup_1.4.0-*.deb "$root/borg-1.4.0"
-ln -sfn "$root/restic-0.18.0/usr/bin/restic" "$restic_bin"
-cat >"$borg_bin" <<EOF
-#!/bin/sh
-# borg 1.4.0 unpacked from bookworm-backports by tools/engines.sh
-PYTHONPATH="$root/borg-1.4.0/usr/lib/python3/dist-packages" exec /usr/bin/python3 "$root/borg-1.4.0/usr/bin/borg" "\$@"
-EOF
+# No wrappers that exec another name: tests find engine processes by their
+# name (/proc/PID/comm), so restic runs as restic and borg as the script borg.
+mkdir -p "$root/borg-1.4.0/bin"
+{
+  echo "#!/usr/bin/python3"
+  echo "# borg 1.4.0 unpacked from bookworm-backports by tools/engines.sh"
+  echo "import sys; sys.path.insert(0, \"$root/borg-1.4.0/usr/lib/python3/dist-packages\")"
+  tail -n +2 "$root/borg-1.4.0/usr/bin/borg"
+} >"$borg_bin"
 chmod 0755 "$borg_bin"
 works "$restic_bin" version "restic 0.18.0" || { echo "engines: $restic_bin does not run" >&2; exit 1; }
 works "$borg_bin" --version "borg 1.4.0" || { echo "engines: $borg_bin does not run (python3-msgpack missing? apt-get install borgbackup)" >&2; exit 1; }

@@ -26,3 +26,5 @@ fi
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("install: Node "+process.versions.node+" is too old: install Node >= 20.19"); process.exit(1) }'
 npm ci --no-audit --no-fund
 npx prisma generate
+# restic 0.18.0 and borg 1.4.0 beside the system's, for the engine tier of npm test
+bash tools/engines.sh >/dev/null

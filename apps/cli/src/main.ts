@@ -12,7 +12,8 @@ async function main(argv: string[]): Promise<number> {
   const program = createProgram();
   try {
     await program.parseAsync(argv, { from: "user" });
-    return 0;
+    // a command that printed its whole answer and still failed (engines) sets process.exitCode
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof HelpShown) return 0;
     if (e instanceof UsageError) {

@@ -4,6 +4,7 @@
  */
 import { Command, Help } from "commander";
 import { registerDump } from "./commands/dump.ts";
+import { registerEngines } from "./commands/engines.ts";
 import { registerIngest } from "./commands/ingest.ts";
 import { registerReindex } from "./commands/reindex.ts";
 import { registerRetention } from "./commands/retention.ts";
@@ -48,6 +49,7 @@ export function createProgram(): Command {
   registerSchedules(program);
   registerWebhook(program);
   registerWebToken(program);
+  registerEngines(program);
 
   for (const cmd of allCommands(program)) {
     cmd

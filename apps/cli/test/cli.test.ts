@@ -218,7 +218,8 @@ describe("qubes-dedup with a real restic repository", () => {
     } finally {
       fs.writeFileSync(s.passwordFile, "correct horse battery staple\n");
     }
-    const r = await cli(s, ["ingest"], { inputFile: stream.file, env: { ...s.env, PATH: "/nonexistent" } });
+    // restic neither on PATH nor named by QUBES_DEDUP_RESTIC (the engines tier sets it)
+    const r = await cli(s, ["ingest"], { inputFile: stream.file, env: { ...s.env, PATH: "/nonexistent", QUBES_DEDUP_RESTIC: "" } });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^qubes-dedup: .*restic.*(not installed|apt-get install restic)/);
     expect(jobs(s).slice(-2).map((j) => j.status)).toEqual(["failed", "failed"]);

@@ -1,7 +1,8 @@
 /**
  * `npm run demo`: the main job end to end on one machine. A simulated dom0
  * (libs/qubes-sim) backs its qubes up with qvm-backup through the scrypt
- * shim into `qubes-dedup ingest` (a real restic repository, the SQLite
+ * shim into `qubes-dedup ingest` (a real restic repository, or borg with
+ * `--engine borg`; the SQLite
  * index), changes some blocks, backs up again, then restores both snapshots
  * into empty systems through `qubes-dedup dump` and qvm-backup-restore and
  * checks every volume byte for byte. Exit 0 only when every restore is
@@ -19,7 +20,7 @@ import { demoQubes, MiB } from "./system.ts";
 import { demoExists, serveDashboard } from "./dashboard.ts";
 
 const USAGE =
-  "usage: qubes-dedup-demo [--json] [--workdir DIR] [--small] [--installed-cli PATH]\n       qubes-dedup-demo --dashboard [--workdir DIR]   (the dashboard on the demo's simulated dom0; runs the demo first when there is none)\n";
+  "usage: qubes-dedup-demo [--json] [--workdir DIR] [--small] [--engine restic|borg] [--installed-cli PATH]\n       qubes-dedup-demo --dashboard [--workdir DIR]   (the dashboard on the demo's simulated dom0; runs the demo first when there is none)\n";
 
 /** A progress line: stdout, or stderr with --json (stdout then carries only the summary). */
 function log(json: boolean, line: string) {
@@ -47,6 +48,7 @@ async function main(): Promise<number> {
       json: { type: "boolean", default: false },
       workdir: { type: "string" },
       small: { type: "boolean", default: false },
+      engine: { type: "string", default: "restic" },
       // The backup qube's side from an installed package (e.g. /usr/bin/qubes-dedup), not from the checkout.
       "installed-cli": { type: "string" },
       dashboard: { type: "boolean", default: false },
@@ -63,6 +65,8 @@ async function main(): Promise<number> {
   const root = workspaceRoot();
   const installed = values["installed-cli"];
   if (installed !== undefined && !path.isAbsolute(installed)) throw new StepError(`--installed-cli needs an absolute path, not "${installed}"`);
+  const engine = values.engine;
+  if (engine !== "restic" && engine !== "borg") throw new StepError(`--engine takes restic or borg, not "${engine}"`);
   const tools = builtTools(root, installed);
   const work = path.resolve(values.workdir ?? path.join(root, "var", "demo"));
   if (values.dashboard && demoExists(work)) return serveDashboard(root, tools, work);
@@ -85,9 +89,10 @@ async function main(): Promise<number> {
   await run("secret new", process.execPath, [tools.agent, "secret", "new", "--out", path.join(agentRoot, "etc/qubes-dedup/passphrase")], env);
   await run("shim install", process.execPath, [tools.agent, "shim", "install", "--root", agentRoot], env);
   log(json, "dom0: generated the backup passphrase and installed the scrypt shim (scratch root)");
-  fs.writeFileSync(path.join(bq, "restic.pass"), `${crypto.randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
-  await run("repo add", tools.cli, ["repo", "add", "default", "--engine", "restic", "--location", path.join(bq, "repo"), "--password-file", path.join(bq, "restic.pass")], env);
-  log(json, "backup qube: initialised a restic repository");
+  const passwordFile = path.join(bq, `${engine}.pass`);
+  fs.writeFileSync(passwordFile, `${crypto.randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
+  await run("repo add", tools.cli, ["repo", "add", "default", "--engine", engine, "--location", path.join(bq, "repo"), "--password-file", passwordFile], env);
+  log(json, `backup qube: initialised a ${engine} repository`);
 
   const backup = (n: number) =>
     run(`backup ${n}`, process.execPath, [tools.agent, "backup", "--root", agentRoot, "--dest-vm", "backup"], env, { relay: !json });

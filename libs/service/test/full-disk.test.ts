@@ -39,7 +39,7 @@ describe.skipIf(!canUnshare)("full disks (tmpfs in a user namespace)", () => {
     expect(out.first.ok && out.second.ok).toBe(true);
     const loc = path.join(small, "repo");
     expect(out.full.ok).toBe(false);
-    expect(out.full.error).toMatch(new RegExp(`^the disk of the restic repository ${loc} is full \\(unable to save snapshot: .*no space left on device\\); this stream is ${MB.source} \\(before deduplication; ${MB.source} were read when it failed\\): run retention \\(forget and prune\\) or free or add space on that disk, then run the backup again; nothing of this run was kept\\.$`));
+    expect(out.full.error).toMatch(new RegExp(`^the disk of the restic repository ${loc} is full \\((unable to save snapshot|Save\\(<data/[0-9a-f]+>\\) failed): .*no space left on device\\); this stream is ${MB.source} \\(before deduplication; ${MB.source} were read when it failed\\): run retention \\(forget and prune\\) or free or add space on that disk, then run the backup again; nothing of this run was kept\\.$`));
     expect(out.usedAfterFailure).toBeLessThan(4 << 20);
     expect(out.next).toMatchObject({ ok: true, log: [`pruned ${loc} after the failed run before it: space no snapshot refers to is free again.`] });
   }, 300_000);

@@ -155,7 +155,7 @@ describe("retention, check and the scheduler against a real restic repository", 
     expect((await snapshotVerification(db, { ...snapRow, createdAt: new Date(Date.now() + 60_000) })).lastCheck).toBeNull();
     const bad = await runMaintenance(db, { repositoryId: repoId, kind: "check", readDataSubset: "100%" });
     expect(bad.ok).toBe(false);
-    expect(bad.message).toBe(`restic check failed on ${path.join(db.dir, "restic")} (repository contains errors); check the repository and try again.`);
+    expect(bad.message).toBe(`the restic repository ${path.join(db.dir, "restic")} is damaged (repository contains errors); run \`restic -r ${path.join(db.dir, "restic")} check\` and repair it before the next backup.`);
     const [view] = await listRepositories(db);
     expect(view!.verification.lastCheck).toMatchObject({ status: "failed", message: bad.message });
     expect(view!.warnings.filter((w) => w.startsWith("The last repository check failed"))).toEqual([

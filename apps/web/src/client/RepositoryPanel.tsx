@@ -15,6 +15,7 @@ const RECENT = 5;
 export function RepositoryPanel({ repo }: { repo: RepositoryView }) {
   const trpc = useTRPC();
   const snapshots = useQuery(trpc.snapshots.list.queryOptions({ repositoryId: repo.id }));
+  const engine = useQuery(trpc.repositories.engines.queryOptions(undefined, { staleTime: 5 * 60_000 })).data?.find((e) => e.kind === repo.engine);
   return (
     <section className="panel" data-testid={`repository-${repo.name}`}>
       <h2>
@@ -22,7 +23,11 @@ export function RepositoryPanel({ repo }: { repo: RepositoryView }) {
       </h2>
       <dl className="facts">
         <dt>Engine</dt>
-        <dd data-testid="repo-engine">{repo.engine}</dd>
+        <dd data-testid="repo-engine">
+          {repo.engine}
+          {engine?.version ? ` ${engine.version}` : ""}
+          {engine?.problem && <span className="error"> ({engine.problem})</span>}
+        </dd>
         <dt>Location</dt>
         <dd data-testid="repo-location">
           <code>{repo.location}</code>

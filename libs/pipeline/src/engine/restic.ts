@@ -44,7 +44,7 @@ export function resticError(repo: RepositoryRef, what: string, stderr: string, e
   if (/no space left on device/i.test(stderr))
     return new EngineError(`the disk of the restic repository ${loc} is full (${lastLine(stderr)}); free or add space there, or run retention to forget old snapshots, then try again.`, "full", lastLines(stderr));
   if (/already locked|unable to create lock/i.test(stderr)) return lockedRepository(repo);
-  if (/ciphertext verification failed|invalid data returned|pack .* (not found|does not exist)|blob .* not found|load\(<data|Load\(<|unexpected EOF|damaged|corrupt|errors were found|is not a valid/i.test(stderr))
+  if (/ciphertext verification failed|invalid data returned|pack .* (not found|does not exist)|blob .* not found|load\(<data|Load\(<|unexpected EOF|damaged|corrupt|errors were found|repository contains errors|is not a valid/i.test(stderr))
     return new EngineError(`the restic repository ${loc} is damaged (${lastLine(stderr)}); run \`restic -r ${loc} check\` and repair it before the next backup.`, "damaged", lastLines(stderr));
   return new EngineError(`restic ${what} failed on ${loc} (${lastLine(stderr)}); check the repository and try again.`, "other", lastLines(stderr));
 }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The engine tier of `npm test` (tools/test.sh): the engine tests again on the
+# versions Debian 13 and Fedora templates ship, restic 0.18.0 and borg 1.4.0
+# (fetched by tools/engines.sh beside Debian 12's restic 0.14.0 and borg
+# 1.2.4, which the main run uses): libs/pipeline, libs/service and apps/cli,
+# then the demo end to end with each engine. QUBES_DEDUP_RESTIC /
+# QUBES_DEDUP_BORG point the product and the tests at those binaries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mapfile -t bins < <(bash tools/engines.sh)
+export QUBES_DEDUP_RESTIC=${bins[0]} QUBES_DEDUP_BORG=${bins[1]}
+echo "engine tier: $("$QUBES_DEDUP_RESTIC" version | cut -d' ' -f1-2), $("$QUBES_DEDUP_BORG" --version)"
+npx nx run-many -t test -p @qubes-dedup/pipeline @qubes-dedup/service @qubes-dedup/cli --outputStyle=stream --skip-nx-cache
+npx nx run @qubes-dedup/demo:build --outputStyle=static
+node apps/demo/dist/qubes-dedup-demo.mjs --json --workdir var/demo-engines/restic >/dev/null
+node apps/demo/dist/qubes-dedup-demo.mjs --json --small --engine borg --workdir var/demo-engines/borg >/dev/null
+echo "engine tier: the demo restored IDENTICAL with restic 0.18.0 and with borg 1.4.0"
