@@ -97,3 +97,19 @@ describe("qubes-dedup webhook", () => {
     expect(await json(["webhook", "show", "--json", "--db", s.db])).toBeNull();
   });
 });
+
+// Last: it damages the repository.
+describe("qubes-dedup verify on a damaged repository", () => {
+  it("check prints the failed run and exits 1", async () => {
+    const packs = fs.readdirSync(`${s.repo}/data`, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    const pack = `${packs[0]!.parentPath}/${packs[0]!.name}`;
+    fs.chmodSync(pack, 0o644);
+    const fd = fs.openSync(pack, "r+");
+    fs.writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, 100);
+    fs.closeSync(fd);
+    const r = await run(["verify", "check", "--read-data-subset", "100%", "--json", "--db", s.db]);
+    expect(r.status).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ repository: "default", kind: "check", ok: false });
+    expect(JSON.parse(r.out).message).toMatch(new RegExp(`^the restic repository ${s.repo} is damaged \\(.+\\); run \`restic -r ${s.repo} check\` and repair it before the next backup\\.$`));
+  });
+});
