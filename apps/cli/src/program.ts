@@ -5,6 +5,7 @@
 import { Command, Help } from "commander";
 import { registerDump } from "./commands/dump.ts";
 import { registerIngest } from "./commands/ingest.ts";
+import { registerLedger } from "./commands/ledger.ts";
 import { registerReindex } from "./commands/reindex.ts";
 import { registerRetention } from "./commands/retention.ts";
 import { registerSchedules } from "./commands/schedules.ts";
@@ -48,6 +49,7 @@ export function createProgram(): Command {
   registerSchedules(program);
   registerWebhook(program);
   registerWebToken(program);
+  registerLedger(program);
 
   for (const cmd of allCommands(program)) {
     cmd

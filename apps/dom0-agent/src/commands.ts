@@ -17,6 +17,7 @@ import { backupIdTime } from "./ledger/record.ts";
 import { beginRun, judgeRun, paranoidRestore, prepareRestore, removeIncomplete } from "./ledger/restore.ts";
 import { checkBackupId } from "@qubes-dedup/protocol";
 import { notifyEnd } from "./notify.ts";
+import { pushAfterBackup } from "./ledger/sync.ts";
 
 /** Options of backup and restore, as commander names them. */
 export interface RunOptions {
@@ -77,6 +78,7 @@ export async function backup(qubes: string[], o: RunOptions): Promise<number> {
   const f = recordBackup(o.root, since, new Date());
   const ledger = "warning" in f ? `warning: ${f.warning}` : `recorded backup ${f.recorded.backupId} in dom0's ledger (${f.recorded.qubes.map((q) => q.name).join(", ")})`;
   process.stderr.write(`qubes-dedup-agent: ${ledger}\n`);
+  if (!("warning" in f)) process.stderr.write(`qubes-dedup-agent: ${await pushAfterBackup(o.root, { destVm: o.destVm ?? cfg.destVm, repo: o.repo ?? cfg.repo, passphraseFile }, process.env)}\n`);
   await notifyEnd({ what: "backup", ok: true, text: `${line}; ${ledger}` }, cfg.notifySuccess);
   return 0;
 }

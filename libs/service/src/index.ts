@@ -116,3 +116,6 @@ export { setWebhook, notifyWebhook, webhookInput, webhookView, WEBHOOK_METHODS, 
 export { prepareRepository, type PrepareOptions } from "./repository-care.ts";
 export { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches, TokenError, TOKEN_FILE_NAME } from "./web-token.ts";
 export { formatBytes } from "./format.ts";
+
+// dom0's ledger copies
+export { storeLedgerCopy, fetchLedgerMaterial } from "./ledger-copy.ts";
