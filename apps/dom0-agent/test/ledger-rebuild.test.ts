@@ -86,6 +86,10 @@ describe.each(["restic", "borg"] as const)("dom0's ledger rebuilt from the repos
     expectIdentical(target, b2);
     const rollback = await restoreInto(m, freshDom0(m, "rebuilt-rollback"), [b2.snapshot], { SERVE_SNAPSHOT: b1.snapshot }, root);
     expect(rollback.stderr).toContain(`qubes-dedup-agent: restore failed: the stream's backup-header carries backup-id ${b1.backupId}, not ${b2.backupId} that was confirmed in dom0`);
+    // verify names the older backup by its backup-id alone: the backup qube's dump resolves it
+    const v = await runAgent(["verify", b1.backupId, "--root", root], { ...m.env, QUBES_SIM_ROOT: freshDom0(m, "rebuilt-verify") });
+    expect(v.stderr).toContain(`qubes-dedup-agent: verify-only: every file checked, nothing written; every chunk of backup ${b1.backupId} that dom0's ledger lists arrived intact and in order\n`);
+    expect(v.status).toBe(0);
     // the backup from before the ledger still restores, with its warning
     const old = freshDom0(m, "rebuilt-pre-ledger");
     const pre = await restoreInto(m, old, [snapshots(m)[0]!.shortId, "--backup-id", b0], {}, root);
