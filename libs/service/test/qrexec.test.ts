@@ -100,7 +100,8 @@ describe("requestBackup and requestRestore through the simulated qrexec", () => 
     useDom0(target);
     const pending = requestRestore(db, { repository: "main", snapshot, qubes: ["work", "vault"], paranoid: true });
     const waiting = await confirm(target, "allow", "qubes.DedupRestore");
-    expect(waiting.request).toBe(`{"repo":"main","snapshot":"${snapshot}","qubes":["work","vault"],"paranoid":true}`);
+    const { backupId } = await db.prisma.snapshot.findFirstOrThrow({ where: { engineSnapshotId: snapshot } });
+    expect(waiting.request).toBe(`{"repo":"main","snapshot":"${snapshot}","backupId":"${backupId}","qubes":["work","vault"],"paranoid":true}`);
     const r = await pending;
     expect(r.outcome, r.message).toBe("succeeded");
     expect(r.message).toMatch(new RegExp(`^restored 2 qube\\(s\\): (work, vault|vault, work) from snapshot ${snapshot} in a disposable qube \\(paranoid mode\\); warning: paranoid mode: the disposable qube decrypted the stream, so dom0 could not check its chunks against the ledger \\(completeness not checked\\)$`));
