@@ -4,7 +4,8 @@
  * dom0 runs with its recovery code before restoring.
  */
 import { loadConfig, underRoot } from "./config.ts";
-import { checkPassphraseFile } from "./runs.ts";
+import fs from "node:fs";
+import { PassphraseFileError, checkPassphraseFile } from "./runs.ts";
 import { RebuildRefusal } from "./ledger/copy.ts";
 import { passphraseIn, pushCopy, rebuildLedger } from "./ledger/sync.ts";
 import { UsageError } from "./args.ts";
@@ -18,7 +19,7 @@ export interface LedgerSyncOptions {
   passphraseFile?: string;
 }
 
-function target(o: LedgerSyncOptions) {
+function target(o: LedgerSyncOptions, rebuilding = false) {
   const cfg = loadConfig(o.root);
   const destVm = o.destVm ?? cfg.destVm;
   const repo = o.repo ?? cfg.repo;
@@ -30,7 +31,15 @@ function target(o: LedgerSyncOptions) {
     throw e;
   }
   const file = o.passphraseFile ?? underRoot(o.root, cfg.passphraseFile);
-  checkPassphraseFile(file);
+  try {
+    checkPassphraseFile(file);
+  } catch (e) {
+    // a new dom0 restores its passphrase from the recovery code; a new secret would open nothing
+    if (rebuilding && e instanceof PassphraseFileError && !fs.existsSync(file)) {
+      throw new PassphraseFileError(`the passphrase file ${file} does not exist; write your recovery code on its first line (\`install -m 600 /dev/null ${file}\`, then edit it) and run the rebuild again.`);
+    }
+    throw e;
+  }
   return { destVm, repo, passphrase: passphraseIn(file) };
 }
 
@@ -46,7 +55,7 @@ export async function ledgerPush(o: LedgerSyncOptions): Promise<number> {
 /** `ledger rebuild`: rebuilds dom0's ledger from the repository's copy, refusing a forged or rolled-back one. */
 export async function ledgerRebuild(o: LedgerSyncOptions): Promise<number> {
   try {
-    const r = await rebuildLedger(o.root, target(o), process.env);
+    const r = await rebuildLedger(o.root, target(o, true), process.env);
     say(`rebuilt dom0's ledger from the repository's copy (sequence ${r.sequence}): ${r.added.length} backups added, ${r.kept.length} already recorded`);
     if (r.differing.length) say(`warning: this dom0's own record differs from the copy for ${r.differing.join(", ")}; its own record was kept.`);
     if (r.unrecorded.length) say(`warning: the repository holds backups the ledger does not record (made before it, or dom0 could not record them): ${r.unrecorded.join(", ")}; their restores will not be checked for completeness.`);

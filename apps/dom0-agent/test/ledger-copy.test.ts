@@ -1,8 +1,11 @@
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { macKey, makeTrailer, passphraseLine } from "@qubes-dedup/protocol/formats";
 import { genuineBackupId, judgeCopy, ledgerCopy } from "../src/ledger/copy.ts";
 import { LEDGER_FORMAT, type LedgerRecord } from "../src/ledger/record.ts";
-import { PASS } from "./helpers.ts";
+import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
+import { PASS, agent } from "./helpers.ts";
 
 // The judgement of a rebuild on bytes: the signed copy, and each backup's
 // header files authenticated as the shim writes them.
@@ -59,5 +62,25 @@ describe("a rebuild's judgement of the repository's copy", () => {
       "the repository holds 1 backups made with this recovery code but no copy of dom0's ledger (deleted, or they predate the copies); nothing was rebuilt, and their restores will not be checked for completeness.",
     );
     expect(() => judgeCopy(PASS, { backups: [] }, 0)).toThrow("the repository holds no copy of dom0's ledger and no backup made with this recovery code; check the repository and the passphrase file, nothing was rebuilt.");
+  });
+});
+
+describe("ledger push and rebuild on the command line", () => {
+  it("a new dom0 without its recovery code is told to write it, and qvm-run missing is one sentence", () => {
+    const root = tmpDir("rebuild-cli");
+    const file = `${root}/etc/qubes-dedup/passphrase`;
+    expect(agent(["ledger", "rebuild", "--root", root])).toMatchObject({
+      status: 1,
+      stderr: `qubes-dedup-agent: the passphrase file ${file} does not exist; write your recovery code on its first line (\`install -m 600 /dev/null ${file}\`, then edit it) and run the rebuild again.\n`,
+    });
+    fs.mkdirSync(`${root}/etc/qubes-dedup`, { recursive: true });
+    fs.writeFileSync(file, `${PASS}\n`, { mode: 0o600 });
+    const env = { ...process.env, PATH: path.dirname(process.execPath) }; // node, and no qvm-run
+    const r = agent(["ledger", "rebuild", "--root", root], env);
+    expect(r.stderr).toMatch(/^qubes-dedup-agent: ledger rebuild refused: cannot fetch dom0's ledger copy from the backup qube backup \(cannot run qvm-run: .*\); check the backup qube and its repository, then run the rebuild again\.\n$/);
+    expect(r.status).toBe(1);
+    const p = agent(["ledger", "push", "--root", root], env);
+    expect(p.stderr).toMatch(/^qubes-dedup-agent: warning: the repository's copy of dom0's ledger was not updated \(cannot run qvm-run: .*\); it is sent again after the next backup, or now with `qubes-dedup-agent ledger push`\.\n$/);
+    expect(p.status).toBe(1);
   });
 });

@@ -58,8 +58,11 @@ export function qvmRunArgs(sub: "store" | "fetch", t: Pick<CopyTarget, "destVm" 
   return ["--pass-io", "--no-gui", "--no-colour-output", "--no-colour-stderr", "--no-filter-escape-chars", qubeName(t.destVm, "backup qube"), command];
 }
 
-function lastLine(text: unknown): string {
-  return String(text ?? "").trim().split("\n").at(-1)?.replace(/^qubes-dedup: /, "").replace(/\.$/, "") ?? "";
+/** Why a qvm-run call failed, without a final period: it could not start, else the last line the backup qube's command wrote. */
+function failure(r: { failed: boolean; exitCode?: number; stderr?: unknown; originalMessage?: string; shortMessage?: string }): string {
+  if (r.failed && r.exitCode === undefined) return `cannot run qvm-run: ${r.originalMessage ?? r.shortMessage ?? "not found"}`;
+  const last = String(r.stderr ?? "").trim().split("\n").at(-1)?.replace(/^qubes-dedup: /, "").replace(/\.$/, "");
+  return last || `qvm-run exited ${r.exitCode}`;
 }
 
 /**
@@ -80,8 +83,7 @@ export async function pushCopy(root: string, t: CopyTarget, env: NodeJS.ProcessE
   const copy = ledgerCopy(t.passphrase, sequence, records, now);
   const r = await execa("qvm-run", qvmRunArgs("store", t), { env, input: copy, reject: false });
   if (r.exitCode === 0) return { ok: true, line: `stored dom0's ledger (${records.length} backups, sequence ${sequence}) in the repository` };
-  const why = r.failed && r.exitCode === undefined ? `cannot run qvm-run: ${r.shortMessage}` : lastLine(r.stderr) || `qvm-run exited ${r.exitCode}`;
-  return { ok: false, line: `warning: the repository's copy of dom0's ledger was not updated (${why}); it is sent again after the next backup, or now with \`qubes-dedup-agent ledger push\`.` };
+  return { ok: false, line: `warning: the repository's copy of dom0's ledger was not updated (${failure(r)}); it is sent again after the next backup, or now with \`qubes-dedup-agent ledger push\`.` };
 }
 
 /** What a rebuild did. */
@@ -107,8 +109,7 @@ export interface RebuildResult {
 export async function rebuildLedger(root: string, t: CopyTarget, env: NodeJS.ProcessEnv): Promise<RebuildResult> {
   const r = await execa("qvm-run", qvmRunArgs("fetch", t), { env, reject: false, maxBuffer: MAX_FETCH, encoding: "utf8" });
   if (r.exitCode !== 0) {
-    const why = r.failed && r.exitCode === undefined ? `cannot run qvm-run: ${r.shortMessage}` : lastLine(r.stderr) || `qvm-run exited ${r.exitCode}`;
-    throw new RebuildRefusal(`cannot fetch dom0's ledger copy from the backup qube ${t.destVm} (${why}); check the backup qube and its repository, then run the rebuild again.`);
+    throw new RebuildRefusal(`cannot fetch dom0's ledger copy from the backup qube ${t.destVm} (${failure(r)}); check the backup qube and its repository, then run the rebuild again.`);
   }
   let material;
   try {
