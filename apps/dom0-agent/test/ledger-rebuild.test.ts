@@ -54,12 +54,16 @@ describe.each(["restic", "borg"] as const)("dom0's ledger rebuilt from the repos
     b2 = await backup(m);
   }, 300_000);
 
-  it("stores a copy per backup that no listing shows as a backup, and reindex skips", () => {
+  it("stores a copy per backup that neither listings nor reindex take for a backup, and only bytes of a copy's shape", () => {
     expect(snapshots(m).map((s) => s.backupId)).toEqual([b0, b1.backupId, b2.backupId]);
     const lines = fetchLines(m);
     expect(lines.filter((l) => l.backup).length).toBe(3);
     expect(Buffer.from(lines.find((l) => l.copy)!.copy!.bytes, "base64").toString("utf8")).toMatch(/^qubes-dedup-ledger-copy\/1\nmac [0-9a-f]{64}\nsequence 2\n\{"written":"/);
     expect(lines.at(-1)).toEqual({ end: true });
+    // the backup qube stores only what has a copy's shape
+    expect(() => backupQubeCli(m, ["ledger", "store", "--repo", "main"], Buffer.from("not a copy\n"))).toThrow(
+      "qubes-dedup: the data is not a copy of dom0's ledger (fewer than three lines); only `qubes-dedup-agent` in dom0 writes them; nothing was stored.",
+    );
     // a new backup qube: the index rebuilt from the repository holds the three backups only
     const env = { ...m.env, QUBES_DEDUP_DB: path.join(m.work, "reindexed.db") };
     backupQubeCli(m, ["repo", "add", "main", "--engine", engine, "--location", path.join(m.work, "repo"), "--password-file", path.join(m.work, "repo.pass")], undefined, env);
