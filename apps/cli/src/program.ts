@@ -6,6 +6,7 @@ import { Command, Help } from "commander";
 import { registerDump } from "./commands/dump.ts";
 import { registerEngines } from "./commands/engines.ts";
 import { registerIngest } from "./commands/ingest.ts";
+import { registerLedger } from "./commands/ledger.ts";
 import { registerReindex } from "./commands/reindex.ts";
 import { registerRetention } from "./commands/retention.ts";
 import { registerSchedules } from "./commands/schedules.ts";
@@ -50,6 +51,7 @@ export function createProgram(): Command {
   registerWebhook(program);
   registerWebToken(program);
   registerEngines(program);
+  registerLedger(program);
 
   for (const cmd of allCommands(program)) {
     cmd

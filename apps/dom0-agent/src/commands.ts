@@ -14,9 +14,10 @@ import { UsageError } from "./args.ts";
 import { ValidationError, qubeName, repoName, snapshotId } from "./validate.ts";
 import { readLedger, recordBackup, removeSpoolsSince, stateEnv } from "./ledger/store.ts";
 import { backupIdTime } from "./ledger/record.ts";
-import { beginRun, judgeRun, paranoidRestore, prepareRestore, removeIncomplete } from "./ledger/restore.ts";
+import { beginRun, judgeRun, paranoidRestore, prepareRestore, removeIncomplete, runListingQubes } from "./ledger/restore.ts";
 import { checkBackupId } from "@qubes-dedup/protocol";
 import { notifyEnd } from "./notify.ts";
+import { pushAfterBackup } from "./ledger/sync.ts";
 
 /** Options of backup and restore, as commander names them. */
 export interface RunOptions {
@@ -77,6 +78,7 @@ export async function backup(qubes: string[], o: RunOptions): Promise<number> {
   const f = recordBackup(o.root, since, new Date());
   const ledger = "warning" in f ? `warning: ${f.warning}` : `recorded backup ${f.recorded.backupId} in dom0's ledger (${f.recorded.qubes.map((q) => q.name).join(", ")})`;
   process.stderr.write(`qubes-dedup-agent: ${ledger}\n`);
+  if (!("warning" in f)) process.stderr.write(`qubes-dedup-agent: ${await pushAfterBackup(o.root, { destVm: o.destVm ?? cfg.destVm, repo: o.repo ?? cfg.repo, passphraseFile }, process.env)}\n`);
   await notifyEnd({ what: "backup", ok: true, text: `${line}; ${ledger}` }, cfg.notifySuccess);
   return 0;
 }
@@ -101,8 +103,8 @@ export async function restore(snapshot: string, qubes: string[], o: RestoreOptio
   const argv = restoreArgs({ snapshot, sourceVm: o.destVm ?? cfg.destVm, passphraseFile, repo, verifyOnly, paranoid, conflicts, exclude: [...o.exclude, ...prepared.skipped], qubes });
   const { run, env } = beginRun(o.root, prepared);
   try {
-    const r = await runWithShim("qvm-backup-restore", argv, shimDirForRuns(o.root), env, true);
-    const v = judgeRun(prepared.plan, run, { exitCode: r.exitCode, reason: finishedLine("restore", "qvm-backup-restore", r, verifyOnly).replace(/^restore failed: /, ""), stdoutLines: r.stdoutLines ?? [] });
+    const r = await runListingQubes(prepared, verifyOnly, process.env, () => runWithShim("qvm-backup-restore", argv, shimDirForRuns(o.root), env, true));
+    const v = judgeRun(prepared.plan, run, { exitCode: r.exitCode, reason: finishedLine("restore", "qvm-backup-restore", r, verifyOnly).replace(/^restore failed: /, ""), stdoutLines: r.stdoutLines ?? [], ...(r.created ? { created: r.created } : {}) });
     const what = verifyOnly ? "verify" : "restore";
     if (v.ok) {
       const checked = prepared.plan && !prepared.plan.legacy ? `; every chunk of backup ${prepared.plan.backupId} that dom0's ledger lists arrived intact and in order` : paranoid ? `; warning: ${prepared.choice.warning}` : "";

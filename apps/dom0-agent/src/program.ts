@@ -7,6 +7,7 @@ import { Command, Help, Option } from "commander";
 import { backup, doctorCmd, ledgerList, restore, secretNew, shim, shimPath, verify, type RestoreOptions, type RunOptions } from "./commands.ts";
 import { fromCommander, mistakes } from "./args.ts";
 import { registerRpc } from "./rpc/cli.ts";
+import { ledgerPush, ledgerRebuild, type LedgerSyncOptions } from "./ledger-commands.ts";
 
 /** Sets the exit status of the command that ran. */
 export type Done = (status: number) => void;
@@ -72,14 +73,27 @@ function registerRuns(program: Command, done: Done): void {
     .option("--passphrase-file <f>", "the passphrase (default: the config's passphraseFile)")
     .addOption(rootOption())
     .action(async (id: string | undefined, o: RunOptions & { snapshot?: string }) => done(await verify(id, { ...o, exclude: [] })));
-  program
-    .command("ledger")
-    .usage("list [--root DIR]")
-    .description("list the backups dom0 recorded")
+  const ledger = program.command("ledger").usage("list|push|rebuild [--root DIR]").description("dom0's record of its backups, and its copy in the repository");
+  ledger
     .command("list")
     .usage("[--root DIR]")
+    .description("list the backups dom0 recorded")
     .addOption(rootOption())
     .action((o: { root: string }) => done(ledgerList(o.root)));
+  for (const [sub, what, run] of [
+    ["push", "store the signed ledger in the repository (done after every backup)", ledgerPush],
+    ["rebuild", "rebuild the ledger from the repository's copy (a new dom0, with its recovery code)", ledgerRebuild],
+  ] as const) {
+    ledger
+      .command(sub)
+      .usage("[--repo NAME] [--dest-vm VM] [--passphrase-file F] [--root DIR]")
+      .description(what)
+      .option("--repo <name>", "repository (default: the config's repo)")
+      .option("--dest-vm <vm>", "the backup qube (default: the config's destVm)")
+      .option("--passphrase-file <f>", "the passphrase, i.e. the recovery code (default: the config's passphraseFile)")
+      .addOption(rootOption())
+      .action(async (o: LedgerSyncOptions) => done(await run(o)));
+  }
 }
 
 function registerShimSecretDoctor(program: Command, done: Done): void {

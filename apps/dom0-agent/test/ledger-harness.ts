@@ -5,14 +5,16 @@
  * qube (`qubes-dedup` CLI, a real restic or borg repository). The backup
  * qube's `qubes-dedup` on PATH is a wrapper that, like a compromised backup
  * qube, can serve a file or another snapshot instead of the one dom0 asked
- * for ($SERVE_FILE, $SERVE_SNAPSHOT).
+ * for ($SERVE_FILE, $SERVE_SNAPSHOT), or other ledger material to a rebuild
+ * ($SERVE_LEDGER_FILE). dom0 reaches it through the simulated qvm-run.
  */
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createSystem, writeQubesdUnit, type QubeSpec } from "@qubes-dedup/qubes-sim";
-import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
+import { qubeVolumeHashes, tmpDir } from "@qubes-dedup/qubes-sim/testing";
+import { expect } from "vitest";
 import { AGENT, PASS } from "./helpers.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -31,14 +33,16 @@ function bundle(entry: string, out: string, external: string[] = []): void {
 export function buildChain(): void {
   fs.mkdirSync(DOM0_BIN, { recursive: true });
   fs.mkdirSync(QUBE_BIN, { recursive: true });
-  for (const tool of ["qvm-backup", "qvm-backup-restore", "zenity", "qvm-ls", "qvm-remove"]) bundle(`libs/qubes-sim/src/cli/${tool}.ts`, path.join(DOM0_BIN, tool));
+  for (const tool of ["qvm-backup", "qvm-backup-restore", "zenity", "qvm-ls", "qvm-remove", "qvm-run"]) bundle(`libs/qubes-sim/src/cli/${tool}.ts`, path.join(DOM0_BIN, tool));
   fs.copyFileSync(path.join(WORKSPACE, "libs/qubes-sim/src/tty/with-tty.py"), path.join(DOM0_BIN, "with-tty.py"));
   bundle("apps/cli/src/main.ts", CLI, ["better-sqlite3"]);
   fs.writeFileSync(
     path.join(QUBE_BIN, "qubes-dedup"),
     `#!/bin/sh
-# The backup qube's qubes-dedup; $SERVE_FILE / $SERVE_SNAPSHOT make it lie about what it dumps.
+# The backup qube's qubes-dedup; $SERVE_FILE / $SERVE_SNAPSHOT make it lie about what it dumps,
+# $SERVE_LEDGER_FILE about what it fetches for a ledger rebuild.
 if [ "$1" = dump ] && [ -n "$SERVE_FILE" ]; then exec cat "$SERVE_FILE"; fi
+if [ "$1" = ledger ] && [ "$2" = fetch ] && [ -n "$SERVE_LEDGER_FILE" ]; then exec cat "$SERVE_LEDGER_FILE"; fi
 if [ "$1" = dump ] && [ -n "$SERVE_SNAPSHOT" ]; then
   last=""; for a in "$@"; do last="$a"; done
   set -- $(for a in "$@"; do [ "$a" = "$last" ] && echo "$SERVE_SNAPSHOT" || echo "$a"; done)
@@ -132,4 +136,38 @@ export function snapshots(m: Machine): { shortId: string; backupId: string }[] {
 /** The original stream of snapshot `ref`, through the real engine's dump. */
 export function dumpStream(m: Machine, ref: string): Buffer {
   return execFileSync(process.execPath, [CLI, "dump", "--repo", "main", ref], { env: m.env, maxBuffer: 1 << 28 });
+}
+
+/** Runs the backup qube's `qubes-dedup` (the real CLI) with `input` on stdin. */
+export function backupQubeCli(m: Machine, args: string[], input?: Buffer, env: NodeJS.ProcessEnv = m.env): Buffer {
+  return execFileSync(process.execPath, [CLI, ...args], { env, input, maxBuffer: 1 << 28, stdio: ["pipe", "pipe", "pipe"] });
+}
+
+/** One backup the tests made. */
+export interface Backup {
+  snapshot: string;
+  backupId: string;
+  /** Volume hashes of every qube at the time of the backup. */
+  hashes: Record<string, Record<string, string>>;
+}
+
+/** Backs up every qube with the agent CLI: recorded in dom0's ledger, whose new copy is stored in the repository. */
+export async function backup(m: Machine): Promise<Backup> {
+  const hashes = Object.fromEntries(QUBE_NAMES.map((q) => [q, qubeVolumeHashes(m.dom0, q)]));
+  const r = await runAgent(["backup", "--root", m.dom0, ...QUBE_NAMES], m.env);
+  expect(r.stderr).toMatch(/qubes-dedup-agent: recorded backup \S+ in dom0's ledger \(fedora-41, work, vault\)\nqubes-dedup-agent: stored dom0's ledger \(\d+ backups, sequence \d+\) in the repository\n$/);
+  expect(r.status).toBe(0);
+  const backupId = /recorded backup (\S+) in/.exec(r.stderr)![1]!;
+  const snap = snapshots(m).find((s) => s.backupId === backupId)!;
+  return { snapshot: snap.shortId, backupId, hashes };
+}
+
+/** Restores with the agent CLI (dom0 `root`) into the fresh system `target`; `extra` env may make the backup qube lie. */
+export async function restoreInto(m: Machine, target: string, args: string[], extra: NodeJS.ProcessEnv = {}, root = m.dom0): Promise<Run> {
+  return runAgent(["restore", "--root", root, ...args], { ...m.env, ...extra, QUBES_SIM_ROOT: target });
+}
+
+/** Every qube's volumes in `target` are those of backup `b`. */
+export function expectIdentical(target: string, b: Backup, qubes = QUBE_NAMES): void {
+  for (const q of qubes) expect(qubeVolumeHashes(target, q), q).toEqual(b.hashes[q]);
 }

@@ -6,7 +6,7 @@ import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { backedUpQubes, tarMember } from "../src/ledger/backup-xml.ts";
 import { chooseBackup, confirmationText, restorePlan } from "../src/ledger/choose.ts";
 import { foldSpool, formatLedgerRecord, parseLedgerRecord, type LedgerRecord } from "../src/ledger/record.ts";
-import { judgeRun } from "../src/ledger/restore.ts";
+import { createdQubes, judgeRun } from "../src/ledger/restore.ts";
 import type { JournalEntry } from "@qubes-dedup/shim";
 
 const tag = (c: string) => c.repeat(64);
@@ -146,5 +146,14 @@ describe("judging a finished restore run from the shim's journal", () => {
     expect(judgeRun(plan, journal(header, { kind: "fail", reason: "qube work, file private.img: chunk 001 …" }), tool(1)).reason).toBe("qube work, file private.img: chunk 001 …");
     expect(judgeRun(plan, journal(header, { kind: "ok", path: "qubes.xml.000" }), tool(1)).reason).toBe("qvm-backup-restore exited 1; see its messages above.");
     expect(judgeRun(undefined, undefined, tool(0, ["-> Restored work: x"]))).toEqual({ ok: true, incomplete: [], complete: ["work"] });
+  });
+
+  it("takes the qubes the run created from qvm-ls before and after, with or without the tool's lines", () => {
+    // the stock tool created work (renamed work1) and vault before their data, then failed without a line
+    const created = createdQubes(["sys-net", "work"], ["sys-net", "work", "work1", "vault", "mine"], [], ["work", "vault"]);
+    expect(created).toEqual([{ name: "work", as: "work1" }, { name: "vault", as: "vault" }]);
+    expect(createdQubes([], ["w-2"], ["-> Restored work as w-2: private.img (10 bytes)"], ["work"])).toEqual([{ name: "work", as: "w-2" }]);
+    const r = judgeRun(plan, journal(header, { kind: "ok", path: "vm1/private.img.000" }), { ...tool(1), created });
+    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/^qube vault is missing from the stream/), incomplete: ["vault"], complete: ["work1"] });
   });
 });

@@ -2,20 +2,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mutateVolume, simPaths } from "@qubes-dedup/qubes-sim";
-import { answerTheDialog, joinOuterStream, qubeVolumeHashes, renameMember, splitOuterStream, type OuterMember } from "@qubes-dedup/qubes-sim/testing";
-import { buildChain, dumpStream, freshDom0, machine, runAgent, snapshots, QUBE_NAMES, type Machine } from "./ledger-harness.ts";
+import { answerTheDialog, joinOuterStream, renameMember, splitOuterStream, type OuterMember } from "@qubes-dedup/qubes-sim/testing";
+import { backup, buildChain, dumpStream, expectIdentical, freshDom0, machine, restoreInto, runAgent, type Backup, type Machine } from "./ledger-harness.ts";
 
 // Backups and restores through dom0's ledger with the real shim (started by
 // the simulated qubesd), real restic / borg, and the simulated dom0: the
 // backup qube serves tampered streams, and every restore must fail naming
 // the qube and the file, leaving no qube that looks restored.
-
-interface Backup {
-  snapshot: string;
-  backupId: string;
-  /** Volume hashes of every qube at the time of the backup. */
-  hashes: Record<string, Record<string, string>>;
-}
 
 interface LedgerFile {
   backupId: string;
@@ -26,29 +19,10 @@ const ledgerDir = (m: Machine) => path.join(m.dom0, "var/lib/qubes-dedup/ledger"
 const readRecord = (m: Machine, id: string) => JSON.parse(fs.readFileSync(path.join(ledgerDir(m), `${id}.json`), "utf8")) as LedgerFile;
 const SUFFIX = "; the backup qube served an incomplete or altered stream, restore from an intact copy of the backup.";
 
-async function backup(m: Machine): Promise<Backup> {
-  const hashes = Object.fromEntries(QUBE_NAMES.map((q) => [q, qubeVolumeHashes(m.dom0, q)]));
-  const r = await runAgent(["backup", "--root", m.dom0, ...QUBE_NAMES], m.env);
-  expect(r.stderr).toMatch(/qubes-dedup-agent: recorded backup \S+ in dom0's ledger \(fedora-41, work, vault\)\n$/);
-  expect(r.status).toBe(0);
-  const backupId = /recorded backup (\S+) in/.exec(r.stderr)![1]!;
-  const snap = snapshots(m).find((s) => s.backupId === backupId)!;
-  return { snapshot: snap.shortId, backupId, hashes };
-}
-
-/** Restores `snapshot` into a fresh dom0 with the agent CLI; `extra` env may make the backup qube lie. */
-async function restoreInto(m: Machine, target: string, args: string[], extra: NodeJS.ProcessEnv = {}) {
-  return runAgent(["restore", "--root", m.dom0, ...args], { ...m.env, ...extra, QUBES_SIM_ROOT: target });
-}
-
 function restoredQubes(target: string): string[] {
   const xml = simPaths(target).qubesXml;
   if (!fs.existsSync(xml)) return [];
   return [...fs.readFileSync(xml, "utf8").matchAll(/<property name="name">([^<]+)<\/property>/g)].map((x) => x[1]!).filter((n) => n !== "dom0");
-}
-
-function expectIdentical(target: string, b: Backup, qubes = QUBE_NAMES): void {
-  for (const q of qubes) expect(qubeVolumeHashes(target, q), q).toEqual(b.hashes[q]);
 }
 
 const name = (m: OuterMember) => m.name.replace(/\.enc$/, "");

@@ -21,3 +21,5 @@ export { parseBackupHeader, type BackupHeader } from "./stream/header.ts";
 export { parseQubesXml, type QubeInfo, type VolumeInfo } from "./stream/qubes-xml.ts";
 export { BackupStreamParser, type LayoutSink } from "./stream/parser.ts";
 export { NO_TRAILER, SHIM_TRAILER, type TrailerFormat } from "./stream/trailer.ts";
+export { LEDGER_TAG, LEDGER_FILE, ledgerCopiesOf } from "./layout/ledger-copy.ts";
+export { storeLedgerCopy, newestLedgerCopy, backupHeaderFiles, headerFilesOf, MAX_LEDGER_COPY, type StoredLedgerCopy, type BackupHeaderFiles } from "./ops/ledger-copy.ts";

@@ -4,7 +4,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { dump, ingest, listDataSnapshots, readSnapshotInfo, resolveSnapshot, shortSnapshotId, type Engine, type EngineKind, type EngineSnapshot, type IngestResult } from "../src/index.ts";
+import { dump, ingest, listDataSnapshots, matchSnapshotRef, readSnapshotInfo, resolveSnapshot, shortSnapshotId, type Engine, type EngineKind, type EngineSnapshot, type IngestResult } from "../src/index.ts";
 import { SideRecordBuilder } from "../src/layout/side-record.ts";
 import { makeStream, smallSystem } from "./helpers/make-stream.ts";
 import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
@@ -122,5 +122,20 @@ describe("shortSnapshotId", () => {
     const twin = backup(borg.replace("20250501T120000123Z", "20250503T120000123Z"));
     expect(() => resolveSnapshot([...all, ...twin], "3f9a0c1d", repo)).toThrow(ambiguous("3f9a0c1d", "R", 2));
     expect(() => resolveSnapshot(all, "3f9a0c1e", repo)).toThrow(unknown("3f9a0c1e", "R"));
+  });
+});
+
+describe("matchSnapshotRef by backup-id", () => {
+  const at = (id: string, backupId: string, t: number) => ({ id, backupId, time: new Date(t) });
+  const rows = [at("1a2b3c4d".padEnd(64, "0"), "20261201T100000-111", 1), at("20261202".padEnd(64, "a"), "20261202T100000-222", 2)];
+  const short = (c: { id: string }) => c.id.slice(0, 8);
+  const backupIdOf = (c: { backupId: string }) => c.backupId;
+  it("names the snapshot with that backup-id, when the candidates' backup-ids are known", () => {
+    expect(matchSnapshotRef(rows, "20261201T100000-111", short, backupIdOf)).toEqual({ match: rows[0] });
+    expect(matchSnapshotRef([...rows, at("ffff".padEnd(64, "f"), "20261201T100000-111", 3)], "20261201T100000-111", short, backupIdOf)).toEqual({ ambiguous: 2 });
+    expect(matchSnapshotRef(rows, "20261203T100000-333", short, backupIdOf)).toEqual({ none: true });
+    // without backup-ids (an engine listing) it is just an unknown reference; other references are unchanged
+    expect(matchSnapshotRef(rows, "20261201T100000-111", short)).toEqual({ none: true });
+    expect(matchSnapshotRef(rows, "20261202", short, backupIdOf)).toEqual({ match: rows[1] });
   });
 });

@@ -37,3 +37,15 @@ export {
   type RestoreRequest,
 } from "./request.ts";
 export { MAX_PARSED_CHARS, MAX_REASON_CHARS, formatPercent, formatReply, oneLine, parseReply, type Reply } from "./reply.ts";
+export {
+  LEDGER_COPY_FORMAT,
+  LedgerCopyError,
+  formatFetchLine,
+  formatLedgerCopy,
+  ledgerCopyKey,
+  parseFetchOutput,
+  parseLedgerCopyEnvelope,
+  verifyLedgerCopy,
+  type LedgerCopyEnvelope,
+  type LedgerFetchLine,
+} from "./ledger-copy.ts";

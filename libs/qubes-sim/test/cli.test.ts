@@ -7,8 +7,8 @@ import { tmpDir } from "../src/testing/index.ts";
 
 const BIN = path.join(HERE, "..", "bin");
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv) {
-  const r = spawnSync(path.join(BIN, cmd), args, { env, encoding: "utf8" });
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string) {
+  const r = spawnSync(path.join(BIN, cmd), args, { env, encoding: "utf8", input });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -55,5 +55,15 @@ describe("CLIs", () => {
     const f = run("qvm-backup", ["--passphrase-file", path.join(dir, "pass"), "--dest-vm", "backup", "sh -c 'head -c 1000 >/dev/null; exit 3'"], env);
     expect(f.code).toBe(1);
     expect(f.stderr).toMatch(/Writing backup to VM backup failed: the location command (exited \(3\)|closed its input)/);
+  });
+
+  it("qvm-run runs a command in the qube: with --pass-io its stdin, stdout and exit status are the caller's", () => {
+    const env = { ...fakeEnv(), QUBES_SIM_ROOT: smallSystem() };
+    const flags = ["--pass-io", "--no-gui", "--no-colour-output", "--no-colour-stderr", "--no-filter-escape-chars", "backup"];
+    expect(run("qvm-run", [...flags, "tr a-z A-Z"], env, "ledger copy\n")).toMatchObject({ code: 0, stdout: "LEDGER COPY\n" });
+    expect(run("qvm-run", [...flags, "echo out; echo why >&2; exit 4"], env)).toMatchObject({ code: 4, stdout: "out\n", stderr: "why\n" });
+    // without --pass-io nothing passes, and a failure is exit 1
+    expect(run("qvm-run", ["backup", "echo out; exit 4"], env)).toMatchObject({ code: 1, stdout: "" });
+    expect(run("qvm-run", ["backup"], env).code).toBe(2);
   });
 });

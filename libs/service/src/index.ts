@@ -117,3 +117,6 @@ export { prepareRepository, type PrepareOptions } from "./repository-care.ts";
 export { readOrCreateToken, readToken, rotateToken, tokenFile, tokenMatches, TokenError, TOKEN_FILE_NAME } from "./web-token.ts";
 export { formatBytes } from "./format.ts";
 export { engineStatus, type EngineStatus } from "./engines.ts";
+
+// dom0's ledger copies
+export { storeLedgerCopy, fetchLedgerMaterial } from "./ledger-copy.ts";

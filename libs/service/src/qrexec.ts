@@ -93,10 +93,12 @@ export async function requestRestore(
   signal?: AbortSignal,
   opts: { notify?: boolean } = {},
 ): Promise<RequestResult> {
-  await assertRestorable(db, input.repository, input.snapshot);
+  // the snapshot's backup-id, so that dom0's ledger takes the backup the user chose, not its newest
+  const backupId = await assertRestorable(db, input.repository, input.snapshot);
   const request = {
     repo: input.repository,
     snapshot: input.snapshot,
+    ...(backupId ? { backupId } : {}),
     ...(input.qubes?.length ? { qubes: input.qubes } : {}),
     ...(input.verifyOnly ? { verifyOnly: true } : {}),
     ...(input.paranoid ? { paranoid: true } : {}),

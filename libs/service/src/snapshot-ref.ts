@@ -1,8 +1,8 @@
 /**
  * What a user types to name a snapshot — in `qubes-dedup dump <snapshot>` and
  * in the dashboard's /snapshots/<ref> — resolved against the index db by the
- * pipeline's one rule set (`matchSnapshotRef`: latest, exact id, short id,
- * unique start), with the index's row id as a last resort.
+ * pipeline's one rule set (`matchSnapshotRef`: latest, backup-id, exact id,
+ * short id, unique start), with the index's row id as a last resort.
  */
 import type { Database } from "@qubes-dedup/db";
 import { matchSnapshotRef, shortSnapshotId, type EngineKind } from "@qubes-dedup/pipeline";
@@ -24,10 +24,10 @@ export async function resolveSnapshotRef(db: Database, ref: string, scope: { rep
   const rows = await db.prisma.snapshot.findMany({
     where,
     orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-    select: { id: true, engineSnapshotId: true, createdAt: true, repository: { select: { engine: true } } },
+    select: { id: true, engineSnapshotId: true, backupId: true, createdAt: true, repository: { select: { engine: true } } },
   });
-  const candidates = rows.map((s) => ({ dbId: s.id, id: s.engineSnapshotId, time: s.createdAt, engine: s.repository.engine as EngineKind }));
-  const m = matchSnapshotRef(candidates, r, (c) => shortSnapshotId(c.engine, c.id));
+  const candidates = rows.map((s) => ({ dbId: s.id, id: s.engineSnapshotId, backupId: s.backupId, time: s.createdAt, engine: s.repository.engine as EngineKind }));
+  const m = matchSnapshotRef(candidates, r, (c) => shortSnapshotId(c.engine, c.id), (c) => c.backupId);
   if ("match" in m) return { id: m.match.dbId };
   if ("ambiguous" in m) return m;
   const dbId = /^[0-9]+$/.test(r) ? Number(r) : NaN;

@@ -39,8 +39,8 @@ export function buildAll(): void {
   bundle("libs/qubes-sim/src/cli/qvm-backup.ts", path.join(BUILT.dom0Bin, "qvm-backup"));
   bundle("libs/qubes-sim/src/cli/qvm-backup-restore.ts", path.join(BUILT.dom0Bin, "qvm-backup-restore"));
   bundle("libs/qubes-sim/src/qrexec/cli-client.ts", BUILT.client);
-  // dom0's restore dialog and the qube listing / removal the agent's ledger checks use.
-  for (const tool of ["zenity", "qvm-ls", "qvm-remove"]) bundle(`libs/qubes-sim/src/cli/${tool}.ts`, path.join(BUILT.dom0Bin, tool));
+  // dom0's restore dialog, the qube listing / removal the agent's ledger checks use, and qvm-run, which stores its ledger copy.
+  for (const tool of ["zenity", "qvm-ls", "qvm-remove", "qvm-run"]) bundle(`libs/qubes-sim/src/cli/${tool}.ts`, path.join(BUILT.dom0Bin, tool));
   fs.copyFileSync(path.join(WORKSPACE, "libs/qubes-sim/src/tty/with-tty.py"), path.join(BUILT.dom0Bin, "with-tty.py"));
   const cli = path.join(OUT, "qubes-dedup.mjs");
   bundle("apps/cli/src/main.ts", cli, ["--runtime-externals"]);

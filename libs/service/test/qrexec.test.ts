@@ -2,9 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@qubes-dedup/db";
-import { createSystem, listPending, waitForPending, answerPending } from "@qubes-dedup/qubes-sim";
+import { createSystem, listPending, mutateVolume, simPaths, waitForPending, answerPending } from "@qubes-dedup/qubes-sim";
 import { addRepository, requestBackup, requestRestore, type RequestState } from "../src/index.ts";
-import { resticSnapshotIds, volumeHashes } from "@qubes-dedup/qubes-sim/testing";
+import { qubeVolumeHashes, resticSnapshotIds, volumeHashes } from "@qubes-dedup/qubes-sim/testing";
 import { buildAll, installDispvmPackage, installPolicy, machine, machineEnv, resticRepo } from "./qrexec-harness.ts";
 
 // The whole chain with real processes: backup qube -> simulated qrexec-client-vm
@@ -80,7 +80,9 @@ describe("requestBackup and requestRestore through the simulated qrexec", () => 
     const t = track();
     const pending = requestRestore(db, { repository: "main", snapshot }, t.events);
     const waiting = await confirm(target, "allow", "qubes.DedupRestore");
-    expect(waiting).toMatchObject({ kind: "restore", snapshotRef: snapshot, request: `{"repo":"main","snapshot":"${snapshot}"}` });
+    // the request names the snapshot's backup-id (from the index), so dom0's ledger takes that backup
+    const { backupId } = await db.prisma.snapshot.findFirstOrThrow({ where: { engineSnapshotId: snapshot } });
+    expect(waiting).toMatchObject({ kind: "restore", snapshotRef: snapshot, request: `{"repo":"main","snapshot":"${snapshot}","backupId":"${backupId}"}` });
     const r = await pending;
     expect(r.outcome, r.message).toBe("succeeded");
     expect(r.message).toMatch(new RegExp(`^restored 4 qube\\(s\\): (dom0|fedora-41|vault|work)(, (dom0|fedora-41|vault|work)){3} from snapshot ${snapshot}; every chunk dom0's ledger lists for backup [0-9]{8}T[0-9]{6}-[0-9]+ arrived intact and in order$`));
@@ -98,7 +100,8 @@ describe("requestBackup and requestRestore through the simulated qrexec", () => 
     useDom0(target);
     const pending = requestRestore(db, { repository: "main", snapshot, qubes: ["work", "vault"], paranoid: true });
     const waiting = await confirm(target, "allow", "qubes.DedupRestore");
-    expect(waiting.request).toBe(`{"repo":"main","snapshot":"${snapshot}","qubes":["work","vault"],"paranoid":true}`);
+    const { backupId } = await db.prisma.snapshot.findFirstOrThrow({ where: { engineSnapshotId: snapshot } });
+    expect(waiting.request).toBe(`{"repo":"main","snapshot":"${snapshot}","backupId":"${backupId}","qubes":["work","vault"],"paranoid":true}`);
     const r = await pending;
     expect(r.outcome, r.message).toBe("succeeded");
     expect(r.message).toMatch(new RegExp(`^restored 2 qube\\(s\\): (work, vault|vault, work) from snapshot ${snapshot} in a disposable qube \\(paranoid mode\\); warning: paranoid mode: the disposable qube decrypted the stream, so dom0 could not check its chunks against the ledger \\(completeness not checked\\)$`));
@@ -117,6 +120,28 @@ describe("requestBackup and requestRestore through the simulated qrexec", () => 
     expect(r.outcome).toBe("failed");
     expect(r.message).toContain("qvm-backup-restore failed with 1 in the disposable qube");
     expect(volumeHashes(target)).toEqual({});
+  }, 180_000);
+
+  it("restores the older snapshot the user chose: the request names its backup-id, dom0 says it is an older backup", async () => {
+    useDom0(m.dom0);
+    const before = qubeVolumeHashes(m.dom0, "work");
+    mutateVolume(simPaths(m.dom0).volume("work", "private"), { seed: "newer" });
+    expect((await requestBackup(db, { repository: "main" })).outcome).toBe("succeeded");
+    const older = await db.prisma.snapshot.findFirstOrThrow({ where: { engineSnapshotId: snapshot } });
+    const newer = await db.prisma.snapshot.findFirstOrThrow({ where: { NOT: { engineSnapshotId: snapshot } } });
+    const target = path.join(m.work, "older");
+    createSystem(target, { qubes: [] });
+    installPolicy(target, "allow");
+    useDom0(target);
+    const pending = requestRestore(db, { repository: "main", snapshot, qubes: ["work"] });
+    await confirm(target, "allow", "qubes.DedupRestore");
+    const r = await pending;
+    expect(r.outcome, r.message).toBe("succeeded");
+    expect(r.message).toBe(`restored 1 qube(s): work from snapshot ${snapshot}; every chunk dom0's ledger lists for backup ${older.backupId} arrived intact and in order`);
+    const shown = fs.readFileSync(path.join(target, "dialogs/answered.log"), "utf8");
+    expect(shown).toContain(`Restore work from an older backup, backup ${older.backupId} made `);
+    expect(shown).toContain(`This is an older backup: backup ${newer.backupId} (made `);
+    expect(qubeVolumeHashes(target, "work")).toEqual(before);
   }, 180_000);
 
   it("a declined restore is refused and nothing runs in dom0", async () => {

@@ -21,7 +21,8 @@ import { backedUpQubes, tarMember } from "./backup-xml.ts";
 export const LEDGER_FORMAT = "qubes-dedup-ledger/1";
 
 const Tag = z.string().regex(/^[0-9a-f]{64}$/);
-const RecordSchema = z
+/** The zod schema of a {@link LedgerRecord} (strict). */
+export const RecordSchema = z
   .object({
     format: z.literal(LEDGER_FORMAT),
     backupId: z.string().regex(BACKUP_ID_RE),

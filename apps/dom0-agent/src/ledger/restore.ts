@@ -50,6 +50,20 @@ export function paranoidRestore(r: LedgerRestore): LedgerRestore {
   return { ...r, plan: undefined, choice: { ...r.choice, warning } };
 }
 
+/**
+ * Runs `tool` (qvm-backup-restore) for the prepared restore and lists the
+ * qubes before and after it, so that judgeRun knows what the run created.
+ * A verification writes nothing, and a run dom0 cannot check removes
+ * nothing: neither lists.
+ */
+export async function runListingQubes<T extends { stdoutLines?: string[] }>(r: LedgerRestore, verifyOnly: boolean, env: NodeJS.ProcessEnv, tool: () => Promise<T>): Promise<T & { created?: { name: string; as: string }[] }> {
+  const planned = r.plan && !r.plan.legacy ? r.choice.qubes.filter((q) => !r.skipped.includes(q)) : [];
+  const before = verifyOnly || planned.length === 0 ? undefined : await listQubes(env);
+  const result = await tool();
+  const after = before ? await listQubes(env) : undefined;
+  return before && after ? { ...result, created: createdQubes(before, after, result.stdoutLines ?? [], planned) } : result;
+}
+
 /** The run directory for `r` (only when there is a plan) and the environment the tool needs. */
 export function beginRun(root: string, r: LedgerRestore): { run?: RunDir; env: NodeJS.ProcessEnv } {
   if (!r.plan) return { env: stateEnv(root) };
@@ -67,6 +81,37 @@ export function restoredQubes(stdoutLines: string[]): { name: string; as: string
   return out;
 }
 
+/** The qubes of this machine (`qvm-ls --raw-list`), or undefined when they cannot be listed. */
+export async function listQubes(env: NodeJS.ProcessEnv): Promise<string[] | undefined> {
+  try {
+    return await existingQubes(env);
+  } catch {
+    return undefined;
+  }
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * The qubes a run created: in `after` but not `before` (`qvm-ls`), each with
+ * the backup's qube it came from: by the tool's `-> Restored X as Y` line,
+ * else by name, or by the name `qvm-backup-restore --rename-conflicting`
+ * gives (`<name><N>`). The stock tool creates qubes before it writes their
+ * data, and a failed run need not print those lines, so the listing is what
+ * counts. New qubes that come from no planned qube (made meanwhile by
+ * someone else) are left out. Pure.
+ */
+export function createdQubes(before: string[], after: string[], stdoutLines: string[], planned: string[]): { name: string; as: string }[] {
+  const byLine = new Map(restoredQubes(stdoutLines).map((r) => [r.as, r.name]));
+  const out: { name: string; as: string }[] = [];
+  for (const n of after) {
+    if (before.includes(n)) continue;
+    const name = byLine.get(n) ?? (planned.includes(n) ? n : planned.find((p) => new RegExp(`^${escapeRe(p)}[0-9]+$`).test(n)));
+    if (name !== undefined && planned.includes(name)) out.push({ name, as: n });
+  }
+  return out;
+}
+
 /** How a run ended, judged against the ledger. */
 export interface Verdict {
   ok: boolean;
@@ -80,10 +125,12 @@ export interface Verdict {
 
 /**
  * Judges a finished run. Pure given the journal.
- * @param tool the tool's exit status and its one-sentence failure reason.
+ * @param tool the tool's exit status and its one-sentence failure reason;
+ *   `created`: the qubes the run created ({@link createdQubes}), when dom0
+ *   could list them before and after (else its `-> Restored` lines count).
  */
-export function judgeRun(plan: RestorePlan | undefined, run: RunDir | undefined, tool: { exitCode: number; reason: string; stdoutLines: string[] }): Verdict {
-  const restored = restoredQubes(tool.stdoutLines);
+export function judgeRun(plan: RestorePlan | undefined, run: RunDir | undefined, tool: { exitCode: number; reason: string; stdoutLines: string[]; created?: { name: string; as: string }[] }): Verdict {
+  const restored = tool.created ?? restoredQubes(tool.stdoutLines);
   if (!plan || !run) return { ok: tool.exitCode === 0, ...(tool.exitCode === 0 ? {} : { reason: tool.reason }), incomplete: [], complete: restored.map((r) => r.as) };
   const journal = run.journal();
   const fail = journal.find((e) => e.kind === "fail");

@@ -19,6 +19,7 @@ import { RequestError, formatReply, oneLine, parseBackupRequest, parseRestoreReq
 import { recordBackup, removeSpoolsSince, stateEnv } from "../ledger/store.ts";
 import { handleRestore } from "./restore.ts";
 import { notifyEnd } from "../notify.ts";
+import { pushAfterBackup } from "../ledger/sync.ts";
 import { ValidationError, qubeName } from "../validate.ts";
 import { readRequestBytes } from "./read.ts";
 import { restoreOutcome } from "./progress.ts";
@@ -142,8 +143,9 @@ export async function handleRpc(kind: "backup" | "restore", root: string, io: Rp
   if (run.exitCode !== 0) removeSpoolsSince(root, since);
   if (run.exitCode === 0) {
     const f = recordBackup(root, since, new Date());
+    const copy = "warning" in f ? "" : await pushAfterBackup(root, plan, io.env);
     const ledger = "warning" in f ? `; warning: ${f.warning}` : `; recorded as backup ${f.recorded.backupId} in dom0's ledger`;
-    const summary = `${plan.summary(run.stdoutLines)}${ledger}`;
+    const summary = `${plan.summary(run.stdoutLines)}${ledger}${copy.startsWith("warning:") ? `; ${copy}` : ""}`;
     await notifyEnd({ what: "backup", ok: true, text: summary }, plan.notifySuccess === true, io.env);
     if (run.callerGone) return 1;
     write({ kind: "ok", summary });

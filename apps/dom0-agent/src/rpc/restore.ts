@@ -8,7 +8,7 @@ import type { RestoreRequest, Reply } from "@qubes-dedup/protocol";
 import { LedgerRefusal } from "../ledger/choose.ts";
 import { DialogError, confirmInDom0 } from "../ledger/dialog.ts";
 import { LedgerError } from "../ledger/record.ts";
-import { beginRun, judgeRun, paranoidRestore, prepareRestore, removeIncomplete, type LedgerRestore } from "../ledger/restore.ts";
+import { beginRun, judgeRun, paranoidRestore, prepareRestore, removeIncomplete, runListingQubes, type LedgerRestore } from "../ledger/restore.ts";
 import { restoreArgs } from "../runs.ts";
 import type { Plan, RpcIo } from "./handler.ts";
 import { runTool } from "./run-tool.ts";
@@ -47,7 +47,7 @@ export async function handleRestore(root: string, plan: Plan, req: RestoreReques
   const args = restoreArgs({ snapshot: req.snapshot, sourceVm: plan.destVm, passphraseFile: plan.passphraseFile, repo: plan.repo, verifyOnly: req.verifyOnly, paranoid: req.paranoid, conflicts: req.conflicts, exclude: prepared.skipped, qubes: req.qubes });
   const { run, env } = beginRun(root, prepared);
   try {
-    const r = await runTool("qvm-backup-restore", args, shimDir, { ...io.env, ...env }, io.stdout);
+    const r = await runListingQubes(prepared, req.verifyOnly, io.env, () => runTool("qvm-backup-restore", args, shimDir, { ...io.env, ...env }, io.stdout));
     const v = judgeRun(prepared.plan, run, r);
     const removed = v.ok || req.verifyOnly ? [] : await removeIncomplete(v.incomplete, io.env);
     const what = req.verifyOnly ? "verify" : "restore";

@@ -1,3 +1,4 @@
+import { isBackupId } from "@qubes-dedup/protocol";
 import { DumpError } from "../errors.ts";
 import type { EngineKind, EngineSnapshot, RepositoryRef } from "../engine/types.ts";
 import { dataSnapshotsOf, incompleteRunsOf, isDataSnapshot } from "./classify.ts";
@@ -39,6 +40,9 @@ export type SnapshotRefMatch<T> = { match: T } | { none: true } | { ambiguous: n
  * engine's listing) and the index db (the CLI, the dashboard's
  * /snapshots/<ref>), tried in this order:
  * 1. `latest`: the newest candidate (the last of equal times);
+ *    a backup-id (`YYYYmmddTHHMMSS-<pid>`, the backup-header's): the
+ *    candidate with that backup-id, when `backupIdOf` knows them (the index
+ *    db does; an engine listing does not);
  * 2. an exact id (restic id or borg archive name);
  * 3. an exact short id ({@link shortSnapshotId});
  * 4. a unique start, of at least {@link MIN_REF_START} characters, of an id
@@ -49,15 +53,19 @@ export type SnapshotRefMatch<T> = { match: T } | { none: true } | { ambiguous: n
  * @param candidates the snapshots that may be meant (data snapshots only)
  * @param ref what the user typed, already trimmed
  * @param shortOf the short id of a candidate
+ * @param backupIdOf the backup-id of a candidate, when known
  */
-export function matchSnapshotRef<T extends { id: string; time: Date }>(candidates: readonly T[], ref: string, shortOf: (c: T) => string): SnapshotRefMatch<T> {
+export function matchSnapshotRef<T extends { id: string; time: Date }>(candidates: readonly T[], ref: string, shortOf: (c: T) => string, backupIdOf?: (c: T) => string | undefined): SnapshotRefMatch<T> {
   if (ref === "latest") {
     const newest = candidates.reduce<T | undefined>((a, s) => (!a || s.time >= a.time ? s : a), undefined);
     return newest ? { match: newest } : { none: true };
   }
   if (!ref) return { none: true };
-  const refs = /^[0-9A-Fa-f]+$/.test(ref) ? [...new Set([ref, ref.toLowerCase()])] : [ref];
   const pick = (found: T[]): SnapshotRefMatch<T> | undefined => (found.length === 1 ? { match: found[0]! } : found.length > 1 ? { ambiguous: found.length } : undefined);
+  // a backup-id is no restic id (hex) nor a name borg archives of ours have ("qubes-dedup,…"), so it is tried first
+  const byBackupId = backupIdOf && isBackupId(ref) ? pick(candidates.filter((s) => backupIdOf(s) === ref)) : undefined;
+  if (byBackupId) return byBackupId;
+  const refs = /^[0-9A-Fa-f]+$/.test(ref) ? [...new Set([ref, ref.toLowerCase()])] : [ref];
   return (
     pick(candidates.filter((s) => refs.includes(s.id))) ??
     pick(candidates.filter((s) => refs.includes(shortOf(s)))) ??
