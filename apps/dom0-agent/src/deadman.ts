@@ -61,9 +61,12 @@ export function parseQvmLs(text: string): LiveQube[] {
     });
 }
 
-/** The qubes the dead-man check watches: not dom0, and include_in_backups. Pure. */
+/** The qubes the dead-man check watches: not dom0, and include_in_backups; by name (code points, as qvm-ls sorts). Pure. */
 export function watchedQubes(live: LiveQube[]): string[] {
-  return live.filter((q) => q.klass !== "AdminVM" && q.name !== "dom0" && q.includeInBackups).map((q) => q.name);
+  return live
+    .filter((q) => q.klass !== "AdminVM" && q.name !== "dom0" && q.includeInBackups)
+    .map((q) => q.name)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
