@@ -122,7 +122,7 @@ describe("qubes-dedup-agent deadman on the simulated dom0", { timeout: 240_000 }
     fs.mkdirSync(path.dirname(bus), { recursive: true });
     fs.writeFileSync(bus, "");
     fs.chownSync(bus, 1000, 1000);
-    const env = { ...m.env, PATH: `${s.bin}:${m.env.PATH}` };
+    const env: NodeJS.ProcessEnv = { ...m.env, PATH: `${s.bin}:${m.env.PATH}` };
     delete env.DBUS_SESSION_BUS_ADDRESS;
     expect((await runAgent(["deadman", "--root", m.dom0, "--days", "5"], env)).status).toBe(3);
     expect(fs.readFileSync(path.join(s.bin, "setpriv.argv"), "utf8").split("\n").slice(0, 7)).toEqual([`unix:path=${bus}`, "--reuid", "1000", "--regid", "1000", "--clear-groups", "--"]);
