@@ -78,5 +78,17 @@ describe.each(["restic", "borg"] as const)("check progress from real %s", { time
     expect(during.progress).toMatchObject({ elapsedSeconds: expect.any(Number) });
     expect(await run).toMatchObject({ ok: true });
     expect((await listRuns(db))[0]).toMatchObject({ kind: "check", status: "succeeded", progress: null });
+    if (engine === "borg") {
+      // borg check's "errors found" is its exit status 1 ("warning"): a failed check, in one sentence without the status fragments
+      const seg = path.join(db.dir, "borg", "data", "0");
+      const biggest = fs.readdirSync(seg).map((f) => path.join(seg, f)).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0]!;
+      fs.chmodSync(biggest, 0o644);
+      const fd = fs.openSync(biggest, "r+");
+      fs.writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, 200);
+      fs.closeSync(fd);
+      const bad = await runMaintenance(db, { repositoryId: id, kind: "check", readDataSubset: "100%" });
+      expect(bad.ok).toBe(false);
+      expect(bad.message).toMatch(new RegExp(`^the borg repository ${path.join(db.dir, "borg")} is damaged \\(Data integrity error: Segment entry checksum mismatch \\[segment \\d+, offset \\d+\\]\\); run \`borg check --repair ${path.join(db.dir, "borg")}\` before the next backup\\.$`));
+    }
   });
 });

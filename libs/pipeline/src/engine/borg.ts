@@ -90,7 +90,8 @@ class Borg implements Engine {
     return engineEnv({ BORG_PASSPHRASE: pass, BORG_RELOCATED_REPO_ACCESS_IS_OK: "yes", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: "no", BORG_DISPLAY_PASSPHRASE: "no" });
   }
 
-  private async run(what: string, args: string[], timeoutSeconds?: number, onStderr?: (chunk: string) => void): Promise<string> {
+  /** `warningIsError`: exit status 1 fails too (borg check's "errors found"), not only 2 and above. */
+  private async run(what: string, args: string[], timeoutSeconds?: number, onStderr?: (chunk: string) => void, warningIsError = false): Promise<string> {
     const sub = execa(this.bin, args, { reject: false, env: this.env(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
     if (onStderr) sub.stderr.setEncoding("utf8").on("data", onStderr);
     // SIGTERM: borg releases its lock when it turns into an exception
@@ -100,7 +101,7 @@ class Borg implements Engine {
     });
     if (isEnoent(r)) throw notInstalled("borg", "borgbackup");
     if (timedOut && timeoutSeconds) throw noAnswer("borg", this.repo.location, timeoutSeconds);
-    if (r.exitCode !== 0 && r.exitCode !== 1) throw borgError(this.repo, what, withoutStatusFragments(String(r.stderr)));
+    if (r.exitCode !== 0 && (r.exitCode !== 1 || warningIsError)) throw borgError(this.repo, what, withoutStatusFragments(String(r.stderr)));
     return String(r.stdout);
   }
 
@@ -140,8 +141,9 @@ class Borg implements Engine {
 
   async check(opts: { readDataSubset?: string; onProgress?: (p: CheckProgress) => void } = {}): Promise<void> {
     const { onProgress } = opts;
+    // borg 1.2 check ends "Finished full repository check, errors found." with exit status 1, a "warning"
     const watch = onProgress && lineSplitter((l) => { const p = borgCheckProgress(l); if (p) onProgress(p); });
-    await this.run("check", ["check", ...(onProgress ? ["--progress"] : []), ...(opts.readDataSubset ? ["--verify-data"] : []), this.repo.location], undefined, watch);
+    await this.run("check", ["check", ...(onProgress ? ["--progress"] : []), ...(opts.readDataSubset ? ["--verify-data"] : []), this.repo.location], undefined, watch, true);
   }
 
   /**
