@@ -72,12 +72,14 @@ const QUBES: QubeSpec[] = [
 /**
  * Makes a real backup stream file with the simulated qvm-backup writing to
  * a directory, through the authenticated shim (so chunks carry MAC
- * trailers), with small chunks so files span several.
+ * trailers), with small chunks (256 KiB) so files span several; `qubes`
+ * (default: a template and an AppVM with a firewall, 5 MiB of volumes)
+ * sets what it holds.
  * @returns the stream file's path and SHA-256.
  */
-export function makeStream(dir: string, seed = "cli-test"): { file: string; sha256: string } {
+export function makeStream(dir: string, seed = "cli-test", qubes: QubeSpec[] = QUBES): { file: string; sha256: string } {
   const root = path.join(dir, `dom0-${seed}`);
-  createSystem(root, { seed, qubes: QUBES });
+  createSystem(root, { seed, qubes });
   const out = path.join(dir, `out-${seed}`);
   fs.mkdirSync(out);
   const pass = path.join(dir, "passphrase");

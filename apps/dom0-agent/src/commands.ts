@@ -72,14 +72,14 @@ export async function backup(qubes: string[], o: RunOptions): Promise<number> {
   process.stderr.write(`${run.started ? "\n" : ""}qubes-dedup-agent: ${line}\n`);
   if (run.exitCode !== 0) {
     removeSpoolsSince(o.root, since);
-    await notifyEnd({ what: "backup", ok: false, text: line }, cfg.notifySuccess);
+    await notifyEnd({ what: "backup", ok: false, text: line }, cfg.notifySuccess, process.env, o.root);
     return run.exitCode;
   }
   const f = recordBackup(o.root, since, new Date());
   const ledger = "warning" in f ? `warning: ${f.warning}` : `recorded backup ${f.recorded.backupId} in dom0's ledger (${f.recorded.qubes.map((q) => q.name).join(", ")})`;
   process.stderr.write(`qubes-dedup-agent: ${ledger}\n`);
   if (!("warning" in f)) process.stderr.write(`qubes-dedup-agent: ${await pushAfterBackup(o.root, { destVm: o.destVm ?? cfg.destVm, repo: o.repo ?? cfg.repo, passphraseFile }, process.env)}\n`);
-  await notifyEnd({ what: "backup", ok: true, text: `${line}; ${ledger}` }, cfg.notifySuccess);
+  await notifyEnd({ what: "backup", ok: true, text: `${line}; ${ledger}` }, cfg.notifySuccess, process.env, o.root);
   return 0;
 }
 
@@ -110,13 +110,13 @@ export async function restore(snapshot: string, qubes: string[], o: RestoreOptio
       const checked = prepared.plan && !prepared.plan.legacy ? `; every chunk of backup ${prepared.plan.backupId} that dom0's ledger lists arrived intact and in order` : paranoid ? `; warning: ${prepared.choice.warning}` : "";
       const text = `${finishedLine("restore", "qvm-backup-restore", r, verifyOnly)}${checked}`;
       process.stderr.write(`qubes-dedup-agent: ${text}\n`);
-      await notifyEnd({ what, ok: true, text }, cfg.notifySuccess);
+      await notifyEnd({ what, ok: true, text }, cfg.notifySuccess, process.env, o.root);
       return 0;
     }
     const removed = verifyOnly ? [] : await removeIncomplete(v.incomplete, process.env);
     for (const line of removed) process.stderr.write(`qubes-dedup-agent: ${line}\n`);
     process.stderr.write(`qubes-dedup-agent: ${what} failed: ${v.reason}\n`);
-    await notifyEnd({ what, ok: false, text: [v.reason ?? "", ...removed].join(" ") }, cfg.notifySuccess);
+    await notifyEnd({ what, ok: false, text: [v.reason ?? "", ...removed].join(" ") }, cfg.notifySuccess, process.env, o.root);
     return r.exitCode || 1;
   } finally {
     run?.remove();

@@ -1,6 +1,6 @@
 /**
  * The agent's defaults: `<root>/etc/qubes-dedup/agent.json` (optional), e.g.
- * `{"destVm": "backup", "passphraseFile": "/etc/qubes-dedup/passphrase", "repo": "main", "notifySuccess": false}`.
+ * `{"destVm": "backup", "passphraseFile": "/etc/qubes-dedup/passphrase", "repo": "main", "notifySuccess": false, "deadmanDays": 7}`.
  * Paths in it are system paths, resolved under `--root`.
  */
 import fs from "node:fs";
@@ -9,6 +9,8 @@ import { z } from "zod";
 
 export const CONFIG_FILE = "/etc/qubes-dedup/agent.json";
 export const DEFAULT_PASSPHRASE_FILE = "/etc/qubes-dedup/passphrase";
+/** Default limit of the dead-man check, in days. */
+export const DEFAULT_DEADMAN_DAYS = 7;
 export const POLICY_FILE = "/etc/qubes/policy.d/30-qubes-dedup.policy";
 
 const Schema = z
@@ -17,6 +19,7 @@ const Schema = z
     passphraseFile: z.string().startsWith("/").optional(),
     repo: z.string().optional(),
     notifySuccess: z.boolean().optional(),
+    deadmanDays: z.number().int().min(1).max(3650).optional(),
   })
   .strict();
 
@@ -30,6 +33,8 @@ export interface AgentConfig {
   repo?: string;
   /** Notify successful runs too (failures are always notified). */
   notifySuccess: boolean;
+  /** The dead-man check warns about a qube with no good backup newer than this many days (default 7). */
+  deadmanDays: number;
 }
 
 /** Raised for an unreadable or invalid config file. */
@@ -66,5 +71,6 @@ export function loadConfig(root: string): AgentConfig {
     passphraseFile: parsed.data.passphraseFile ?? DEFAULT_PASSPHRASE_FILE,
     repo: parsed.data.repo,
     notifySuccess: parsed.data.notifySuccess ?? false,
+    deadmanDays: parsed.data.deadmanDays ?? DEFAULT_DEADMAN_DAYS,
   };
 }

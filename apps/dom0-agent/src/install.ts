@@ -4,6 +4,7 @@ import path from "node:path";
 import { InstallConflictError, MANIFEST_FILE, describeOp, installStatus, planInstall, planUninstall, wantedFiles, type InstallOp, type PathState } from "@qubes-dedup/shim";
 import { builtShimPath } from "./shim-path.ts";
 import { agentCommand, shownPath } from "./args.ts";
+import { DEADMAN_TIMER, DEADMAN_TIMER_FILE, DEADMAN_TIMER_LINK, deadmanUnits } from "./deadman-units.ts";
 
 /** Raised when the shim has not been built. */
 export class ShimNotBuiltError extends Error {
@@ -65,9 +66,13 @@ export function applyOps(root: string, ops: InstallOp[]): string[] {
   return done;
 }
 
+/** Everything `shim install` puts in place: the shim's files and the dead-man check's units. */
+function wanted() {
+  return [...wantedFiles(readBuiltShim()), ...deadmanUnits()];
+}
+
 /** What to do after a change: restart qubesd on a real dom0, nothing for a scratch root. */
-function nextStep(root: string, why: string): string {
-  const restart = "systemctl daemon-reload && systemctl restart qubesd";
+function nextStep(root: string, why: string, restart = "systemctl daemon-reload && systemctl restart qubesd"): string {
   return root === "/" ? `next: ${restart}${why}` : `next: nothing for the scratch root ${root} (on a real dom0: ${restart})`;
 }
 
@@ -75,27 +80,42 @@ function nextStep(root: string, why: string): string {
 export function install(root: string): string[] {
   let ops: InstallOp[];
   try {
-    ops = planInstall(wantedFiles(readBuiltShim()), observer(root));
+    ops = planInstall(wanted(), observer(root));
   } catch (e) {
     // The plan names system paths; the user must see the one in their root.
     if (e instanceof InstallConflictError && root !== "/") throw new InstallConflictError(e.message.replace(/^\/\S*/, (p) => shownPath(root, p)));
     throw e;
   }
   if (ops.length === 0) return ["nothing to change: the shim is already installed and up to date"];
-  return [...applyOps(root, ops), nextStep(root, " (so that qubesd finds the shim first on its PATH)")];
+  const start = `systemctl daemon-reload && systemctl enable --now ${DEADMAN_TIMER} && systemctl restart qubesd`;
+  return [...applyOps(root, ops), nextStep(root, " (so that qubesd finds the shim first on its PATH, and the dead-man check runs daily)", start)];
 }
 
 /** `shim uninstall`: returns the lines to print. */
 export function uninstall(root: string): string[] {
   const ops = planUninstall(observer(root));
   if (ops.length === 0) return ["nothing to remove: the shim is not installed"];
-  return [...applyOps(root, ops), nextStep(root, "")];
+  return [...removeTimerLink(root), ...applyOps(root, ops), nextStep(root, "")];
+}
+
+/** `systemctl enable`'s link to the timer, which would dangle once the unit is gone (install never writes it). */
+function removeTimerLink(root: string): string[] {
+  const link = path.join(root, DEADMAN_TIMER_LINK);
+  try {
+    // systemctl writes the unit's system path; a link inside a scratch root may be relative
+    const target = fs.lstatSync(link).isSymbolicLink() ? fs.readlinkSync(link) : "";
+    if (target !== DEADMAN_TIMER_FILE && path.resolve(path.dirname(link), target) !== path.join(root, DEADMAN_TIMER_FILE)) return [];
+  } catch {
+    return [];
+  }
+  fs.unlinkSync(link);
+  return [`removed ${shownPath(root, DEADMAN_TIMER_LINK)} (the timer was enabled)`];
 }
 
 /** `shim status`: lines to print (paths inside `root`) and whether everything is installed and current. */
 export function status(root: string): { lines: string[]; ok: boolean } {
   const observe = observer(root);
-  const lines = installStatus(wantedFiles(readBuiltShim()), observe).map((s) => `${s.state === "ok" ? "ok" : s.state}: ${shownPath(root, s.path)}`);
+  const lines = installStatus(wanted(), observe).map((s) => `${s.state === "ok" ? "ok" : s.state}: ${shownPath(root, s.path)}`);
   const manifest = observe(MANIFEST_FILE).kind === "file";
   lines.push(`${manifest ? "ok" : "missing"}: ${shownPath(root, MANIFEST_FILE)}`);
   const ok = manifest && lines.every((l) => l.startsWith("ok:"));

@@ -8,6 +8,7 @@ import { backup, doctorCmd, ledgerList, restore, secretNew, shim, shimPath, veri
 import { fromCommander, mistakes } from "./args.ts";
 import { registerRpc } from "./rpc/cli.ts";
 import { ledgerPush, ledgerRebuild, type LedgerSyncOptions } from "./ledger-commands.ts";
+import { deadmanCmd, type DeadmanOptions } from "./deadman.ts";
 
 /** Sets the exit status of the command that ran. */
 export type Done = (status: number) => void;
@@ -140,6 +141,14 @@ export function createProgram(done: Done = () => {}): Command {
   registerRuns(program, done);
   registerShimSecretDoctor(program, done);
   registerRpc(program, done);
+  program
+    .command("deadman")
+    .usage("[--days N] [--json] [--root DIR]")
+    .description("warn when a qube has no good backup in dom0's ledger newer than N days (exit 3)")
+    .option("--days <n>", "the limit in days (default: the config's deadmanDays, 7)")
+    .option("--json", "one JSON object")
+    .addOption(rootOption())
+    .action(async (o: DeadmanOptions) => done(await deadmanCmd(o)));
   program.helpCommand("help", "show this text");
   for (const cmd of allCommands(program)) {
     cmd

@@ -5,6 +5,8 @@ import { SHIM, agent, allOkDoctor, tree } from "./helpers.ts";
 import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 
 const DROP_IN = "etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf";
+const SERVICE = "etc/systemd/system/qubes-dedup-deadman.service";
+const TIMER = "etc/systemd/system/qubes-dedup-deadman.timer";
 
 /** A scratch dom0: /usr/bin/scrypt (the real one, by symlink) and an unrelated drop-in dir. */
 function dom0(): string {
@@ -36,8 +38,10 @@ describe("shim install, status, uninstall", () => {
         `wrote ${root}/usr/lib/qubes-dedup/bin/scrypt (mode 0755, ${size} bytes)`,
         `wrote ${root}/usr/lib/qubes-dedup/bin/real-scrypt (mode 0644, 16 bytes)`,
         `wrote ${root}/${DROP_IN} (mode 0644, ${fs.statSync(path.join(root, DROP_IN)).size} bytes)`,
+        `wrote ${root}/${SERVICE} (mode 0644, ${fs.statSync(path.join(root, SERVICE)).size} bytes)`,
+        `wrote ${root}/${TIMER} (mode 0644, ${fs.statSync(path.join(root, TIMER)).size} bytes)`,
         `wrote ${root}/usr/lib/qubes-dedup/install-manifest.json (mode 0644, ${fs.statSync(path.join(root, "usr/lib/qubes-dedup/install-manifest.json")).size} bytes)`,
-        `next: nothing for the scratch root ${root} (on a real dom0: systemctl daemon-reload && systemctl restart qubesd)`,
+        `next: nothing for the scratch root ${root} (on a real dom0: systemctl daemon-reload && systemctl enable --now qubes-dedup-deadman.timer && systemctl restart qubesd)`,
         "",
       ].join("\n"),
     );
@@ -45,14 +49,23 @@ describe("shim install, status, uninstall", () => {
     expect(fs.readFileSync(path.join(root, "usr/lib/qubes-dedup/bin/scrypt")).equals(fs.readFileSync(SHIM))).toBe(true);
     expect(fs.statSync(path.join(root, "usr/lib/qubes-dedup/bin/scrypt")).mode & 0o777).toBe(0o755);
     expect(fs.readFileSync(path.join(root, DROP_IN), "utf8")).toContain("\n[Service]\nEnvironment=PATH=/usr/lib/qubes-dedup/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin\n");
+    // The dead-man check: a oneshot service running the installed agent, and a daily timer that catches up after downtime.
+    expect(fs.readFileSync(path.join(root, SERVICE), "utf8")).toContain("\n[Service]\nType=oneshot\nExecStart=/usr/bin/qubes-dedup-agent deadman\n");
+    expect(fs.readFileSync(path.join(root, TIMER), "utf8")).toContain("\n[Timer]\nOnCalendar=daily\nPersistent=true\n\n[Install]\nWantedBy=timers.target\n");
     const installed = tree(root);
     expect(agent(["shim", "install", "--root", root]).stdout).toBe("nothing to change: the shim is already installed and up to date\n");
     expect(tree(root)).toEqual(installed);
     const st = agent(["shim", "status", "--root", root]);
     expect(st.status).toBe(0);
     expect(st.stdout.trim().split("\n").at(-1)).toBe("the shim is installed and up to date");
+    // `systemctl enable` links the timer; uninstall removes that link with the unit, so nothing dangles.
+    fs.mkdirSync(path.join(root, "etc/systemd/system/timers.target.wants"));
+    fs.symlinkSync(`/${TIMER}`, path.join(root, "etc/systemd/system/timers.target.wants/qubes-dedup-deadman.timer"));
     const u = agent(["shim", "uninstall", "--root", root]);
     expect(u.status).toBe(0);
+    expect(u.stdout.split("\n")[0]).toBe(`removed ${root}/etc/systemd/system/timers.target.wants/qubes-dedup-deadman.timer (the timer was enabled)`);
+    expect(u.stdout).toContain(`removed ${root}/${TIMER}\n`);
+    fs.rmdirSync(path.join(root, "etc/systemd/system/timers.target.wants"));
     expect(u.stdout).toContain(`removed ${root}/${DROP_IN}\n`);
     expect(u.stdout).toContain(`removed directory ${root}/usr/lib\n`);
     expect(u.stdout).not.toContain("qubesd.service.d\n");

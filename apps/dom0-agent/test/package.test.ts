@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { POLICY_TEXT, policyFiles } from "../src/rpc/policy.ts";
+import { deadmanUnits } from "../src/deadman-units.ts";
 import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { SHIM, agent, allOkDoctor, tree } from "./helpers.ts";
 
@@ -52,7 +53,7 @@ describe("the dom0 RPM", () => {
     ok("bash", ["tools/package/dom0-rpm.sh", "--no-build"]);
   }, 120_000);
 
-  it("holds the agent, the shim, the drop-in, the services and the policy, root-owned, nothing writable by others, no test or dev files", () => {
+  it("holds the agent, the shim, the drop-in, the dead-man units, the services and the policy, root-owned, nothing writable by others, no test or dev files", () => {
     const listing = ok("rpm", ["-qlvp", RPM]).trim().split("\n");
     const entries = listing.map((l) => {
       const [mode, , owner, group, , , , , file, arrow, target] = l.trim().split(/\s+/);
@@ -62,6 +63,8 @@ describe("the dom0 RPM", () => {
       "-rwxr-xr-x /etc/qubes-rpc/qubes.DedupBackup",
       "-rwxr-xr-x /etc/qubes-rpc/qubes.DedupRestore",
       "-rw-r--r-- /etc/qubes/policy.d/30-qubes-dedup.policy",
+      "-rw-r--r-- /etc/systemd/system/qubes-dedup-deadman.service",
+      "-rw-r--r-- /etc/systemd/system/qubes-dedup-deadman.timer",
       "drwxr-xr-x /etc/systemd/system/qubesd.service.d",
       "-rw-r--r-- /etc/systemd/system/qubesd.service.d/30-qubes-dedup.conf",
       "lrwxrwxrwx /usr/bin/qubes-dedup-agent -> ../lib/qubes-dedup/qubes-dedup-agent.mjs",
@@ -82,6 +85,10 @@ describe("the dom0 RPM", () => {
     expect(ok("rpm", ["-qcp", RPM])).toBe("/etc/qubes/policy.d/30-qubes-dedup.policy\n");
     const requires = ok("rpm", ["-qp", "--requires", RPM]).split("\n").filter((l) => !l.startsWith("rpmlib("));
     expect(requires.filter(Boolean)).toEqual(["nodejs >= 20.19", "scrypt >= 1.3"]);
+    // On a running systemd the first install enables the dead-man timer and the last removal disables it.
+    const scripts = ok("rpm", ["-qp", "--scripts", RPM]);
+    expect(scripts).toContain('if arg[2] == 1 then rpm.execute("systemctl", "enable", "--now", "qubes-dedup-deadman.timer") end');
+    expect(scripts).toContain('if arg[2] == 0 and posix.access("/run/systemd/system") then rpm.execute("systemctl", "disable", "--now", "qubes-dedup-deadman.timer") end');
   });
 
   it("installs into a scratch dom0 where doctor passes, and rpm -e leaves it byte-identical to before", () => {
@@ -92,6 +99,7 @@ describe("the dom0 RPM", () => {
     expect(fs.readFileSync(path.join(root, "usr/lib/qubes-dedup/bin/scrypt")).equals(fs.readFileSync(SHIM))).toBe(true);
     expect(fs.readFileSync(path.join(root, "etc/qubes/policy.d/30-qubes-dedup.policy"), "utf8")).toBe(POLICY_TEXT);
     for (const f of policyFiles("backup", "/usr/bin/node", AGENT_FILE)) expect(fs.readFileSync(path.join(root, f.path), "utf8")).toBe(f.content);
+    for (const u of deadmanUnits()) expect(fs.readFileSync(path.join(root, u.path), "utf8")).toBe(u.content.toString());
     const installed = path.join(root, "usr/bin/qubes-dedup-agent");
     const doctor = run(installed, ["doctor", "--root", root]);
     expect(doctor.stdout).toBe(

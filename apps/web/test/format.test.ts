@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exactBytes, formatAge, formatBytes, formatDuration, formatRatio, formatTime, jobKindText, pickRepository } from "../src/shared/format.ts";
+import { checkProgressText, exactBytes, formatAge, formatBytes, formatDuration, formatRatio, formatTime, jobKindText, pickRepository } from "../src/shared/format.ts";
 
 describe("format", () => {
   it("formats sizes in binary units", () => {
@@ -56,5 +56,16 @@ describe("pickRepository and jobKindText", () => {
   });
   it("names jobs by what the user did", () => {
     expect(["dump", "restore", "backup-request", "backup", "check"].map(jobKindText)).toEqual(["restore", "restore", "backup", "backup", "check"]);
+  });
+});
+
+describe("checkProgressText", () => {
+  const base = { step: null, percent: null, done: null, total: null, unit: null, elapsedSeconds: 3, stepEtaSeconds: null, note: "no progress figure from borg yet" };
+  it("says the step, counts or percent, elapsed time and the step's ETA; elapsed time alone before the first figure", () => {
+    expect(checkProgressText(base)).toBe("no progress figure from borg yet · 3.0 s elapsed");
+    expect(checkProgressText({ ...base, step: "read 5.0% of data packs", percent: 90, done: 9, total: 10, unit: "packs", elapsedSeconds: 12, stepEtaSeconds: 1.25, note: null })).toBe(
+      "read 5.0% of data packs: 9 / 10 packs (90.0%) · 12.0 s elapsed · ETA 1.3 s for this step",
+    );
+    expect(checkProgressText({ ...base, step: "Verifying data", percent: 8.33, elapsedSeconds: 75, stepEtaSeconds: null, note: null })).toBe("Verifying data: 8.3% · 1 min 15 s elapsed");
   });
 });

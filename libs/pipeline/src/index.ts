@@ -8,6 +8,7 @@
 export type { EngineKind, RepositoryRef, EngineSnapshot, Engine, StdinBackup, StdoutDump } from "./engine/types.ts";
 export { openEngine } from "./engine/index.ts";
 export { ENGINE_BINARY_ENV, engineBinary, engineVersion, parseEngineVersion, type EngineVersion } from "./engine/binary.ts";
+export { borgCheckProgress, resticCheckReader, type CheckProgress } from "./engine/check-progress.ts";
 export { ingest } from "./ops/ingest.ts";
 export type { IngestProgress, FileSummary, QubeSummary, IngestResult, IngestOptions } from "./ops/ingest.ts";
 export { dump, type DumpResult, type DumpOptions } from "./ops/dump.ts";

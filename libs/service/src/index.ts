@@ -73,7 +73,8 @@ export {
   type RestoreTaskInput,
 } from "./request-inputs.ts";
 export { startBackup, startRestore, cancelTask, taskDone, getTask, listTasks, taskEnded, type TaskView, type TaskState } from "./tasks.ts";
-export { progressFigures, type ProgressFigures } from "./progress.ts";
+export { progressFigures, etaSeconds, type ProgressFigures } from "./progress.ts";
+export { checkProgressOf, checkRunFigures, followCheck, type CheckRunProgress } from "./check-progress.ts";
 export { requestHistory, HISTORY_LIMIT, type RequestRecord } from "./history.ts";
 
 // maintenance and schedules

@@ -12,18 +12,21 @@ import { ServiceError } from "./errors.ts";
 import { getTask, startBackup, taskDone } from "./tasks.ts";
 import { notifyWebhook } from "./webhook.ts";
 import { prepareRepository } from "./repository-care.ts";
+import { checkProgressOf, followCheck } from "./check-progress.ts";
+import type { CheckProgress } from "@qubes-dedup/pipeline";
 
 /**
  * Runs the engine's integrity check; with `readDataSubset` (restic's
  * `--read-data-subset`, e.g. "5%" or "1/10"; borg reads all data with
- * `--verify-data`) it also reads and verifies stored data.
+ * `--verify-data`) it also reads and verifies stored data. `onProgress`
+ * gets each status the engine prints.
  * @throws ServiceError (unknown repository), EngineError naming the damage.
  */
-export async function checkRepository(db: Database, repository: string, readDataSubset?: string, log?: (line: string) => void): Promise<void> {
+export async function checkRepository(db: Database, repository: string, readDataSubset?: string, log?: (line: string) => void, onProgress?: (p: CheckProgress) => void): Promise<void> {
   const repo = await getRepository(db, repository);
   const engine = engineFor(repo);
   await prepareRepository(db, repo.id, engine, { log, removeIncomplete: true });
-  await engine.check(readDataSubset ? { readDataSubset } : {});
+  await engine.check({ ...(readDataSubset ? { readDataSubset } : {}), ...(onProgress ? { onProgress } : {}) });
 }
 
 /** Bytes of log kept per run. */
@@ -52,9 +55,14 @@ async function retention(db: Database, repo: string, repositoryId: number, confi
   return { ok: true, message: `Kept ${r.keptRuns} backup run(s) and forgot ${r.forgotten.length} (keep ${rules}).`, log: [...care, ...r.log] };
 }
 
-async function check(db: Database, repo: string, subset: string | null | undefined): Promise<Outcome> {
+async function check(db: Database, repo: string, subset: string | null | undefined, runId: number, engine: string): Promise<Outcome> {
   const log: string[] = [];
-  await checkRepository(db, repo, subset ?? undefined, (l) => log.push(l));
+  const live = followCheck(runId, engine);
+  try {
+    await checkRepository(db, repo, subset ?? undefined, (l) => log.push(l), live.onProgress);
+  } finally {
+    live.end();
+  }
   const what = subset ? `structure and ${subset} of the data` : "structure (no data read)";
   log.push(`check ${repo}${subset ? ` --read-data-subset=${subset}` : ""}: no errors`);
   return { ok: true, message: `The repository check passed: ${what} verified.`, log };
@@ -96,7 +104,7 @@ export async function runMaintenance(db: Database, req: MaintenanceRequest): Pro
   let out: Outcome;
   try {
     if (req.kind === "retention") out = await retention(db, repo.name, repo.id, req.confirmedForget);
-    else if (req.kind === "check") out = await check(db, repo.name, req.readDataSubset);
+    else if (req.kind === "check") out = await check(db, repo.name, req.readDataSubset, run.id, repo.engine);
     else if (req.kind === "drill") out = await drill(db, repo.name, repo.id);
     else out = await backup(db, repo.name, req.qubes ?? []);
   } catch (e) {
@@ -127,5 +135,6 @@ export async function listRuns(db: Database, limit = 50) {
     take: limit,
     include: { repository: { select: { name: true } } },
   });
-  return rows.map(({ repository, ...r }) => ({ ...r, repository: repository.name }));
+  // a check this process is running shows where it is
+  return rows.map(({ repository, ...r }) => ({ ...r, repository: repository.name, progress: r.status === "running" && r.kind === "check" ? checkProgressOf(r.id) : null }));
 }

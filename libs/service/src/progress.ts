@@ -1,4 +1,4 @@
-/** Progress figures of a running backup or restore. Pure. */
+/** Progress figures of a running backup, restore or check, and the one ETA formula they share. Pure. */
 
 /** What the progress bar shows. Percent 0-100, bytes, bytes per second, seconds. */
 export interface ProgressFigures {
@@ -26,6 +26,17 @@ export function progressFigures(
   const expected = job.bytesExpected === null ? null : Number(job.bytesExpected);
   const rate = job.elapsedSeconds > 0 && done > 0 ? done / job.elapsedSeconds : null;
   const percent = expected && expected > 0 ? Math.min(100, (done / expected) * 100) : fallbackPercent;
-  const eta = rate && expected !== null ? Math.max(0, (expected - done) / rate) : null;
+  const eta = rate && expected ? etaSeconds(done / expected, job.elapsedSeconds) : null;
   return { percent, bytesDone: done, bytesExpected: expected, bytesPerSecond: rate, etaSeconds: eta };
+}
+
+/**
+ * Seconds left when `fraction` (0-1) of a piece of work took
+ * `elapsedSeconds`, at the same pace: elapsed × (1 − f) / f; 0 once the
+ * fraction reaches 1; null while nothing is done or no time has passed (no
+ * pace yet). The one ETA formula of backups, restores and checks.
+ */
+export function etaSeconds(fraction: number, elapsedSeconds: number): number | null {
+  if (!(fraction > 0) || !(elapsedSeconds > 0)) return null;
+  return fraction >= 1 ? 0 : (elapsedSeconds * (1 - fraction)) / fraction;
 }

@@ -5,6 +5,7 @@ import { useTRPC } from "../../src/client/trpc.ts";
 import { lastUsedRepository, pickRepository, rememberRepository } from "../../src/client/repository-choice.ts";
 import { StatusBadge, Time } from "../../src/client/bits.tsx";
 import { splitNames } from "../../src/client/TaskProgress.tsx";
+import { checkProgressText } from "../../src/shared/format.ts";
 
 const KIND_TEXT = {
   backup: "Backup (request to dom0)",
@@ -331,6 +332,11 @@ function RunLog() {
               </td>
               <td>
                 {r.message}
+                {r.progress && (
+                  <p className="muted" data-testid="run-progress">
+                    {checkProgressText(r.progress)}
+                  </p>
+                )}
                 {r.log && (
                   <details>
                     <summary>log</summary>

@@ -70,3 +70,26 @@ export function pickRepository<R extends { name: string; lastJob: { startedAt: D
   const byUse = [...repos].filter((r) => r.lastJob).sort((a, b) => b.lastJob!.startedAt.getTime() - a.lastJob!.startedAt.getTime());
   return named(preferred) ?? named("default") ?? byUse[0] ?? repos[0];
 }
+
+/** A running check's progress as the service reports it (libs/service CheckRunProgress). */
+export interface CheckProgressView {
+  step: string | null;
+  percent: number | null;
+  done: number | null;
+  total: number | null;
+  unit: string | null;
+  elapsedSeconds: number;
+  stepEtaSeconds: number | null;
+  note: string | null;
+}
+
+/**
+ * One line for a running check: "read 5.0% of data packs: 9 / 10 packs (90.0%) · 12.0 s elapsed · ETA 1.3 s for this step",
+ * or, before the engine gave a figure, "no progress figure from borg yet · 3.0 s elapsed".
+ */
+export function checkProgressText(p: CheckProgressView): string {
+  const elapsed = `${formatDuration(p.elapsedSeconds)} elapsed`;
+  if (!p.step || p.percent === null) return `${p.note ?? "no progress figure yet"} · ${elapsed}`;
+  const where = p.done !== null && p.total !== null ? `${p.done} / ${p.total}${p.unit ? ` ${p.unit}` : ""} (${p.percent.toFixed(1)}%)` : `${p.percent.toFixed(1)}%`;
+  return `${p.step}: ${where} · ${elapsed}${p.stepEtaSeconds === null ? "" : ` · ETA ${formatDuration(p.stepEtaSeconds)} for this step`}`;
+}

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { EngineError } from "../errors.ts";
+import { borgCheckProgress, lineSplitter, withoutStatusFragments, type CheckProgress } from "./check-progress.ts";
 import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
 import { borgLockHolders } from "./borg-locks.ts";
@@ -89,8 +90,10 @@ class Borg implements Engine {
     return engineEnv({ BORG_PASSPHRASE: pass, BORG_RELOCATED_REPO_ACCESS_IS_OK: "yes", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: "no", BORG_DISPLAY_PASSPHRASE: "no" });
   }
 
-  private async run(what: string, args: string[], timeoutSeconds?: number): Promise<string> {
+  /** `warningIsError`: exit status 1 fails too (borg check's "errors found"), not only 2 and above. */
+  private async run(what: string, args: string[], timeoutSeconds?: number, onStderr?: (chunk: string) => void, warningIsError = false): Promise<string> {
     const sub = execa(this.bin, args, { reject: false, env: this.env(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
+    if (onStderr) sub.stderr.setEncoding("utf8").on("data", onStderr);
     // SIGTERM: borg releases its lock when it turns into an exception
     const { result: r, timedOut } = await (timeoutSeconds ? withTimeLimit(sub, timeoutSeconds, "SIGTERM") : sub.then((result) => ({ result, timedOut: false }))).catch((e) => {
       if (isEnoent(e)) throw notInstalled("borg", this.bin);
@@ -98,7 +101,7 @@ class Borg implements Engine {
     });
     if (isEnoent(r)) throw notInstalled("borg", this.bin);
     if (timedOut && timeoutSeconds) throw noAnswer("borg", this.repo.location, timeoutSeconds);
-    if (r.exitCode !== 0 && r.exitCode !== 1) throw borgError(this.repo, what, String(r.stderr));
+    if (r.exitCode !== 0 && (r.exitCode !== 1 || warningIsError)) throw borgError(this.repo, what, withoutStatusFragments(String(r.stderr)));
     return String(r.stdout);
   }
 
@@ -136,8 +139,11 @@ class Borg implements Engine {
     return Number(out.cache.stats.unique_csize);
   }
 
-  async check(opts: { readDataSubset?: string } = {}): Promise<void> {
-    await this.run("check", ["check", ...(opts.readDataSubset ? ["--verify-data"] : []), this.repo.location]);
+  async check(opts: { readDataSubset?: string; onProgress?: (p: CheckProgress) => void } = {}): Promise<void> {
+    const { onProgress } = opts;
+    // borg 1.2 check ends "Finished full repository check, errors found." with exit status 1, a "warning"
+    const watch = onProgress && lineSplitter((l) => { const p = borgCheckProgress(l); if (p) onProgress(p); });
+    await this.run("check", ["check", ...(onProgress ? ["--progress"] : []), ...(opts.readDataSubset ? ["--verify-data"] : []), this.repo.location], undefined, watch, true);
   }
 
   /**

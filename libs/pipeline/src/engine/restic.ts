@@ -2,6 +2,7 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
+import { lineSplitter, resticCheckReader, type CheckProgress } from "./check-progress.ts";
 import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit } from "./common.ts";
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
@@ -63,6 +64,9 @@ function networkCause(stderr: string): string {
   return /connection refused|no such host|i\/o timeout|connection reset by peer|network is unreachable|no route to host|TLS handshake[^\n]*/i.exec(stderr)?.[0] ?? "network error";
 }
 
+/** Extra environment and a listener of stdout chunks, for a command whose output shows its progress. */
+type Watch = { env: Record<string, string>; stdout: (chunk: string) => void };
+
 type Sub = ResultPromise<{ reject: false; buffer: false; stdin: "pipe" | "ignore"; stdout: "pipe"; stderr: "pipe" }>;
 
 class Restic implements Engine {
@@ -73,12 +77,13 @@ class Restic implements Engine {
     return ["-r", this.repo.location, "--password-file", this.repo.passwordFile, "--no-cache"];
   }
 
-  private async run(what: string, args: string[], timeoutSeconds?: number): Promise<string> {
+  private async run(what: string, args: string[], timeoutSeconds?: number, watch?: Watch): Promise<string> {
     checkPasswordFile(this.repo);
     let r;
     let timedOut = false;
     try {
-      const sub = execa(this.bin, [...this.base(), ...args], { reject: false, env: engineEnv(), extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
+      const sub = execa(this.bin, [...this.base(), ...args], { reject: false, env: { ...engineEnv(), ...watch?.env }, extendEnv: false, stdin: "ignore", maxBuffer: 256 << 20 });
+      if (watch) sub.stdout.setEncoding("utf8").on("data", watch.stdout);
       // restic >= 0.17 retries an unreachable server for 15 minutes where 0.14
       // failed at once: give up after RUN_BACKEND_TIMEOUT_S of failures; the
       // stderr then names the network error and resticError says so.
@@ -124,8 +129,12 @@ class Restic implements Engine {
     return Number((JSON.parse(out) as { total_size: number }).total_size);
   }
 
-  async check(opts: { readDataSubset?: string } = {}): Promise<void> {
-    await this.run("check", ["check", ...(opts.readDataSubset ? [`--read-data-subset=${opts.readDataSubset}`] : [])]);
+  async check(opts: { readDataSubset?: string; onProgress?: (p: CheckProgress) => void } = {}): Promise<void> {
+    const { onProgress } = opts;
+    const read = resticCheckReader();
+    // one status line a second, as the step goes (restic prints only the last one on a pipe otherwise)
+    const watch = onProgress && { env: { RESTIC_PROGRESS_FPS: "1" }, stdout: lineSplitter((l) => { const p = read(l); if (p) onProgress(p); }) };
+    await this.run("check", ["check", ...(opts.readDataSubset ? [`--read-data-subset=${opts.readDataSubset}`] : [])], undefined, watch);
   }
 
   async forget(ids: string[]): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from "node:stream";
 import type { EngineError } from "../errors.ts";
+import type { CheckProgress } from "./check-progress.ts";
 
 export type EngineKind = "restic" | "borg";
 
@@ -66,7 +67,8 @@ export interface Engine {
   snapshots(opts?: { tag?: string }): Promise<EngineSnapshot[]>;
   /** total bytes the repository occupies (restic stats --mode raw-data / borg info) */
   repositoryBytes(): Promise<number>;
-  check(opts?: { readDataSubset?: string }): Promise<void>;
+  /** the integrity check (restic check / borg check); `onProgress` gets each status the engine prints (check-progress.ts) */
+  check(opts?: { readDataSubset?: string; onProgress?: (p: CheckProgress) => void }): Promise<void>;
   forget(ids: string[]): Promise<void>;
   /** frees the space nothing refers to any more, such as a failed run's packs (restic prune / borg compact) */
   prune(): Promise<void>;
