@@ -1,6 +1,6 @@
 /**
  * The agent's defaults: `<root>/etc/qubes-dedup/agent.json` (optional), e.g.
- * `{"destVm": "backup", "passphraseFile": "/etc/qubes-dedup/passphrase", "repo": "main", "notifySuccess": false}`.
+ * `{"destVm": "backup", "passphraseFile": "/etc/qubes-dedup/passphrase", "repo": "main", "notifySuccess": false, "fullEveryDays": 30}`.
  * Paths in it are system paths, resolved under `--root`.
  */
 import fs from "node:fs";
@@ -17,6 +17,7 @@ const Schema = z
     passphraseFile: z.string().startsWith("/").optional(),
     repo: z.string().optional(),
     notifySuccess: z.boolean().optional(),
+    fullEveryDays: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -30,6 +31,8 @@ export interface AgentConfig {
   repo?: string;
   /** Notify successful runs too (failures are always notified). */
   notifySuccess: boolean;
+  /** `backup --changed` sends every selected qube when the last full backup is this many days old (default 30). */
+  fullEveryDays: number;
 }
 
 /** Raised for an unreadable or invalid config file. */
@@ -66,5 +69,6 @@ export function loadConfig(root: string): AgentConfig {
     passphraseFile: parsed.data.passphraseFile ?? DEFAULT_PASSPHRASE_FILE,
     repo: parsed.data.repo,
     notifySuccess: parsed.data.notifySuccess ?? false,
+    fullEveryDays: parsed.data.fullEveryDays ?? 30,
   };
 }
