@@ -45,7 +45,10 @@ export function selectQubes(store: LiveStore, qubes: string[], exclude: string[]
   return [...new Set(names)].filter((n) => !exclude.includes(n));
 }
 
-function observeQube(root: string, q: LiveQube, store: LiveStore, lvs: () => LvsResult, halted: LvsResult | { ok: true; names: Set<string> } | { ok: false; why: string }): QubeObservation | { unknown: string } {
+/** The halted qubes (`qvm-ls --halted --raw-list`), or why they could not be listed. */
+type Halted = { ok: true; names: Set<string> } | { ok: false; why: string };
+
+function observeQube(root: string, q: LiveQube, store: LiveStore, lvs: () => LvsResult, halted: Halted): QubeObservation | { unknown: string } {
   if (q.name === "dom0") {
     return { running: false, settings: q.settings, volumes: { home: treeSignal(path.join(root, "home")) }, files: {} };
   }
@@ -57,8 +60,7 @@ function observeQube(root: string, q: LiveQube, store: LiveStore, lvs: () => Lvs
   } catch (e) {
     return { unknown: `its firewall.xml or notes.txt in ${dir} cannot be read (${(e as Error).message})` };
   }
-  const names = (halted as { names: Set<string> }).names;
-  return { running: !names.has(q.name), ...(q.uuid ? { uuid: q.uuid } : {}), settings: q.settings, volumes: volumeSignals(root, q, store.pools, lvs), files };
+  return { running: !halted.names.has(q.name), ...(q.uuid ? { uuid: q.uuid } : {}), settings: q.settings, volumes: volumeSignals(root, q, store.pools, lvs), files };
 }
 
 /**
@@ -81,7 +83,7 @@ export async function observe(root: string, qubes: string[], exclude: string[], 
   const lvsRun = needLvs ? await run("lvs", LVS_ARGS, env) : { ok: true as const, out: "" };
   const lvs: LvsResult = lvsRun.ok ? { ok: true, lvs: parseLvs(lvsRun.out) } : { ok: false, why: lvsRun.why };
   const ls = await run("qvm-ls", ["--halted", "--raw-list"], env);
-  const halted = ls.ok ? { ok: true as const, names: new Set(ls.out.split("\n").filter(Boolean)) } : { ok: false as const, why: ls.why };
+  const halted: Halted = ls.ok ? { ok: true, names: new Set(ls.out.split("\n").filter(Boolean)) } : { ok: false, why: ls.why };
   const selected = names.map((name) => {
     const q = byName.get(name);
     return { name, observed: q ? observeQube(root, q, store, () => lvs, halted) : { unknown: "it is not in qubes.xml" } };

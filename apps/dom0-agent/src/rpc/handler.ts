@@ -9,6 +9,8 @@
  * Reply lines on stdout (@qubes-dedup/protocol reply.ts), one line each:
  * - `error: <reason>`: refused before anything ran (exit 2);
  * - `progress <percent>`: the run started (0.00) and advances (qvm-backup);
+ * - `note <text>`: job-log lines of a backup (with `"changed": true`, one per
+ *   qube with its reason; changes/);
  * - `ok <summary>` (exit 0) or `error <reason>` (exit = the tool's status, or 1).
  */
 import type { Readable, Writable } from "node:stream";
@@ -130,7 +132,7 @@ function writeNote(io: RpcIo, text: string): void {
  * The change record's plan for a backup request (changes/): with
  * `"changed": true` the qvm-backup argv names only the changed qubes.
  */
-async function changesOf(root: string, plan: Plan, io: RpcIo): Promise<{ run: Awaited<ReturnType<typeof changedBackupRun>>; plan: Plan } | { refused: string }> {
+async function changesOf(root: string, plan: Plan, io: RpcIo): Promise<{ run: Awaited<ReturnType<typeof changedBackupRun>>; plan: Plan } | { failure: string }> {
   const req = plan.backupRequest!;
   let cfg;
   try {
@@ -141,7 +143,7 @@ async function changesOf(root: string, plan: Plan, io: RpcIo): Promise<{ run: Aw
     const what = run.plan.qubes.length ? `the changed qubes ${run.plan.qubes.join(", ")}` : "every selected qube";
     return { run, plan: { ...plan, args, summary: () => `backup of ${what} sent to ${plan.destVm} (repository ${plan.repo ?? "default"})` } };
   } catch (e) {
-    return { refused: (e as Error).message };
+    return { failure: (e as Error).message };
   }
 }
 
@@ -164,7 +166,7 @@ export async function handleRpc(kind: "backup" | "restore", root: string, io: Rp
   const { plan: requested, shimDir } = prepared;
   if (requested.request) return handleRestore(root, requested, requested.request, shimDir, io, write);
   const changes = await changesOf(root, requested, io);
-  if ("refused" in changes) return write({ kind: "failed", reason: changes.refused }), 1;
+  if ("failure" in changes) return write({ kind: "failed", reason: changes.failure }), 1;
   for (const l of changes.run.plan.lines) writeNote(io, l);
   if (changes.run.plan.nothingToDo) return write({ kind: "ok", summary: changes.run.nothingLine.replace(/\.$/, "") }), 0;
   const plan = changes.plan;

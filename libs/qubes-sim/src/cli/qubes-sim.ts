@@ -12,7 +12,6 @@
  *   qubes-sim features QUBE NAME [VALUE]   qvm-features (no VALUE: unset)
  *   qubes-sim rename QUBE NEW
  */
-import { Command } from "commander";
 import { mutateVolume } from "../system/content.ts";
 import { rootFromEnv } from "../system/layout.ts";
 import { importVolume, resizeVolume, revertVolume, runningVolumePath, shutdownQube, startQube } from "../dom0/volumes.ts";
@@ -28,7 +27,7 @@ const program = simCommand("qubes-sim", "start|shutdown|write|revert|resize|impo
 
 const ARITY: Record<string, [number, number]> = { start: [1, 1], shutdown: [1, 1], write: [2, 2], revert: [2, 2], resize: [3, 3], import: [3, 3], prefs: [2, 3], features: [2, 3], rename: [2, 2] };
 
-runCli(program as Command, async (values, positionals) => {
+runCli(program, async (values, positionals) => {
   const [action, ...a] = positionals as [string, ...string[]];
   const arity = ARITY[action];
   if (!arity) throw new UsageError(`unknown action ${action}`);

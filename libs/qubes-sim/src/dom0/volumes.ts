@@ -75,9 +75,9 @@ function attrsOf(d: Domain, volume: string): Record<string, string> {
   return a;
 }
 
-/** A copy that keeps holes (and shares extents where the file system can), as a thin snapshot or reflink copy does. */
+/** A copy with the same holes (and shared extents where the file system can), as a thin snapshot or reflink copy has. */
 function cowCopy(from: string, to: string): void {
-  const r = spawnSync("cp", ["--reflink=auto", "--sparse=always", from, to], { encoding: "utf8" });
+  const r = spawnSync("cp", ["--reflink=auto", "--sparse=auto", from, to], { encoding: "utf8" });
   if (r.status !== 0) throw new SimError(`Cannot copy ${from} (${(r.stderr || r.error?.message || "").trim()}); check the disk space.`);
 }
 
