@@ -18,6 +18,7 @@ import { beginRun, judgeRun, paranoidRestore, prepareRestore, removeIncomplete, 
 import { checkBackupId } from "@qubes-dedup/protocol";
 import { notifyEnd } from "./notify.ts";
 import { pushAfterBackup } from "./ledger/sync.ts";
+import { changeClock, changedBackupRun } from "./changes/run.ts";
 
 /** Options of backup and restore, as commander names them. */
 export interface RunOptions {
@@ -26,6 +27,12 @@ export interface RunOptions {
   destVm?: string;
   exclude: string[];
   passphraseFile?: string;
+}
+
+/** Options backup adds: send only the changed qubes, or force a full backup. */
+export interface BackupOptions extends RunOptions {
+  changed?: boolean;
+  full?: boolean;
 }
 
 /** Options restore adds. */
@@ -58,13 +65,25 @@ function passphraseOf(o: RunOptions, configured: string): string {
   return o.passphraseFile ?? underRoot(o.root, configured);
 }
 
-/** `backup [QUBE...]`: qvm-backup with fixed flags through the shim. */
-export async function backup(qubes: string[], o: RunOptions): Promise<number> {
+/**
+ * `backup [--changed] [--full] [QUBE...]`: qvm-backup with fixed flags
+ * through the shim; with --changed only the qubes that changed since dom0's
+ * change record (changes/), each named with its reason on stderr.
+ */
+export async function backup(qubes: string[], o: BackupOptions): Promise<number> {
   checkCliNames(o, qubes);
   const cfg = loadConfig(o.root);
   const passphraseFile = passphraseOf(o, cfg.passphraseFile);
-  const argv = backupArgs({ destVm: o.destVm ?? cfg.destVm, passphraseFile, repo: o.repo ?? cfg.repo, exclude: o.exclude, qubes });
+  backupArgs({ destVm: o.destVm ?? cfg.destVm, passphraseFile, repo: o.repo ?? cfg.repo, exclude: o.exclude, qubes });
   checkPassphraseFile(passphraseFile);
+  const say = (l: string) => process.stderr.write(`qubes-dedup-agent: ${l}\n`);
+  const changes = await changedBackupRun(o.root, { qubes, exclude: o.exclude, changed: o.changed === true || o.full === true, forceFull: o.full === true, fullEveryDays: cfg.fullEveryDays, now: changeClock(process.env), env: process.env });
+  for (const l of changes.plan.lines) say(l);
+  if (changes.plan.nothingToDo) {
+    say(changes.nothingLine);
+    return 0;
+  }
+  const argv = backupArgs({ destVm: o.destVm ?? cfg.destVm, passphraseFile, repo: o.repo ?? cfg.repo, exclude: changes.plan.exclude, qubes: changes.plan.qubes });
   const since = Date.now();
   const run = await runWithShim("qvm-backup", argv, shimDirForRuns(o.root), stateEnv(o.root));
   // qvm-backup's last progress update ends in "\r", not a newline.
@@ -78,6 +97,8 @@ export async function backup(qubes: string[], o: RunOptions): Promise<number> {
   const f = recordBackup(o.root, since, new Date());
   const ledger = "warning" in f ? `warning: ${f.warning}` : `recorded backup ${f.recorded.backupId} in dom0's ledger (${f.recorded.qubes.map((q) => q.name).join(", ")})`;
   process.stderr.write(`qubes-dedup-agent: ${ledger}\n`);
+  const recorded = changes.after("warning" in f ? undefined : f.recorded);
+  if (recorded) say(recorded);
   if (!("warning" in f)) process.stderr.write(`qubes-dedup-agent: ${await pushAfterBackup(o.root, { destVm: o.destVm ?? cfg.destVm, repo: o.repo ?? cfg.repo, passphraseFile }, process.env)}\n`);
   await notifyEnd({ what: "backup", ok: true, text: `${line}; ${ledger}` }, cfg.notifySuccess, process.env, o.root);
   return 0;

@@ -1,6 +1,6 @@
 /**
  * The agent's defaults: `<root>/etc/qubes-dedup/agent.json` (optional), e.g.
- * `{"destVm": "backup", "passphraseFile": "/etc/qubes-dedup/passphrase", "repo": "main", "notifySuccess": false, "deadmanDays": 7}`.
+ * `{"destVm": "backup", "passphraseFile": "/etc/qubes-dedup/passphrase", "repo": "main", "notifySuccess": false, "deadmanDays": 7, "fullEveryDays": 30}`.
  * Paths in it are system paths, resolved under `--root`.
  */
 import fs from "node:fs";
@@ -20,6 +20,7 @@ const Schema = z
     repo: z.string().optional(),
     notifySuccess: z.boolean().optional(),
     deadmanDays: z.number().int().min(1).max(3650).optional(),
+    fullEveryDays: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -35,6 +36,8 @@ export interface AgentConfig {
   notifySuccess: boolean;
   /** The dead-man check warns about a qube with no good backup newer than this many days (default 7). */
   deadmanDays: number;
+  /** `backup --changed` sends every selected qube when the last full backup is this many days old (default 30). */
+  fullEveryDays: number;
 }
 
 /** Raised for an unreadable or invalid config file. */
@@ -72,5 +75,6 @@ export function loadConfig(root: string): AgentConfig {
     repo: parsed.data.repo,
     notifySuccess: parsed.data.notifySuccess ?? false,
     deadmanDays: parsed.data.deadmanDays ?? DEFAULT_DEADMAN_DAYS,
+    fullEveryDays: parsed.data.fullEveryDays ?? 30,
   };
 }

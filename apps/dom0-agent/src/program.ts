@@ -4,7 +4,7 @@
  * main.ts prints and picks the exit code.
  */
 import { Command, Help, Option } from "commander";
-import { backup, doctorCmd, ledgerList, restore, secretNew, shim, shimPath, verify, type RestoreOptions, type RunOptions } from "./commands.ts";
+import { backup, doctorCmd, ledgerList, restore, secretNew, shim, shimPath, verify, type BackupOptions, type RestoreOptions, type RunOptions } from "./commands.ts";
 import { fromCommander, mistakes } from "./args.ts";
 import { registerRpc } from "./rpc/cli.ts";
 import { ledgerPush, ledgerRebuild, type LedgerSyncOptions } from "./ledger-commands.ts";
@@ -44,10 +44,12 @@ function runOptions(cmd: Command): Command {
 }
 
 function registerRuns(program: Command, done: Done): void {
-  runOptions(program.command("backup").usage("[--repo NAME] [--dest-vm VM] [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]"))
+  runOptions(program.command("backup").usage("[--changed [--full]] [--repo NAME] [--dest-vm VM] [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]"))
     .description("back up qubes into the repository")
     .argument("[qubes...]")
-    .action(async (qubes: string[], o: RunOptions) => done(await backup(qubes, o)));
+    .option("--changed", "only the qubes whose data or settings changed since their last backup")
+    .option("--full", "with --changed: every selected qube (a full backup)")
+    .action(async (qubes: string[], o: BackupOptions) => done(await backup(qubes, o)));
   const r = runOptions(
     program
       .command("restore")

@@ -33,7 +33,7 @@ function bundle(entry: string, out: string, external: string[] = []): void {
 export function buildChain(): void {
   fs.mkdirSync(DOM0_BIN, { recursive: true });
   fs.mkdirSync(QUBE_BIN, { recursive: true });
-  for (const tool of ["qvm-backup", "qvm-backup-restore", "zenity", "qvm-ls", "qvm-remove", "qvm-run"]) bundle(`libs/qubes-sim/src/cli/${tool}.ts`, path.join(DOM0_BIN, tool));
+  for (const tool of ["qvm-backup", "qvm-backup-restore", "zenity", "qvm-ls", "qvm-remove", "qvm-run", "lvs"]) bundle(`libs/qubes-sim/src/cli/${tool}.ts`, path.join(DOM0_BIN, tool));
   fs.copyFileSync(path.join(WORKSPACE, "libs/qubes-sim/src/tty/with-tty.py"), path.join(DOM0_BIN, "with-tty.py"));
   bundle("apps/cli/src/main.ts", CLI, ["better-sqlite3"]);
   fs.writeFileSync(

@@ -36,7 +36,7 @@ export {
   type BackupRequest,
   type RestoreRequest,
 } from "./request.ts";
-export { MAX_PARSED_CHARS, MAX_REASON_CHARS, formatPercent, formatReply, oneLine, parseReply, type Reply } from "./reply.ts";
+export { MAX_PARSED_CHARS, MAX_REASON_CHARS, formatNote, formatPercent, formatReply, oneLine, parseNote, parseReply, type Reply } from "./reply.ts";
 export {
   LEDGER_COPY_FORMAT,
   LedgerCopyError,

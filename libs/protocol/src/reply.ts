@@ -4,7 +4,11 @@
  *
  * - `error: <reason>`: refused before anything ran (exit 2);
  * - `progress <percent>`: the run started (`0.00`) and advances, two decimals;
- * - `ok <summary>` (exit 0) or `error <reason>` (the run failed).
+ * - `ok <summary>` (exit 0) or `error <reason>` (the run failed);
+ * - `note <text>`: a line for the job's log, before the final line (e.g. a
+ *   `"changed": true` backup names each qube with its reason). Not a
+ *   {@link Reply}: {@link parseReply} returns null for it, so a backup qube
+ *   that does not know notes ignores them; {@link parseNote} reads them.
  *
  * Texts are flattened to one line and bounded by {@link oneLine}. Pure.
  */
@@ -63,4 +67,17 @@ export function parseReply(line: string): Reply | null {
   const text = m[2]!.slice(0, MAX_PARSED_CHARS);
   if (m[1] === "ok") return { kind: "ok", summary: text };
   return m[1] === "error:" ? { kind: "refused", reason: text } : { kind: "failed", reason: text };
+}
+
+const NOTE_RE = /^note (.*)$/;
+
+/** The line of a job-log note, without its newline; the text passes through {@link oneLine}. */
+export function formatNote(text: string): string {
+  return `note ${oneLine(text)}`;
+}
+
+/** The text of a `note <text>` line (cut to {@link MAX_PARSED_CHARS}), or null for any other line. */
+export function parseNote(line: string): string | null {
+  const m = NOTE_RE.exec(line);
+  return m ? m[1]!.slice(0, MAX_PARSED_CHARS) : null;
 }

@@ -24,6 +24,10 @@ export interface BackupRequest {
   repo?: string;
   qubes: string[];
   exclude: string[];
+  /** Back up only the qubes whose data or settings changed since dom0's change record (`backup --changed`); present only when true. */
+  changed?: true;
+  /** With `changed`: every selected qube all the same, a full backup (`--full`); present only when true. */
+  full?: true;
 }
 
 /** A validated qubes.DedupRestore request. */
@@ -43,7 +47,7 @@ export interface RestoreRequest {
 }
 
 const names = z.array(z.string()).max(MAX_QUBES, `at most ${MAX_QUBES} qube names are accepted`);
-const BackupSchema = z.object({ repo: z.string().optional(), qubes: names.optional(), exclude: names.optional() }).strict();
+const BackupSchema = z.object({ repo: z.string().optional(), qubes: names.optional(), exclude: names.optional(), changed: z.boolean().optional(), full: z.boolean().optional() }).strict();
 const RestoreSchema = z
   .object({
     repo: z.string().optional(),
@@ -116,7 +120,8 @@ function qubeList(list: string[] | undefined, what: string): string[] {
 }
 
 /**
- * Parses and validates a qubes.DedupBackup request: `{repo?, qubes?: [], exclude?: []}`.
+ * Parses and validates a qubes.DedupBackup request:
+ * `{repo?, qubes?: [], exclude?: [], changed?: boolean, full?: boolean}`.
  * @throws RequestError
  */
 export function parseBackupRequest(bytes: Uint8Array): BackupRequest {
@@ -126,7 +131,8 @@ export function parseBackupRequest(bytes: Uint8Array): BackupRequest {
   const exclude = qubeList(r.data.exclude, "excluded qube");
   const both = qubes.find((q) => exclude.includes(q));
   if (both !== undefined) throw new RequestError(`qube "${both}" is both requested and excluded; choose one.`);
-  return { ...(r.data.repo === undefined ? {} : { repo: checked(() => checkRepositoryName(r.data.repo!)) }), qubes, exclude };
+  if (r.data.full === true && r.data.changed !== true) throw new RequestError('"full" needs "changed": true (a backup without "changed" sends every selected qube anyway).');
+  return { ...(r.data.repo === undefined ? {} : { repo: checked(() => checkRepositoryName(r.data.repo!)) }), qubes, exclude, ...(r.data.changed ? { changed: true as const } : {}), ...(r.data.full ? { full: true as const } : {}) };
 }
 
 /**

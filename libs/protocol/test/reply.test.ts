@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatPercent, formatReply, oneLine, parseReply, type Reply } from "../src/index.ts";
+import { formatNote, formatPercent, formatReply, oneLine, parseNote, parseReply, type Reply } from "../src/index.ts";
 
 describe("reply lines", () => {
   it("are written as documented, one line each", () => {
@@ -33,6 +33,15 @@ describe("reply lines", () => {
     for (const l of ["", "ok", "error:x", "errorx y", "progress", "progress -1", "progress 1e3", "progress 12.50 ", " ok x", "OK x", "progress 1000"]) {
       expect(parseReply(l), l).toBeNull();
     }
+  });
+
+  it("notes: `note <text>` for the job log, one line, which parseReply ignores", () => {
+    expect(formatNote("work: changed: private volume replaced (lv uuid)")).toBe("note work: changed: private volume replaced (lv uuid)");
+    expect(formatNote("a\nb")).toBe("note a b");
+    expect(parseNote(formatNote("vault: unchanged since 20261201T000000-1"))).toBe("vault: unchanged since 20261201T000000-1");
+    expect(parseReply("note vault: never backed up")).toBeNull();
+    for (const l of ["note", "notes x", "ok note x", " note x"]) expect(parseNote(l), l).toBeNull();
+    expect(parseNote(`note ${"x".repeat(2000)}`)).toBe("x".repeat(1000));
   });
 
   it("flatten control characters and bound texts", () => {

@@ -22,6 +22,15 @@ describe("backup request grammar", () => {
     expect(backup(`{"qubes":["a${"b".repeat(30)}"]}\n`).qubes).toEqual([`a${"b".repeat(30)}`]);
   });
 
+  it("takes \"changed\" (only the qubes that changed) and, with it, \"full\"; both booleans, absent when false", () => {
+    expect(backup('{"changed":true}')).toEqual({ qubes: [], exclude: [], changed: true });
+    expect(backup('{"changed":true,"full":true,"exclude":["sys-net"]}')).toEqual({ qubes: [], exclude: ["sys-net"], changed: true, full: true });
+    expect(backup('{"changed":false}')).toStrictEqual({ qubes: [], exclude: [] });
+    expect(refused(() => backup('{"full":true}'))).toBe('"full" needs "changed": true (a backup without "changed" sends every selected qube anyway).');
+    expect(refused(() => backup('{"changed":"yes"}'))).toContain('"changed" is invalid');
+    expect(refused(() => backup('{"full":1,"changed":true}'))).toContain('"full" is invalid');
+  });
+
   it.each([
     ['{"qubes":["work;reboot"]}', 'qube "work;reboot" is not a valid qube name'],
     ['{"qubes":["$(id)"]}', 'qube "$(id)" is not a valid qube name'],

@@ -5,7 +5,7 @@
  */
 export { callScrypt, type ScryptCallOptions, type ScryptCallResult } from "./tty/scrypt-call.ts";
 export { SimError, UsageError } from "./errors.ts";
-export { createSystem, defaultQubes, type PoolKind, type QubeSpec, type SystemSpec } from "./system/create.ts";
+export { addQube, createSystem, defaultQubes, type PoolKind, type QubeSpec, type SystemSpec } from "./system/create.ts";
 export { hasQubesd, qubesdEnvironment, qubesdUnitFiles, unitEnvironment, writeQubesdUnit, SYSTEMD_SERVICE_PATH } from "./system/qubesd.ts";
 export { mutateVolume, writeVolumeImage, type MutateOptions } from "./system/content.ts";
 export { simPaths, loadQubesXml, rootFromEnv } from "./system/layout.ts";
@@ -18,3 +18,8 @@ export { askConfirmation, answerPending, listPending, waitForPending, pendingDir
 export { freePort, startRest, type RestServer } from "./rest-server.ts";
 export { runParanoidRestore, sanitizeLog, type ParanoidRestoreOptions } from "./restore/paranoid.ts";
 export { disposablePath, PARANOID_DISPVM_NAME } from "./restore/disposable.ts";
+export { importVolume, isRunning, registerVolumes, resizeVolume, revertVolume, runningQubes, runningVolumePath, shutdownQube, startQube, volumeDriver, type VolumeDriver } from "./dom0/volumes.ts";
+export { renameQube, setQubeFeature, setQubeProperty } from "./dom0/settings.ts";
+export { removeQube } from "./dom0/qubes.ts";
+export { lvRows, lvUuid, readLvTable, type LvRow } from "./dom0/lvm.ts";
+export { QUBES_BASE_DIR } from "./system/dom0-view.ts";

@@ -9,13 +9,16 @@
  * Reply lines on stdout (@qubes-dedup/protocol reply.ts), one line each:
  * - `error: <reason>`: refused before anything ran (exit 2);
  * - `progress <percent>`: the run started (0.00) and advances (qvm-backup);
+ * - `note <text>`: job-log lines of a backup (with `"changed": true`, one per
+ *   qube with its reason; changes/);
  * - `ok <summary>` (exit 0) or `error <reason>` (exit = the tool's status, or 1).
  */
 import type { Readable, Writable } from "node:stream";
 import { loadConfig, underRoot } from "../config.ts";
 import { backupArgs, checkPassphraseFile, restoreArgs } from "../runs.ts";
 import { shimDirForRuns } from "../shim-path.ts";
-import { RequestError, formatReply, oneLine, parseBackupRequest, parseRestoreRequest, type Reply, type RestoreRequest } from "@qubes-dedup/protocol";
+import { RequestError, formatNote, formatReply, oneLine, parseBackupRequest, parseRestoreRequest, type BackupRequest, type Reply, type RestoreRequest } from "@qubes-dedup/protocol";
+import { changeClock, changedBackupRun } from "../changes/run.ts";
 import { recordBackup, removeSpoolsSince, stateEnv } from "../ledger/store.ts";
 import { handleRestore } from "./restore.ts";
 import { notifyEnd } from "../notify.ts";
@@ -40,6 +43,8 @@ export interface Plan {
   summary: (stdoutLines: string[]) => string;
   /** The checked restore request (restores only). */
   request?: RestoreRequest;
+  /** The checked backup request (backups only). */
+  backupRequest?: BackupRequest;
   /** The backup qube (`-d`), the repository. */
   destVm: string;
   repo?: string;
@@ -65,7 +70,7 @@ function backupPlan(bytes: Uint8Array, destVm: string, passphraseFile: string, d
   const repo = req.repo ?? defaultRepo;
   const args = backupArgs({ destVm, passphraseFile, repo, exclude: req.exclude, qubes: req.qubes });
   const what = req.qubes.length ? req.qubes.join(", ") : "the qubes selected for backup";
-  return { program: "qvm-backup", args, passphraseFile, destVm, repo, summary: () => `backup of ${what} sent to ${destVm} (repository ${repo ?? "default"})` };
+  return { program: "qvm-backup", args, passphraseFile, destVm, repo, backupRequest: req, summary: () => `backup of ${what} sent to ${destVm} (repository ${repo ?? "default"})` };
 }
 
 function restorePlan(bytes: Uint8Array, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
@@ -120,6 +125,29 @@ async function prepare(kind: "backup" | "restore", root: string, io: RpcIo): Pro
   }
 }
 
+function writeNote(io: RpcIo, text: string): void {
+  if (!io.stdout.destroyed && io.stdout.writable) io.stdout.write(`${formatNote(text)}\n`);
+}
+
+/**
+ * The change record's plan for a backup request (changes/): with
+ * `"changed": true` the qvm-backup argv names only the changed qubes.
+ */
+async function changesOf(root: string, plan: Plan, io: RpcIo): Promise<{ run: Awaited<ReturnType<typeof changedBackupRun>>; plan: Plan } | { failure: string }> {
+  const req = plan.backupRequest!;
+  let cfg;
+  try {
+    cfg = loadConfig(root);
+    const run = await changedBackupRun(root, { qubes: req.qubes, exclude: req.exclude, changed: req.changed === true, forceFull: req.full === true, fullEveryDays: cfg.fullEveryDays, now: changeClock(io.env), env: io.env });
+    if (!req.changed) return { run, plan };
+    const args = backupArgs({ destVm: plan.destVm, passphraseFile: plan.passphraseFile, repo: plan.repo, exclude: run.plan.exclude, qubes: run.plan.qubes });
+    const what = run.plan.qubes.length ? `the changed qubes ${run.plan.qubes.join(", ")}` : "every selected qube";
+    return { run, plan: { ...plan, args, summary: () => `backup of ${what} sent to ${plan.destVm} (repository ${plan.repo ?? "default"})` } };
+  } catch (e) {
+    return { failure: (e as Error).message };
+  }
+}
+
 /**
  * Handles one qrexec call of kind `kind` with the agent's files under `root`.
  * Never throws: every outcome is a protocol line on `io.stdout`.
@@ -136,8 +164,13 @@ export async function handleRpc(kind: "backup" | "restore", root: string, io: Rp
     if (e instanceof Refusal) return write({ kind: "refused", reason: e.message }), 2;
     return write({ kind: "failed", reason: (e as Error).message }), 1;
   }
-  const { plan, shimDir } = prepared;
-  if (plan.request) return handleRestore(root, plan, plan.request, shimDir, io, write);
+  const { plan: requested, shimDir } = prepared;
+  if (requested.request) return handleRestore(root, requested, requested.request, shimDir, io, write);
+  const changes = await changesOf(root, requested, io);
+  if ("failure" in changes) return write({ kind: "failed", reason: changes.failure }), 1;
+  for (const l of changes.run.plan.lines) writeNote(io, l);
+  if (changes.run.plan.nothingToDo) return write({ kind: "ok", summary: changes.run.nothingLine.replace(/\.$/, "") }), 0;
+  const plan = changes.plan;
   const since = Date.now();
   const run: ToolRun = await runTool(plan.program, plan.args, shimDir, { ...io.env, ...stateEnv(root) }, io.stdout);
   if (run.exitCode !== 0) removeSpoolsSince(root, since);
@@ -145,6 +178,8 @@ export async function handleRpc(kind: "backup" | "restore", root: string, io: Rp
     const f = recordBackup(root, since, new Date());
     const copy = "warning" in f ? "" : await pushAfterBackup(root, plan, io.env);
     const ledger = "warning" in f ? `; warning: ${f.warning}` : `; recorded as backup ${f.recorded.backupId} in dom0's ledger`;
+    const recorded = changes.run.after("warning" in f ? undefined : f.recorded);
+    if (recorded) writeNote(io, recorded);
     const summary = `${plan.summary(run.stdoutLines)}${ledger}${copy.startsWith("warning:") ? `; ${copy}` : ""}`;
     await notifyEnd({ what: "backup", ok: true, text: summary }, plan.notifySuccess === true, io.env);
     if (run.callerGone) return 1;

@@ -18,8 +18,8 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { SimError } from "../errors.ts";
-import { loadQubesXml } from "../system/layout.ts";
-import { serializeQubesXml } from "../system/qubes-xml.ts";
+import { loadQubesXml, saveQubesXml } from "../system/layout.ts";
+import { domainName, serializeQubesXml, setProp } from "../system/qubes-xml.ts";
 import { callScrypt } from "../tty/scrypt-call.ts";
 import { splitIntoChunks } from "./chunker.ts";
 import { openDestination, type Destination } from "./destination.ts";
@@ -178,6 +178,17 @@ async function backupFile(ctx: Ctx, f: PlannedFile): Promise<void> {
 }
 
 /**
+ * qubesd's last step after a successful backup (qubes-core-admin
+ * qubes/backup.py): each backed-up qube's `backup_timestamp` property (unix
+ * seconds) is set in the live `qubes.xml`. dom0 has no such property.
+ */
+function stampBackedUp(root: string, names: string[], now: Date): void {
+  const live = loadQubesXml(root);
+  for (const d of live.domains) if (domainName(d) !== "dom0" && names.includes(domainName(d))) setProp(d.properties, "backup_timestamp", String(Math.floor(now.getTime() / 1000)));
+  saveQubesXml(root, live);
+}
+
+/**
  * Runs a backup of the simulated system to `opts.location`.
  * @throws SimError on an unknown qube, a scrypt failure, a failed or early
  *   exiting location command, or tar errors.
@@ -217,6 +228,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
       throw e;
     }
     await dest.finish();
+    stampBackedUp(opts.root, planned.map((q) => q.name), opts.now ?? new Date());
     return { backupId, files: ctx.files, totalSize };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,13 +1,14 @@
 /**
  * What `qvm-ls --raw-list` / `--raw-data` and `qvm-remove` do to the simulated system:
- * list the live qubes (dom0 included), and remove a qube with its volumes,
- * firewall and notes.
+ * list the live qubes (dom0 included), and remove a halted qube with its
+ * volumes (and their LVs), firewall and notes.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { SimError, UsageError } from "../errors.ts";
 import { loadQubesXml, saveQubesXml, simPaths } from "../system/layout.ts";
 import { domainName, getProp, type Domain } from "../system/qubes-xml.ts";
+import { isRunning, unregisterVolumes } from "./volumes.ts";
 
 /** The names of the live qubes, in qubes.xml order. */
 export function liveQubeNames(root: string): string[] {
@@ -44,7 +45,9 @@ export function removeQube(root: string, name: string): void {
   const q = loadQubesXml(root);
   const i = q.domains.findIndex((d) => domainName(d) === name);
   if (i < 0) throw new SimError(`no such domain: '${name}'`);
-  q.domains.splice(i, 1);
+  if (isRunning(root, name)) throw new SimError(`Qube "${name}" is running; shut it down before removing it.`);
+  const [gone] = q.domains.splice(i, 1);
+  unregisterVolumes(root, gone!);
   const p = simPaths(root);
   for (const dir of [p.volumeDir(name), path.dirname(p.firewall(name)), path.dirname(p.notes(name))]) fs.rmSync(dir, { recursive: true, force: true });
   saveQubesXml(root, q);

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { SimError } from "../errors.ts";
 import { baseQubesXml } from "../system/create.ts";
 import { loadQubesXml, saveQubesXml, simPaths } from "../system/layout.ts";
+import { registerVolumes } from "../dom0/volumes.ts";
 import { deleteProp, domainName, domainQid, getProp, savedVolumes, setProp, type Domain, type QubesXml } from "../system/qubes-xml.ts";
 
 /** One qube to restore. */
@@ -98,7 +99,7 @@ function liveDomain(item: RestorePlanItem, qid: number, renamed: Map<string, str
   const template = getProp(d.properties, "template");
   if (template && renamed.has(template)) setProp(d.properties, "template", renamed.get(template)!);
   for (const f of ["backup-content", "backup-path", "backup-size"]) deleteProp(d.features, f);
-  for (const v of d.volumes) if (v.vid) v.vid = v.vid.replace(`vm-${item.name}-`, `vm-${item.restoredAs}-`);
+  for (const v of d.volumes) if (v.vid) v.vid = v.vid.replace(`vm-${item.name}-`, `vm-${item.restoredAs}-`).replace(`/${item.name}/`, `/${item.restoredAs}/`);
   return d;
 }
 
@@ -126,7 +127,10 @@ export function applyRestore(root: string, live: QubesXml, _backup: QubesXml, pl
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       fs.renameSync(staged, dest);
     }
-    live.domains.push(liveDomain(item, qid++, renamed));
+    const d = liveDomain(item, qid++, renamed);
+    live.domains.push(d);
+    // A restore creates new volumes: new LVs with new UUIDs on lvm_thin.
+    registerVolumes(root, live, d);
   }
   saveQubesXml(root, live);
 }

@@ -9,6 +9,9 @@ import { FIREWALL_XML } from "./fixtures.ts";
 import { writeVolumeImage, Rng } from "./content.ts";
 import { simPaths, saveQubesXml } from "./layout.ts";
 import { writeQubesdUnit } from "./qubesd.ts";
+import { registerVolumes } from "../dom0/volumes.ts";
+import { loadQubesXml } from "./layout.ts";
+import { domainName, domainQid } from "./qubes-xml.ts";
 import type { Domain, QubesXml } from "./qubes-xml.ts";
 
 const MiB = 1024 * 1024;
@@ -164,11 +167,38 @@ function writeHome(home: string, seed: string): void {
   fs.writeFileSync(path.join(home, "Documents", "wallpaper.bin"), rng.bytes(96 * 1024));
 }
 
+function checkSpec(q: QubeSpec, templates: QubeSpec[]): void {
+  if (q.klass === "AppVM" && !templates.some((t) => t.name === q.template && t.klass === "TemplateVM")) {
+    throw new SimError(`AppVM "${q.name}" names template "${q.template}", which is not a TemplateVM of this system; add it or fix the name.`);
+  }
+  labelName(q.label);
+  for (const s of [q.privateSize, q.rootSize ?? 0]) {
+    if (s < 0 || s % 4096 !== 0) throw new SimError(`Volume size ${s} of "${q.name}" is not a multiple of 4096 bytes; round it.`);
+  }
+}
+
+/** Writes a qube's volume images, firewall and notes (content from `seed`). */
+function writeQubeFiles(root: string, q: QubeSpec, seed: string): void {
+  const p = simPaths(root);
+  fs.mkdirSync(p.volumeDir(q.name), { recursive: true });
+  writeVolumeImage(p.volume(q.name, "private"), q.privateSize, `${seed}:${q.name}:private`);
+  if (q.klass !== "AppVM") writeVolumeImage(p.volume(q.name, "root"), q.rootSize ?? 0, `${seed}:${q.name}:root`);
+  if (q.firewall) {
+    fs.mkdirSync(path.dirname(p.firewall(q.name)), { recursive: true });
+    fs.writeFileSync(p.firewall(q.name), FIREWALL_XML);
+  }
+  if (q.notes !== undefined) {
+    fs.mkdirSync(path.dirname(p.notes(q.name)), { recursive: true });
+    fs.writeFileSync(p.notes(q.name), q.notes);
+  }
+}
+
 /**
  * Writes a simulated system into `root` (created; must be empty or absent):
  * `qubes.xml` (Qubes 4 format, lvm_thin pool), one sparse image per
- * `save_on_stop` volume, `firewall.xml` where asked, and a dom0 home.
- * Content is deterministic from `spec.seed`.
+ * `save_on_stop` volume (and its LV in `lvm/lvs.json` on lvm_thin),
+ * `firewall.xml` where asked, and a dom0 home. Content is deterministic
+ * from `spec.seed`.
  * @returns the written store.
  * @throws SimError when root is not empty, names repeat, a template is
  *   missing or a size is not a multiple of 4096 bytes.
@@ -184,33 +214,38 @@ export function createSystem(root: string, spec: SystemSpec = {}): QubesXml {
   for (const q of qubes) {
     if (names.has(q.name) || q.name === "dom0") throw new SimError(`Qube name "${q.name}" is used twice; give every qube its own name.`);
     names.add(q.name);
-    if (q.klass === "AppVM" && !qubes.some((t) => t.name === q.template && t.klass === "TemplateVM")) {
-      throw new SimError(`AppVM "${q.name}" names template "${q.template}", which is not a TemplateVM of this system; add it or fix the name.`);
-    }
-    labelName(q.label);
-    for (const s of [q.privateSize, q.rootSize ?? 0]) {
-      if (s < 0 || s % 4096 !== 0) throw new SimError(`Volume size ${s} of "${q.name}" is not a multiple of 4096 bytes; round it.`);
-    }
+    checkSpec(q, qubes);
   }
   const store = baseQubesXml();
   const user = spec.user ?? "user";
   qubes.forEach((q, i) => {
-    const qid = i + 1;
-    store.domains.push(domainOf(q, qid, seed));
-    fs.mkdirSync(p.volumeDir(q.name), { recursive: true });
-    writeVolumeImage(p.volume(q.name, "private"), q.privateSize, `${seed}:${q.name}:private`);
-    if (q.klass !== "AppVM") writeVolumeImage(p.volume(q.name, "root"), q.rootSize ?? 0, `${seed}:${q.name}:root`);
-    if (q.firewall) {
-      fs.mkdirSync(path.dirname(p.firewall(q.name)), { recursive: true });
-      fs.writeFileSync(p.firewall(q.name), FIREWALL_XML);
-    }
-    if (q.notes !== undefined) {
-      fs.mkdirSync(path.dirname(p.notes(q.name)), { recursive: true });
-      fs.writeFileSync(p.notes(q.name), q.notes);
-    }
+    const d = domainOf(q, i + 1, seed);
+    store.domains.push(d);
+    writeQubeFiles(root, q, seed);
+    registerVolumes(root, store, d, seed);
   });
   writeHome(path.join(p.homeDir, user), seed);
   if (spec.qubesd) writeQubesdUnit(root);
   saveQubesXml(root, store);
   return store;
+}
+
+/**
+ * Adds qube `q` to an existing system (`qvm-create`): the next free qid,
+ * content from `seed` (default "added"), new LV UUIDs.
+ * @returns the new qube's qid.
+ * @throws SimError when the name is taken, or as {@link createSystem} does.
+ */
+export function addQube(root: string, q: QubeSpec, seed = "added"): number {
+  const store = loadQubesXml(root);
+  if (q.name === "dom0" || store.domains.some((d) => domainName(d) === q.name)) throw new SimError(`Qube "${q.name}" already exists; choose another name.`);
+  const templates: QubeSpec[] = store.domains.filter((d) => d.klass === "TemplateVM").map((d) => ({ name: domainName(d), klass: "TemplateVM", privateSize: 0 }));
+  checkSpec(q, templates);
+  const qid = Math.max(0, ...store.domains.map(domainQid)) + 1;
+  const d = domainOf(q, qid, seed);
+  store.domains.push(d);
+  writeQubeFiles(root, q, seed);
+  registerVolumes(root, store, d);
+  saveQubesXml(root, store);
+  return qid;
 }

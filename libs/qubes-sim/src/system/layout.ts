@@ -1,13 +1,16 @@
 /**
  * Paths of a simulated dom0 system (`$QUBES_SIM_ROOT`, docs/ARCHITECTURE.md):
  * `qubes.xml`, `volumes/<qube>/<volume>.img`, `firewall/<qube>/firewall.xml`,
- * `notes/<qube>/notes.txt`, `home/<user>/`, qubesd's unit file with its
+ * `notes/<qube>/notes.txt`, `home/<user>/`, `running/<qube>` (a running
+ * qube), `lvm/lvs.json` (dom0/lvm.ts), dom0's view `var/lib/qubes/`
+ * (dom0-view.ts), qubesd's unit file with its
  * drop-ins under `usr/lib/systemd/system/` and `etc/systemd/system/`, and
  * for paranoid-mode restores `management-dispvm/` and `backup-vm/run/`.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { SimError } from "../errors.ts";
+import { writeDom0View } from "./dom0-view.ts";
 import { parseQubesXml, serializeQubesXml, type QubesXml } from "./qubes-xml.ts";
 
 /** Absolute paths inside one simulated system root. */
@@ -21,6 +24,8 @@ export function simPaths(root: string) {
     firewall: (qube: string) => path.join(abs, "firewall", qube, "firewall.xml"),
     /** A qube's notes (Qubes: `<vm dir>/notes.txt`). */
     notes: (qube: string) => path.join(abs, "notes", qube, "notes.txt"),
+    /** Marker of a running qube (qvm-start writes it, qvm-shutdown removes it). */
+    running: (qube: string) => path.join(abs, "running", qube),
     /** qubesd's unit file, as Qubes' package installs it. */
     qubesdUnit: path.join(abs, "usr/lib/systemd/system/qubesd.service"),
     /** Directory of qubesd's drop-ins (where the agent puts its own). */
@@ -62,12 +67,14 @@ export function loadQubesXml(root: string): QubesXml {
   return parseQubesXml(text);
 }
 
-/** Writes the live `qubes.xml` atomically (temp file + rename). */
+/** Writes the live `qubes.xml` atomically (temp file + rename), then dom0's view of it (dom0-view.ts). */
 export function saveQubesXml(root: string, q: QubesXml): void {
-  const p = simPaths(root).qubesXml;
+  const paths = simPaths(root);
+  const p = paths.qubesXml;
   fs.mkdirSync(path.dirname(p), { recursive: true });
   fs.writeFileSync(`${p}.tmp`, serializeQubesXml(q));
   fs.renameSync(`${p}.tmp`, p);
+  writeDom0View(paths, q);
 }
 
 /** The dom0 user: the first directory under `home/` (sorted), or undefined. */

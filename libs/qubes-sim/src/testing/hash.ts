@@ -29,6 +29,15 @@ export function qubeVolumeHashes(root: string, qube: string): Record<string, str
 }
 
 /**
+ * SHA-256 of the committed volume images of one qube (`volumes/<qube>/<volume>.img`),
+ * by file name: what qvm-backup exports, without a running qube's
+ * `-snap`/`-dirty` copy or the revisions (`-<time>-back.img`, `.img@<time>`).
+ */
+export function committedVolumeHashes(root: string, qube: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(qubeVolumeHashes(root, qube)).filter(([name]) => /^[a-z]+\.img$/.test(name)));
+}
+
+/**
  * SHA-256 of every volume image under a simulated root (`volumes/<qube>/<file>`),
  * by "qube/file" in sorted order; `{}` when the root has no volumes directory.
  */

@@ -6,7 +6,7 @@
  */
 export { tmpDir } from "./tmp.ts";
 export { bytes } from "./bytes.ts";
-export { sha256File, qubeVolumeHashes, volumeHashes } from "./hash.ts";
+export { committedVolumeHashes, sha256File, qubeVolumeHashes, volumeHashes } from "./hash.ts";
 export { resticSnapshotIds, resticLocks, type ResticRepo } from "./restic.ts";
 export { unansweredCalls, answerTheWaitingCall } from "./confirm.ts";
 export { tree } from "./tree.ts";
