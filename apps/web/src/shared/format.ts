@@ -2,6 +2,7 @@
  * Display helpers shared by the server and the browser. Pure functions; sizes
  * are bytes as `bigint` (the index db's type) or `number`.
  */
+import type { CheckRunProgress } from "@qubes-dedup/service";
 export { formatBytes } from "@qubes-dedup/service/format";
 
 /** Exact size for a title attribute, e.g. `1536n` -> "1,536 bytes". */
@@ -71,17 +72,8 @@ export function pickRepository<R extends { name: string; lastJob: { startedAt: D
   return named(preferred) ?? named("default") ?? byUse[0] ?? repos[0];
 }
 
-/** A running check's progress as the service reports it (libs/service CheckRunProgress). */
-export interface CheckProgressView {
-  step: string | null;
-  percent: number | null;
-  done: number | null;
-  total: number | null;
-  unit: string | null;
-  elapsedSeconds: number;
-  stepEtaSeconds: number | null;
-  note: string | null;
-}
+/** A running check's progress as the service reports it (type only: nothing of the service reaches the browser). */
+export type CheckProgressView = CheckRunProgress;
 
 /**
  * One line for a running check: "read 5.0% of data packs: 9 / 10 packs (90.0%) · 12.0 s elapsed · ETA 1.3 s for this step",

@@ -147,7 +147,8 @@ class Restic implements Engine {
 
   /** The repository's lock ids: a directory listing for a local repository, else `restic list locks`. */
   private async locks(): Promise<string[]> {
-    if (isLocalPath(this.repo.location)) return readdir(path.join(this.repo.location, "locks")).catch(() => []);
+    // only finished lock files: one a killed restic was still writing (`<id>-tmp-…`) is no lock, and unlock leaves it
+    if (isLocalPath(this.repo.location)) return (await readdir(path.join(this.repo.location, "locks")).catch(() => [] as string[])).filter((n) => /^[0-9a-f]{64}$/.test(n));
     return (await this.run("list locks", ["list", "locks", "--no-lock"], UNLOCK_TIMEOUT_S)).split("\n").filter(Boolean);
   }
 

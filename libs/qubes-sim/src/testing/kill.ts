@@ -48,12 +48,13 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
 
 /**
  * Waits until an engine holds a lock on the local repository at `location`
- * (restic: a file in locks/, borg: lock.exclusive): it has opened the
+ * (restic: a lock file, named by its id, in locks/; borg: lock.exclusive): it has opened the
  * repository and reads its stdin from then on.
  */
 export async function waitLocked(kind: "restic" | "borg", location: string, seconds = 60): Promise<void> {
   const until = Date.now() + seconds * 1000;
-  const locked = () => (kind === "restic" ? fs.readdirSync(`${location}/locks`).length > 0 : fs.existsSync(`${location}/lock.exclusive`));
+  // a restic lock is written as `<id>-tmp-…` and then renamed to its 64-hex id
+  const locked = () => (kind === "restic" ? fs.readdirSync(`${location}/locks`).some((n) => /^[0-9a-f]{64}$/.test(n)) : fs.existsSync(`${location}/lock.exclusive`));
   while (!locked()) {
     if (Date.now() > until) throw new Error(`no engine locked ${location} within ${seconds} s`);
     await new Promise((r) => setTimeout(r, 50));
