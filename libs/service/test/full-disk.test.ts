@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
+import { engineVersion } from "@qubes-dedup/pipeline";
 
 const HELPER = path.join(path.dirname(fileURLToPath(import.meta.url)), "helpers/full-disk.ts");
 const canUnshare = spawnSync("unshare", ["-Urm", "true"]).status === 0;
@@ -40,7 +41,10 @@ describe.skipIf(!canUnshare)("full disks (tmpfs in a user namespace)", () => {
     const loc = path.join(small, "repo");
     expect(out.full.ok).toBe(false);
     expect(out.full.error).toMatch(new RegExp(`^the disk of the restic repository ${loc} is full \\((unable to save snapshot|Save\\(<data/[0-9a-f]+>\\) failed): .*no space left on device\\); this stream is ${MB.source} \\(before deduplication; ${MB.source} were read when it failed\\): run retention \\(forget and prune\\) or free or add space on that disk, then run the backup again; nothing of this run was kept\\.$`));
-    expect(out.usedAfterFailure).toBeLessThan(4 << 20);
+    // restic 0.14 removes a failed run's packs itself; 0.17 and later leave
+    // them, and the next backup's prune (below) frees them
+    const { version } = await engineVersion("restic");
+    if (version?.startsWith("0.14.")) expect(out.usedAfterFailure).toBeLessThan(4 << 20);
     expect(out.next).toMatchObject({ ok: true, log: [`pruned ${loc} after the failed run before it: space no snapshot refers to is free again.`] });
   }, 300_000);
 
