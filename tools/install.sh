@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive NEXT_TELEMETRY_DISABLED=1 NX_NO_CLOUD=true CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 
 # command:package pairs (rpmbuild builds and tests the RPMs, dpkg-deb the .deb,
-# systemd-analyze checks its user unit); GNU tar is
+# systemd-analyze checks its user unit, bwrap sandboxes the file browser's parser,
+# debugfs and mkfs.ext4 read and build ext4 images, sshd serves borg in tests); GNU tar is
 # checked by its version string below.
 need=()
-for pair in restic:restic borg:borgbackup scrypt:scrypt chromium:chromium python3:python3 rclone:rclone rpmbuild:rpm dpkg-deb:dpkg systemd-analyze:systemd; do
+for pair in restic:restic borg:borgbackup scrypt:scrypt chromium:chromium python3:python3 rclone:rclone rpmbuild:rpm dpkg-deb:dpkg systemd-analyze:systemd bwrap:bubblewrap debugfs:e2fsprogs mkfs.ext4:e2fsprogs sshd:openssh-server; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 tar --version 2>/dev/null | grep -q 'GNU tar' || need+=(tar)
