@@ -4,10 +4,17 @@ import { DumpError, EngineError } from "../errors.ts";
 import type { Engine, StdoutDump } from "../engine/types.ts";
 import { pairedSideName, sideOf } from "../layout/classify.ts";
 import { resolveSnapshot } from "../layout/refs.ts";
-import { parseSideRecord, readSideRecord, type Op, type SideMeta } from "../layout/side-record.ts";
-import { DATA_FILE, DATA_TAG, SIDE_FILE, STREAM_FILE } from "../layout/tags.ts";
+import { parseSideRecord, readSideRecord, sectionDir, type Op, type SideMeta, type SidePart, type SideSection } from "../layout/side-record.ts";
+import { DATA_FILE, DATA_TAG, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "../layout/tags.ts";
 
-export interface DumpResult { bytes: number; streamSha256: string }
+/**
+ * What dump wrote: bytes and their SHA-256 (hex); `repositoryBytesRead`: the
+ * side record's stored (gzip) bytes plus every byte the engines' data dumps
+ * produced, read by us or discarded (restic dump / borg extract read only the
+ * chunks of what they write; their index and metadata reads are not counted);
+ * `warnings`: sentences for the log (an old-layout snapshot sent whole).
+ */
+export interface DumpResult { bytes: number; streamSha256: string; repositoryBytesRead: number; warnings: string[] }
 
 /** A block of zeros, written for the side record's zero runs. */
 const ZEROS = Buffer.alloc(65536);
@@ -98,20 +105,31 @@ export interface DumpOptions {
    */
   sideSnapshotId?: string;
   signal?: AbortSignal;
+  /**
+   * Qube names (as the backup's qubes.xml names them; dom0's home is "dom0"):
+   * write a stream of the header files, qubes.xml and only these qubes'
+   * files, which the stock qvm-backup-restore accepts when asked for them,
+   * reading only their data parts and the side record. A snapshot of the
+   * format 1 layout is written whole (with a warning). Names are checked
+   * against the snapshot's qubes (DumpError naming the unknown one).
+   */
+  qubes?: string[];
   /** Called after each write with the bytes of the stream handed to the output so far. */
   onProgress?: (bytes: number) => void;
 }
 
 /**
  * Writes a snapshot's original backup stream to `output`, starting at once.
- * Canonical snapshots are rebuilt from the data file and the side record and
- * checked against the SHA-256 recorded at ingest; raw (v1) ones are copied.
+ * Canonical snapshots are rebuilt from the data (one snapshot, or one per
+ * qube: side record format 2) and the side record and checked against the
+ * SHA-256 recorded at ingest (not a `qubes` subset, whose stream is another
+ * one); raw (v1) ones are copied.
  * A closed output (EPIPE, destroyed) is a normal end: qvm-backup-restore cuts
  * the pipe once it has what it needs; any other write error (ENOSPC, EIO) is not.
  * @param snapshotId a data snapshot's id, its short id (layout/refs.ts
  *   shortSnapshotId), a unique start of either, or "latest"
- * @returns bytes written and the SHA-256 (hex) of those bytes
- * @throws DumpError on a digest mismatch, an unreadable side record, a failed
+ * @returns bytes written, the SHA-256 (hex) of those bytes, bytes read from the repository (see DumpResult)
+ * @throws DumpError on an unknown qube in `opts.qubes`, a digest mismatch, an unreadable side record, a failed
  *   output ("writing the stream failed after N bytes (ENOSPC): …"), or an
  *   abort through opts.signal ("the dump was cancelled …"); EngineError
  */
@@ -150,31 +168,46 @@ function cancelled(bytes: number | undefined): Cancelled {
 
 type Open = (snapshotId: string, filename: string) => StdoutDump;
 type Data = { dump: StdoutDump; data: AsyncIterator<Buffer> };
-/** What to read: a canonical snapshot's data (already started) and parsed side record, or a raw snapshot's id. */
-type Plan = { canonical: true; data: Data; meta: SideMeta; ops: Op[] } | { canonical: false; id: string };
+/**
+ * What to read: a canonical snapshot's parsed side record, the id of its
+ * data snapshot (`qd-data`: all the data in format 1, part 0 in format 2;
+ * undefined when the run stored no data) and that data's dump when already
+ * started; or a raw snapshot's id.
+ */
+type Plan = { canonical: true; dataId: string | undefined; early?: Data; meta: SideMeta; ops: Op[]; sideBytes: number } | { canonical: false; id: string };
 
 async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: NodeJS.WritableStream, opts: DumpOptions): Promise<DumpResult> {
   const plan = await locate(engine, open, snapshotId, opts);
-  let running: StdoutDump | undefined;
-  const out = new Out(output, () => running?.kill(), opts.onProgress);
+  let parts: PartReader | undefined;
+  let raw: StdoutDump | undefined;
+  const out = new Out(output, () => (parts?.kill(), raw?.kill()), opts.onProgress);
   // dump() stops the engines; what was written so far is not a failed output
   const onAbort = () => (out.gone = true);
   opts.signal?.addEventListener("abort", onAbort);
   let expected = opts.expectedSha256;
+  const warnings: string[] = [];
+  let sideBytes = 0;
   try {
     if (plan.canonical) {
-      running = plan.data.dump;
       if (expected && expected !== plan.meta.streamSha256) throw new DumpError(`snapshot ${snapshotId} records SHA-256 ${plan.meta.streamSha256}, not the expected ${expected}; pick the right snapshot.`);
-      expected = plan.meta.streamSha256;
-      await rebuild(plan.ops, plan.data.data, out, running.done);
+      sideBytes = plan.sideBytes;
+      const layout = sectionsOf(plan.meta, plan.ops.length, plan.dataId);
+      const dirs = opts.qubes ? selectedDirs(plan.meta, snapshotId, opts.qubes) : undefined;
+      if (dirs && plan.meta.format === 1) warnings.push(`snapshot ${snapshotId} was stored before qubes-dedup kept each qube's data apart, so the whole stream is sent and the restore picks its qubes from it.`);
+      const only = plan.meta.format === 1 ? undefined : dirs;
+      expected = only ? undefined : plan.meta.streamSha256;
+      parts = new PartReader(open, layout.parts.map((x) => (only && !only.has(layout.sections[x.section]!.dir!) ? undefined : x.snapshotId)), plan.early);
+      await rebuild(plan.ops, layout, only, parts, out);
+      await parts.done();
     } else {
-      running = open(plan.id, STREAM_FILE);
-      for await (const chunk of running.stdout as AsyncIterable<Buffer>) await out.write(chunk);
+      raw = open(plan.id, STREAM_FILE);
+      for await (const chunk of raw.stdout as AsyncIterable<Buffer>) await out.write(chunk);
+      await raw.done;
     }
-    await running.done;
     await out.flush();
   } catch (e) {
-    running?.kill();
+    parts?.kill();
+    raw?.kill();
     const failed = out.failed();
     if (failed) throw failed;
     if (e instanceof EngineError && (e.failure === "damaged" || e.failure === "other") && e.detail !== undefined && !out.gone) throw readFailed(engine, snapshotId, out.written, e);
@@ -186,7 +219,33 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
   const sha = out.hash.digest("hex");
   if (!out.gone && expected && sha !== expected)
     throw new DumpError(`snapshot ${snapshotId} does not match the SHA-256 recorded at backup time (got ${sha}); the repository may be damaged, run a check.`);
-  return { bytes: out.bytes, streamSha256: sha };
+  const dataBytesRead = (parts?.bytesRead() ?? 0) + (raw?.bytesOut?.() ?? 0);
+  return { bytes: out.bytes, streamSha256: sha, repositoryBytesRead: sideBytes + dataBytesRead, warnings };
+}
+
+/** Sections and parts of a side record; format 1 is one section whose data is the whole data snapshot. */
+function sectionsOf(meta: SideMeta, opCount: number, dataId: string | undefined): { sections: SideSection[]; parts: SidePart[] } {
+  const parts = meta.format === 2 ? meta.parts! : [{ snapshotId: dataId!, section: 0, dataBytes: meta.dataBytes }];
+  const sections = meta.format === 2 ? meta.sections! : [{ dir: null, ops: opCount, dataBytes: meta.dataBytes }];
+  // part 0 is the data snapshot the reference resolved to (its full id; the record holds what the engine reported)
+  return { sections, parts: parts.map((x, i) => (i === 0 && dataId ? { ...x, snapshotId: dataId } : x)) };
+}
+
+/**
+ * The section directories of the named qubes (a qube's backup-path's first
+ * component: `vm3`, `dom0-home`), by the summary the side record keeps.
+ * @throws DumpError naming the first unknown qube and the snapshot's qubes
+ */
+function selectedDirs(meta: SideMeta, ref: string, names: string[]): Set<string> | undefined {
+  const qubes = meta.summary?.qubes;
+  if (!qubes) return undefined;
+  const dirs = new Set<string>();
+  for (const n of names) {
+    const q = qubes.find((x) => x.name === n);
+    if (!q) throw new DumpError(`snapshot ${ref} holds no qube named "${n}" (it holds ${qubes.map((x) => x.name).join(", ") || "no qube"}); name qubes from that list.`);
+    dirs.add(sectionDir(q.backupPath)!);
+  }
+  return dirs;
 }
 
 /**
@@ -195,15 +254,20 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
  * so the data dump starts before anything is known and waits in its pipe.
  * When the side record can be named without a listing (a hint from the index,
  * or borg's archive names), data and side record are read at the same time.
+ * A dump of chosen qubes (`opts.qubes`) starts no data before the side record
+ * says which parts hold them: a part read ahead for nothing would count
+ * against the restore's reads.
  */
 async function locate(engine: Engine, open: Open, ref: string, opts: DumpOptions): Promise<Plan> {
   // borg takes archive names only as they are: a short id or a prefix needs the listing first
   const direct = ref !== "latest" && (engine.kind === "restic" || pairedSideName(engine, ref) !== undefined);
   const sideRef = direct ? (opts.sideSnapshotId ?? pairedSideName(engine, ref)) : undefined;
-  const early = sideRef || (engine.kind === "restic" && ref.length >= 8 && ref !== "latest") ? startData(open, ref) : undefined;
+  const noData = engine.kind === "borg" && pairedSideName(engine, ref) === ref;
+  const ahead = !opts.qubes && !noData;
+  const early = ahead && (sideRef || (engine.kind === "restic" && ref.length >= 8 && ref !== "latest")) ? startData(open, ref) : undefined;
   if (sideRef) {
     const side = await readSide(open, sideRef).catch(() => undefined);
-    if (side && sideBelongs(side.meta, ref, opts.expectedSha256)) return { canonical: true, data: early!, ...side };
+    if (side && sideBelongs(side.meta, ref, opts.expectedSha256, sideRef)) return plan(ref, early, side);
   }
   if (opts.signal?.aborted) throw cancelled(0);
   const all = await engine.snapshots();
@@ -211,25 +275,36 @@ async function locate(engine: Engine, open: Open, ref: string, opts: DumpOptions
   // restic resolves a prefix among all snapshots, borg takes names as they are
   const earlyIsSnap = engine.kind === "restic" ? all.filter((s) => s.id.startsWith(ref)).length === 1 : snap.id === ref;
   const canonical = snap.tags.includes(DATA_TAG);
-  if (early && !(canonical && earlyIsSnap)) void early.dump.kill();
+  const alone = snap.tags.includes(SIDE_TAG);
+  if (early && !(canonical && earlyIsSnap && !alone)) void early.dump.kill();
   if (!canonical) return { canonical: false, id: snap.id };
   const side = sideOf(all, snap);
   if (!side) throw new DumpError(`the side record of snapshot ${ref} is missing, so the stream cannot be rebuilt; the repository may be damaged, run a check.`);
-  const data = early && earlyIsSnap ? early : startData(open, snap.id);
-  return { canonical: true, data, ...(await readSide(open, side.id)) };
+  const data = alone || !ahead ? undefined : early && earlyIsSnap ? early : startData(open, snap.id);
+  return plan(snap.id, data, await readSide(open, side.id));
 }
 
-async function readSide(open: Open, sideId: string): Promise<{ meta: SideMeta; ops: Op[] }> {
-  return parseSideRecord(await readSideRecord(open(sideId, SIDE_FILE)));
+/** The plan of a canonical snapshot; a data dump started for a run without data is stopped. */
+function plan(dataRef: string, early: Data | undefined, side: { meta: SideMeta; ops: Op[]; sideBytes: number }): Plan {
+  const hasData = side.meta.format === 1 || side.meta.parts!.length > 0;
+  if (!hasData) void early?.dump.kill();
+  return { canonical: true, dataId: hasData ? dataRef : undefined, early: hasData ? early : undefined, ...side };
+}
+
+async function readSide(open: Open, sideId: string): Promise<{ meta: SideMeta; ops: Op[]; sideBytes: number }> {
+  const gz = await readSideRecord(open(sideId, SIDE_FILE));
+  return { ...parseSideRecord(gz), sideBytes: gz.length };
 }
 
 /**
  * True when a side record found through a hint is the one of `ref`: it names
- * its data snapshot (restic's short id, borg's archive name); records written
- * before it did are trusted only when their SHA-256 is the expected one.
+ * its data snapshot (restic's short id, borg's archive name), or it is the
+ * run's one snapshot (no data); records written before it did are trusted
+ * only when their SHA-256 is the expected one.
  */
-function sideBelongs(meta: SideMeta, ref: string, expectedSha256: string | undefined): boolean {
+function sideBelongs(meta: SideMeta, ref: string, expectedSha256: string | undefined, sideRef: string): boolean {
   if (meta.dataSnapshotId) return ref.startsWith(meta.dataSnapshotId);
+  if (meta.format === 2 && meta.parts!.length === 0) return sideRef.startsWith(ref) || ref.startsWith(sideRef);
   return expectedSha256 !== undefined && expectedSha256 === meta.streamSha256;
 }
 
@@ -237,6 +312,48 @@ function sideBelongs(meta: SideMeta, ref: string, expectedSha256: string | undef
 function startData(open: Open, id: string): Data {
   const dump = open(id, DATA_FILE);
   return { dump, data: heldBack(dump.stdout as AsyncIterable<Buffer>) };
+}
+
+/**
+ * Opens a run's data parts as the rebuild reaches them, each once, and the
+ * next needed one at the same time (its engine's start-up then overlaps this
+ * part's reading; its pipe holds it back). Parts not needed (undefined ids)
+ * are never started.
+ */
+class PartReader {
+  private readonly opened: (Data | undefined)[] = [];
+
+  constructor(private readonly open: Open, private readonly ids: (string | undefined)[], early: Data | undefined) {
+    if (early && ids[0] !== undefined) this.opened[0] = early;
+    else void early?.dump.kill();
+  }
+
+  /** The data of part `i`, started now if it was not; starts the next needed part too. */
+  get(i: number): Data {
+    const d = this.start(i)!;
+    const next = this.ids.findIndex((id, k) => k > i && id !== undefined);
+    if (next >= 0) this.start(next);
+    return d;
+  }
+
+  private start(i: number): Data | undefined {
+    if (!this.opened[i] && this.ids[i] !== undefined) this.opened[i] = startData(this.open, this.ids[i]!);
+    return this.opened[i];
+  }
+
+  /** Waits for every started part's engine to exit well. */
+  async done(): Promise<void> {
+    await Promise.all(this.opened.map((d) => d?.dump.done));
+  }
+
+  kill(): void {
+    for (const d of this.opened) void d?.dump.kill();
+  }
+
+  /** Bytes the started parts' engines wrote (read from the repository), read by us or not. */
+  bytesRead(): number {
+    return this.opened.reduce((a, d) => a + (d?.dump.bytesOut?.() ?? 0), 0);
+  }
 }
 
 /**
@@ -268,21 +385,37 @@ function readFailed(engine: Engine, snapshotId: string, written: number, e: Engi
 }
 
 /**
- * Interleaves side-record literals and zero runs with the data file, in order.
- * @param engineDone the data dump's exit: when the data ends early, its failure is the cause
+ * Interleaves side-record literals and zero runs with the data parts, in
+ * order, section by section; with `only`, the header section (dir null) and
+ * the sections of those directories only.
  */
-async function rebuild(ops: Op[], it: AsyncIterator<Buffer>, out: Out, engineDone: Promise<void>): Promise<void> {
+async function rebuild(ops: Op[], layout: { sections: SideSection[]; parts: SidePart[] }, only: Set<string> | undefined, parts: PartReader, out: Out): Promise<void> {
+  let pos = 0;
+  for (const [si, sec] of layout.sections.entries()) {
+    const from = pos;
+    pos += sec.ops;
+    if (only && sec.dir !== null && !only.has(sec.dir)) continue;
+    const pi = layout.parts.findIndex((x) => x.section === si);
+    await rebuildSection(ops.slice(from, pos), pi < 0 ? undefined : () => parts.get(pi), out);
+  }
+}
+
+async function rebuildSection(ops: Op[], data: (() => Data) | undefined, out: Out): Promise<void> {
   let left: Buffer = Buffer.alloc(0);
+  let d: Data | undefined;
+  const short = () => new DumpError("the data file of the snapshot is shorter than its side record says; the repository may be damaged, run a check.");
   for (const op of ops) {
     if (op.kind === "lit") await out.write(op.bytes);
     else if (op.kind === "zero") for (let n = op.n; n > 0; n -= ZEROS.length) await out.write(ZEROS.subarray(0, Math.min(n, ZEROS.length)));
     else {
+      if (!data) throw short();
+      d ??= data();
       let n = op.n;
       while (n > 0) {
         if (left.length === 0) {
-          const r = await it.next();
-          if (r.done) await engineDone;
-          if (r.done) throw new DumpError("the data file of the snapshot is shorter than its side record says; the repository may be damaged, run a check.");
+          const r = await d.data.next();
+          if (r.done) await d.dump.done;
+          if (r.done) throw short();
           left = r.value;
         }
         const take = left.subarray(0, Math.min(n, left.length));
@@ -292,5 +425,6 @@ async function rebuild(ops: Op[], it: AsyncIterator<Buffer>, out: Out, engineDon
       }
     }
   }
-  if (left.length > 0 || !(await it.next()).done) throw new DumpError("the data file of the snapshot is longer than its side record says; the repository may be damaged, run a check.");
+  if (d && (left.length > 0 || !(await d.data.next()).done)) throw new DumpError("the data file of the snapshot is longer than its side record says; the repository may be damaged, run a check.");
+  await d?.dump.done;
 }
