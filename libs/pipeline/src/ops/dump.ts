@@ -6,6 +6,7 @@ import { pairedSideName, sideOf } from "../layout/classify.ts";
 import { resolveSnapshot } from "../layout/refs.ts";
 import { parseSideRecord, readSideRecord, sectionDir, type Op, type SideMeta, type SidePart, type SideSection } from "../layout/side-record.ts";
 import { DATA_FILE, DATA_TAG, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "../layout/tags.ts";
+import { readerLeaves } from "./reader-gone.ts";
 
 /**
  * What dump wrote: bytes and their SHA-256 (hex); `repositoryBytesRead`: the
@@ -193,11 +194,18 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
       sideBytes = plan.sideBytes;
       const layout = sectionsOf(plan.meta, plan.ops.length, plan.dataId);
       const dirs = opts.qubes ? selectedDirs(plan.meta, snapshotId, opts.qubes) : undefined;
-      if (dirs && plan.meta.format === 1) warnings.push(`snapshot ${snapshotId} was stored before qubes-dedup kept each qube's data apart, so the whole stream is sent and the restore picks its qubes from it.`);
+      if (opts.qubes && plan.meta.format === 1) warnings.push(`snapshot ${snapshotId} was stored before qubes-dedup kept each qube's data apart, so the whole stream is sent and the restore picks its qubes from it.`);
       const only = plan.meta.format === 1 ? undefined : dirs;
       expected = only ? undefined : plan.meta.streamSha256;
       parts = new PartReader(open, layout.parts.map((x) => (only && !only.has(layout.sections[x.section]!.dir!) ? undefined : x.snapshotId)), plan.early);
-      await rebuild(plan.ops, layout, only, parts, out);
+      // a header or qubes.xml retrieval leaves once it saw the first qube's member header: no data read for it
+      let probed = !only;
+      const beforeData = async () => {
+        if (probed) return;
+        probed = true;
+        if (await readerLeaves(output)) throw ((out.gone = true), new Gone());
+      };
+      await rebuild(plan.ops, layout, only, { parts, beforeData }, out);
       await parts.done();
     } else {
       raw = open(plan.id, STREAM_FILE);
@@ -389,18 +397,18 @@ function readFailed(engine: Engine, snapshotId: string, written: number, e: Engi
  * order, section by section; with `only`, the header section (dir null) and
  * the sections of those directories only.
  */
-async function rebuild(ops: Op[], layout: { sections: SideSection[]; parts: SidePart[] }, only: Set<string> | undefined, parts: PartReader, out: Out): Promise<void> {
+async function rebuild(ops: Op[], layout: { sections: SideSection[]; parts: SidePart[] }, only: Set<string> | undefined, src: { parts: PartReader; beforeData: () => Promise<void> }, out: Out): Promise<void> {
   let pos = 0;
   for (const [si, sec] of layout.sections.entries()) {
     const from = pos;
     pos += sec.ops;
     if (only && sec.dir !== null && !only.has(sec.dir)) continue;
     const pi = layout.parts.findIndex((x) => x.section === si);
-    await rebuildSection(ops.slice(from, pos), pi < 0 ? undefined : () => parts.get(pi), out);
+    await rebuildSection(ops.slice(from, pos), pi < 0 ? undefined : async () => (await src.beforeData(), src.parts.get(pi)), out);
   }
 }
 
-async function rebuildSection(ops: Op[], data: (() => Data) | undefined, out: Out): Promise<void> {
+async function rebuildSection(ops: Op[], data: (() => Promise<Data>) | undefined, out: Out): Promise<void> {
   let left: Buffer = Buffer.alloc(0);
   let d: Data | undefined;
   const short = () => new DumpError("the data file of the snapshot is shorter than its side record says; the repository may be damaged, run a check.");
@@ -409,7 +417,7 @@ async function rebuildSection(ops: Op[], data: (() => Data) | undefined, out: Ou
     else if (op.kind === "zero") for (let n = op.n; n > 0; n -= ZEROS.length) await out.write(ZEROS.subarray(0, Math.min(n, ZEROS.length)));
     else {
       if (!data) throw short();
-      d ??= data();
+      d ??= await data();
       let n = op.n;
       while (n > 0) {
         if (left.length === 0) {
