@@ -1,11 +1,9 @@
-import { createHash } from "node:crypto";
-import { once } from "node:events";
 import { DumpError, EngineError } from "../errors.ts";
 import type { Engine, StdoutDump } from "../engine/types.ts";
 import { pairedSideName, sideOf } from "../layout/classify.ts";
 import { resolveSnapshot } from "../layout/refs.ts";
 import { parseSideRecord, readSideRecord, sectionDir, type Op, type SideMeta, type SidePart, type SideSection } from "../layout/side-record.ts";
-import { DATA_FILE, DATA_TAG, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "../layout/tags.ts";
+import { DATA_TAG, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "../layout/tags.ts";
 import { readerLeaves } from "./reader-gone.ts";
 
 /**
@@ -17,81 +15,8 @@ import { readerLeaves } from "./reader-gone.ts";
  */
 export interface DumpResult { bytes: number; streamSha256: string; repositoryBytesRead: number; warnings: string[] }
 
-/** A block of zeros, written for the side record's zero runs. */
-const ZEROS = Buffer.alloc(65536);
-
-class Gone extends Error {}
-
-/** Error codes of an output whose reader went away: a normal end of a dump. */
-const READER_GONE = new Set(["EPIPE", "ERR_STREAM_DESTROYED", "ECONNRESET"]);
-
-/**
- * Writes to the output with back-pressure; throws Gone once the reader left,
- * DumpError when the output itself fails (ENOSPC, EIO, …).
- */
-class Out {
-  gone = false;
-  failure: NodeJS.ErrnoException | undefined;
-  /** bytes handed to the output */
-  bytes = 0;
-  /** bytes the output confirmed */
-  written = 0;
-  readonly hash = createHash("sha256");
-  private readonly onError = (e: NodeJS.ErrnoException) => {
-    if (READER_GONE.has(e?.code ?? "")) this.mark();
-    else if (!this.gone) ((this.failure ??= e), this.onGone());
-  };
-  private readonly mark = () => {
-    if (this.failure || this.gone) return;
-    this.gone = true;
-    this.onGone();
-  };
-  constructor(
-    private readonly out: NodeJS.WritableStream,
-    private readonly onGone: () => void,
-    private readonly onProgress?: (bytes: number) => void,
-  ) {
-    out.on("error", this.onError);
-    out.on("close", this.mark);
-  }
-  /** Stops watching the output (the caller may reuse it). */
-  release(): void {
-    this.out.removeListener("error", this.onError);
-    this.out.removeListener("close", this.mark);
-  }
-  /** The failure of the output as one sentence, if it failed. */
-  failed(): DumpError | undefined {
-    if (!this.failure) return undefined;
-    const code = this.failure.code ?? this.failure.message;
-    return new DumpError(`writing the stream failed after ${this.written} bytes (${code}): the output is incomplete; free space on it or write elsewhere, then dump again.`);
-  }
-  /** Waits until the output confirmed every byte (or failed, or its reader left). */
-  async flush(): Promise<void> {
-    if (this.written === this.bytes || this.gone || this.failure) return;
-    await new Promise<void>((res) => this.out.write(Buffer.alloc(0), () => res()));
-    if (this.failure) throw this.failed();
-  }
-  async write(b: Uint8Array): Promise<void> {
-    const w = this.out as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
-    if (this.failure) throw this.failed();
-    if (this.gone || w.destroyed || w.writableEnded) throw new Gone();
-    this.hash.update(b);
-    this.bytes += b.length;
-    this.onProgress?.(this.bytes);
-    const ok = this.out.write(b, (e?: Error | null) => {
-      if (!e) this.written += b.length;
-    });
-    if (!ok) await drainOrGone(this.out);
-  }
-}
-
-/** Waits until `out` drains, closes or fails, leaving no listener behind. */
-async function drainOrGone(out: NodeJS.WritableStream): Promise<void> {
-  const ac = new AbortController();
-  const wait = (event: string) => once(out as NodeJS.EventEmitter, event, { signal: ac.signal }).catch(() => {});
-  await Promise.race([wait("drain"), wait("close"), wait("error")]);
-  ac.abort();
-}
+import { Gone, Out } from "./dump-output.ts";
+import { PartReader, rebuild, startData, type Data, type Open } from "./rebuild.ts";
 
 /** Options of {@link dump}. */
 export interface DumpOptions {
@@ -167,8 +92,6 @@ function cancelled(bytes: number | undefined): Cancelled {
   return new Cancelled(`the dump was cancelled${what}; the output is incomplete, dump again to get the whole stream.`);
 }
 
-type Open = (snapshotId: string, filename: string) => StdoutDump;
-type Data = { dump: StdoutDump; data: AsyncIterator<Buffer> };
 /**
  * What to read: a canonical snapshot's parsed side record, the id of its
  * data snapshot (`qd-data`: all the data in format 1, part 0 in format 2;
@@ -316,72 +239,6 @@ function sideBelongs(meta: SideMeta, ref: string, expectedSha256: string | undef
   return expectedSha256 !== undefined && expectedSha256 === meta.streamSha256;
 }
 
-/** Starts dumping a snapshot's data file, held back until read. */
-function startData(open: Open, id: string): Data {
-  const dump = open(id, DATA_FILE);
-  return { dump, data: heldBack(dump.stdout as AsyncIterable<Buffer>) };
-}
-
-/**
- * Opens a run's data parts as the rebuild reaches them, each once, and the
- * next needed one at the same time (its engine's start-up then overlaps this
- * part's reading; its pipe holds it back). Parts not needed (undefined ids)
- * are never started.
- */
-class PartReader {
-  private readonly opened: (Data | undefined)[] = [];
-
-  constructor(private readonly open: Open, private readonly ids: (string | undefined)[], early: Data | undefined) {
-    if (early && ids[0] !== undefined) this.opened[0] = early;
-    else void early?.dump.kill();
-  }
-
-  /** The data of part `i`, started now if it was not; starts the next needed part too. */
-  get(i: number): Data {
-    const d = this.start(i)!;
-    const next = this.ids.findIndex((id, k) => k > i && id !== undefined);
-    if (next >= 0) this.start(next);
-    return d;
-  }
-
-  private start(i: number): Data | undefined {
-    if (!this.opened[i] && this.ids[i] !== undefined) this.opened[i] = startData(this.open, this.ids[i]!);
-    return this.opened[i];
-  }
-
-  /** Waits for every started part's engine to exit well. */
-  async done(): Promise<void> {
-    await Promise.all(this.opened.map((d) => d?.dump.done));
-  }
-
-  kill(): void {
-    for (const d of this.opened) void d?.dump.kill();
-  }
-
-  /** Bytes the started parts' engines wrote (read from the repository), read by us or not. */
-  bytesRead(): number {
-    return this.opened.reduce((a, d) => a + (d?.dump.bytesOut?.() ?? 0), 0);
-  }
-}
-
-/**
- * Starts reading at once, so that the stream is in reading mode and nothing
- * is discarded as unread output; the pipe then holds the engine back until
- * the first chunk is asked for.
- */
-function heldBack(stream: AsyncIterable<Buffer>): AsyncIterator<Buffer> {
-  const it = stream[Symbol.asyncIterator]();
-  let first: Promise<IteratorResult<Buffer>> | undefined = it.next();
-  first.catch(() => {});
-  return {
-    next() {
-      const f = first;
-      first = undefined;
-      return f ?? it.next();
-    },
-  };
-}
-
 /**
  * The engine could not read the snapshot (damaged pack or segment, I/O):
  * quote it, and say the output is incomplete and which check shows the damage.
@@ -392,47 +249,3 @@ function readFailed(engine: Engine, snapshotId: string, written: number, e: Engi
   return new DumpError(`${engine.kind} could not read snapshot ${snapshotId} (${e.detail}): the ${written} bytes written so far are an incomplete stream; \`${check}\` shows what is damaged.`);
 }
 
-/**
- * Interleaves side-record literals and zero runs with the data parts, in
- * order, section by section; with `only`, the header section (dir null) and
- * the sections of those directories only.
- */
-async function rebuild(ops: Op[], layout: { sections: SideSection[]; parts: SidePart[] }, only: Set<string> | undefined, src: { parts: PartReader; beforeData: () => Promise<void> }, out: Out): Promise<void> {
-  let pos = 0;
-  for (const [si, sec] of layout.sections.entries()) {
-    const from = pos;
-    pos += sec.ops;
-    if (only && sec.dir !== null && !only.has(sec.dir)) continue;
-    const pi = layout.parts.findIndex((x) => x.section === si);
-    await rebuildSection(ops.slice(from, pos), pi < 0 ? undefined : async () => (await src.beforeData(), src.parts.get(pi)), out);
-  }
-}
-
-async function rebuildSection(ops: Op[], data: (() => Promise<Data>) | undefined, out: Out): Promise<void> {
-  let left: Buffer = Buffer.alloc(0);
-  let d: Data | undefined;
-  const short = () => new DumpError("the data file of the snapshot is shorter than its side record says; the repository may be damaged, run a check.");
-  for (const op of ops) {
-    if (op.kind === "lit") await out.write(op.bytes);
-    else if (op.kind === "zero") for (let n = op.n; n > 0; n -= ZEROS.length) await out.write(ZEROS.subarray(0, Math.min(n, ZEROS.length)));
-    else {
-      if (!data) throw short();
-      d ??= await data();
-      let n = op.n;
-      while (n > 0) {
-        if (left.length === 0) {
-          const r = await d.data.next();
-          if (r.done) await d.dump.done;
-          if (r.done) throw short();
-          left = r.value;
-        }
-        const take = left.subarray(0, Math.min(n, left.length));
-        left = left.subarray(take.length);
-        n -= take.length;
-        await out.write(take);
-      }
-    }
-  }
-  if (d && (left.length > 0 || !(await d.data.next()).done)) throw new DumpError("the data file of the snapshot is longer than its side record says; the repository may be damaged, run a check.");
-  await d?.dump.done;
-}
