@@ -31,6 +31,12 @@ export interface IngestOptions {
   trailer?: TrailerFormat;
   /** seconds the engine's backend may keep failing before the backup fails (restic; default 60) */
   backendTimeoutSeconds?: number;
+  /**
+   * side record format (layout/side-record.ts): 2 (default) stores each
+   * qube's data as its own snapshot; 1 the whole data as one, as qubes-dedup
+   * did before (benches compare the two; tests make old-layout repositories)
+   */
+  format?: 1 | 2;
 }
 
 /**
@@ -47,13 +53,14 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   const runTag = runTagOf(newRunId());
   const progress: IngestProgress = { bytesRead: 0 };
   let pending: { bytes: Uint8Array; section: number }[] = [];
-  const side = new SideRecordBuilder((bytes, section) => pending.push({ bytes, section }));
+  const format = opts.format ?? 2;
+  const side = new SideRecordBuilder((bytes, section) => pending.push({ bytes, section: format === 1 ? 0 : section }));
   const parser = new BackupStreamParser(side, opts.trailer ?? SHIM_TRAILER, (path) => (progress.currentFile = path));
   const hash = createHash("sha256");
   // said before a byte is read, not after the whole stream
   const space = await engine.freeSpaceProblem?.();
   if (space) throw space;
-  const parts = new PartWriter(engine, { runTag, hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds, moreExpected: () => moreDataExpected(parser, side) });
+  const parts = new PartWriter(engine, { runTag, hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds, moreExpected: () => format === 2 && moreDataExpected(parser, side) });
   // restic allows concurrent backups: the side record's one starts now, so that its start-up overlaps the data
   const early = engine.kind === "restic" ? sideBackup(engine, runTag, opts) : undefined;
   let stored: StoredPart[];
@@ -91,10 +98,10 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
     backupId: header.backupId, qubes, compressed: header.compressed, warnings: parser.warnings,
     durationSeconds: (performance.now() - started) / 1000, createdAt, logicalBytes: progress.bytesRead, streamSha256,
   };
-  const record = side.finish({
-    format: 2, backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes, dataSnapshotId: stored[0]?.snapshotId, summary,
-    sections: side.sections(), parts: stored.map(({ snapshotId, section, dataBytes }) => ({ snapshotId, section, dataBytes })),
-  });
+  const meta = { backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes, dataSnapshotId: stored[0]?.snapshotId, summary };
+  const record = format === 1 && stored.length
+    ? side.finish({ format: 1, ...meta })
+    : side.finish({ format: 2, ...meta, sections: side.sections(), parts: stored.map(({ snapshotId, section, dataBytes }) => ({ snapshotId, section, dataBytes })) });
   let sideAdded: number;
   let snapshotId: string;
   let sideSnapshotId: string;
