@@ -7,6 +7,13 @@ import type { Out } from "./dump-output.ts";
 /** A block of zeros, written for the side record's zero runs. */
 const ZEROS = Buffer.alloc(65536);
 
+/**
+ * Parts started ahead of the one being read: a qube's data (tens of MiB)
+ * often streams in less time than an engine's start-up (restic ~0.6 s CPU),
+ * so one ahead leaves gaps; each waiting engine holds only its pipe's 1 MiB.
+ */
+const PARTS_AHEAD = 2;
+
 export type Open = (snapshotId: string, filename: string) => StdoutDump;
 export type Data = { dump: StdoutDump; data: AsyncIterator<Buffer> };
 
@@ -30,11 +37,11 @@ export class PartReader {
     else void early?.dump.kill();
   }
 
-  /** The data of part `i`, started now if it was not; starts the next needed part too. */
+  /** The data of part `i`, started now if it was not; starts the next PARTS_AHEAD needed parts too. */
   get(i: number): Data {
     const d = this.start(i)!;
-    const next = this.ids.findIndex((id, k) => k > i && id !== undefined);
-    if (next >= 0) this.start(next);
+    const next = this.ids.map((id, k) => (k > i && id !== undefined ? k : -1)).filter((k) => k >= 0);
+    for (const k of next.slice(0, PARTS_AHEAD)) this.start(k);
     return d;
   }
 
