@@ -65,19 +65,21 @@ function qubesOf() {
   return [tpl(1), tpl(2), ...Array.from({ length: 18 }, (_, i) => app(i + 1))];
 }
 
-/** Runs argv; resolves to { seconds, stdout, stderr }; rejects on a non-zero exit. */
-function run(argv, { stdin, env } = {}) {
+/** Runs argv (stdout captured, or to a file such as /dev/null); resolves to { seconds, stdout, stderr }; rejects on a non-zero exit. */
+function run(argv, { stdin, stdout = "pipe", env } = {}) {
   const inFd = fs.openSync(stdin ?? "/dev/null", "r");
+  const outFd = stdout === "pipe" ? "pipe" : fs.openSync(stdout, "w");
   const t0 = process.hrtime.bigint();
-  const child = spawn(argv[0], argv.slice(1), { stdio: [inFd, "pipe", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn(argv[0], argv.slice(1), { stdio: [inFd, outFd, "pipe"], env: { ...process.env, ...env } });
   let out = "";
   let err = "";
-  child.stdout.on("data", (d) => (out += d));
+  child.stdout?.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (err = (err + d).slice(-65536)));
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) => {
       fs.closeSync(inFd);
+      if (typeof outFd === "number") fs.closeSync(outFd);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       if (code !== 0) return reject(new Error(`${argv.slice(0, 3).join(" ")} … exited with ${code}: ${err.trim().split("\n").slice(-3).join(" / ")}`));
       resolve({ seconds, stdout: out, stderr: err });
@@ -99,7 +101,7 @@ async function ingestInto(kind, repo, pwFile, stream, format) {
 }
 
 async function dumpToNull(kind, repo, pwFile, ing) {
-  const r = await run(["node", CLI, "dump", "--engine", kind, "--repo", repo, "--password-file", pwFile, "--side", ing.sideSnapshotId, ing.snapshotId], { env: engineEnv(kind) });
+  const r = await run(["node", CLI, "dump", "--engine", kind, "--repo", repo, "--password-file", pwFile, "--side", ing.sideSnapshotId, ing.snapshotId], { stdout: "/dev/null", env: engineEnv(kind) });
   if (lastJson(r.stderr).streamSha256 !== ing.streamSha256) throw new Error(`dump of ${ing.snapshotId} is not the stream that was stored`);
   return r.seconds;
 }

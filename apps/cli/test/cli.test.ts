@@ -132,7 +132,7 @@ describe("qubes-dedup with a real restic repository", () => {
     expect(names).toEqual(whole.filter((n) => !n.includes("/") || n.startsWith(`${dirs[0]}/`)));
     expect(names.slice(0, 3)).toEqual(["backup-header", "backup-header.hmac", "qubes.xml.000.enc"]);
     const unknown = await cli(s, ["dump", snap!.id.slice(0, 12), "--qubes", "work,mail"]);
-    expect(unknown.stderr.toString()).toMatch(/^qubes-dedup: snapshot [0-9a-f]{12} holds no qube named "mail" \(it holds [a-z0-9, -]+\); name qubes from that list\.\n$/);
+    expect(unknown.stderr.toString()).toMatch(/^qubes-dedup: snapshot [0-9a-f]{64} holds no qube named "mail" \(it holds [a-z0-9, -]+\); name qubes from that list\.\n$/);
     expect(unknown.status).toBe(1);
     const bad = await cli(s, ["dump", snap!.id.slice(0, 12), "--qubes", "work,$(id)"]);
     expect(bad.stderr.toString()).toBe('qubes-dedup: qube name "$(id)" is not a valid qube name; use a letter followed by up to 30 letters, digits, "_", "." or "-" (not ending in "-dm", not "none", "default" or "Domain-0").\n');
