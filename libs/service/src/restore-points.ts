@@ -129,9 +129,10 @@ async function latestVerdicts(db: Database, repositoryId: number): Promise<Map<s
 
 /**
  * The Qubes page: one row per qube that the newest snapshot's qubes.xml
- * lists (the qubes dom0 had at its last backup, each backed up or not),
- * plus qubes dom0 judged in its latest changed-only backup; for rows indexed
- * before the list was kept, every qube ever backed up. Ages are seconds
+ * lists (the qubes dom0 had at its last backup, each backed up or not); for
+ * rows indexed before the list was kept, every qube ever backed up. dom0's
+ * verdicts (its note lines) count only for those names, so a note such as
+ * `warning: …` is never taken for a qube. Ages are seconds
  * before `now`.
  * @throws ServiceError when the repository is not registered.
  */
@@ -144,7 +145,6 @@ export async function qubesOverview(db: Database, repository: string, now: Date 
   const newest = rows.at(-1);
   if (newest?.listed.length) newest.listed.forEach(add);
   else for (const r of rows) r.qubes.forEach((q) => add(q.name));
-  [...verdicts.keys()].forEach(add);
   return names.map((name) => {
     const holding = rows.filter((r) => r.qubes.some((q) => q.name === name));
     const lastRow = holding.at(-1);
