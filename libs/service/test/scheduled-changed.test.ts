@@ -3,7 +3,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@qubes-dedup/db";
 import { addRepository, idle, qubesOverview, tick } from "../src/index.ts";
-import { buildAll, installPolicy, machine, machineEnv } from "./qrexec-harness.ts";
+import { execFileSync } from "node:child_process";
+import { BUILT, WORKSPACE, buildAll, installPolicy, machine, machineEnv } from "./qrexec-harness.ts";
 
 // Scheduled backups through the whole simulated chain (scheduler -> qrexec
 // -> dom0 agent -> qvm-backup -> ingest -> restic): they ask dom0 for the
@@ -18,6 +19,8 @@ const VERDICT = /^(vault|work): /;
 
 beforeAll(async () => {
   buildAll();
+  // dom0's change record reads LV uuids with lvs
+  execFileSync(process.execPath, [path.join(WORKSPACE, "tools/bundle.mjs"), path.join(WORKSPACE, "libs/qubes-sim/src/cli/lvs.ts"), path.join(BUILT.dom0Bin, "lvs")], { stdio: "ignore" });
   m = machine();
   // dom0's change record reads dom0's own files (/var/lib/qubes/qubes.xml, lvs): one root is the simulated system and the agent's root
   fs.cpSync(path.join(m.agentRoot, "etc/qubes-dedup"), path.join(m.dom0, "etc/qubes-dedup"), { recursive: true });
@@ -47,7 +50,7 @@ describe("scheduled backups of the changed qubes only", () => {
     const { run, job, verdicts } = await scheduledRun(T0);
     expect(job.request).toBe('{"repo":"main","qubes":["work","vault"],"changed":true}');
     expect(job.status, job.error ?? "").toBe("succeeded");
-    expect(verdicts).toEqual(["vault: never backed up", "work: never backed up"]);
+    expect(verdicts).toEqual(["work: never backed up", "vault: never backed up"]);
     expect(run.status).toBe("succeeded");
     expect(run.log.split("\n")).toEqual([expect.stringMatching(/^backup request #\d+ \(changed qubes of work, vault\): succeeded$/), ...job.log.split("\n")]);
     const snap = await db.prisma.snapshot.findFirstOrThrow({ include: { qubes: true } });
@@ -73,7 +76,7 @@ describe("scheduled backups of the changed qubes only", () => {
   it("the next run finds nothing changed and stores nothing; a fullBackup schedule sends every selected qube", { timeout: 180_000 }, async () => {
     const first = await db.prisma.snapshot.findFirstOrThrow();
     const again = await scheduledRun(new Date(T0.getTime() + HOUR));
-    expect(again.verdicts).toEqual([`vault: unchanged since ${first.backupId}`, `work: unchanged since ${first.backupId}`]);
+    expect(again.verdicts).toEqual([`work: unchanged since ${first.backupId}`, `vault: unchanged since ${first.backupId}`]);
     expect(again.job.status).toBe("succeeded");
     expect(await db.prisma.snapshot.count()).toBe(1);
     const rows = await qubesOverview(db, "main");
