@@ -71,7 +71,7 @@ export default function QubesPage() {
                     <td>
                       {q.last ? (
                         <>
-                          <Time value={q.last.createdAt} /> <span className="muted">({formatAge(q.last.createdAt)} ago, {q.last.shortId})</span>
+                          <Time value={q.last.createdAt} /> <span className="muted">({formatAge(q.last.createdAt)}, {q.last.shortId})</span>
                         </>
                       ) : (
                         <strong>never backed up</strong>

@@ -55,7 +55,7 @@ export function RestorePoints({ repository }: { repository: string }) {
                     <tr key={q.name} data-testid="restore-point-qube" data-qube={q.name}>
                       <td>{q.name}</td>
                       <td className="mono">{q.shortId}</td>
-                      <td>{q.ageSeconds === 0 ? "this backup" : `${formatDuration(q.ageSeconds)} older`}</td>
+                      <td>{q.ageSeconds === 0 ? "this backup" : `${formatDuration(Math.round(q.ageSeconds))} older`}</td>
                     </tr>
                   ))}
                 </tbody>
