@@ -8,6 +8,7 @@ import { registerEngines } from "./commands/engines.ts";
 import { registerIngest } from "./commands/ingest.ts";
 import { registerLedger } from "./commands/ledger.ts";
 import { registerReindex } from "./commands/reindex.ts";
+import { registerRestorePoints } from "./commands/restore-points.ts";
 import { registerRetention } from "./commands/retention.ts";
 import { registerSchedules } from "./commands/schedules.ts";
 import { registerVerify } from "./commands/verify.ts";
@@ -44,6 +45,7 @@ export function createProgram(): Command {
   registerIngest(program);
   registerDump(program);
   registerSnapshots(program);
+  registerRestorePoints(program);
   registerReindex(program);
   registerVerify(program);
   registerRetention(program);

@@ -107,6 +107,7 @@ async function recordSnapshot(db: Database, repositoryId: number, jobId: number,
         compressed: r.compressed,
         durationSeconds: r.durationSeconds,
         warnings: JSON.stringify(r.warnings),
+        listedQubes: JSON.stringify(r.listed),
         qubes: {
           create: r.qubes.map((q) => ({
             qid: q.qid,

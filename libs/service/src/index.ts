@@ -56,6 +56,8 @@ export { failAbandonedJobs, processAlive, jobView, type JobView, type JobStatus 
 export {
   requestBackup,
   requestRestore,
+  requestRestorePoint,
+  type RestorePointRequestInput,
   type BackupRequestInput,
   type RestoreRequestInput,
   type RequestEvents,
@@ -68,11 +70,13 @@ export {
   snapshotRefSchema,
   backupTaskInput,
   restoreTaskInput,
+  restorePointTaskInput,
   MAX_QUBES,
   type BackupTaskInput,
   type RestoreTaskInput,
+  type RestorePointTaskInput,
 } from "./request-inputs.ts";
-export { startBackup, startRestore, cancelTask, taskDone, getTask, listTasks, taskEnded, type TaskView, type TaskState } from "./tasks.ts";
+export { startBackup, startRestore, startRestorePoint, cancelTask, taskDone, getTask, listTasks, taskEnded, type TaskView, type TaskState } from "./tasks.ts";
 export { progressFigures, etaSeconds, type ProgressFigures } from "./progress.ts";
 export { checkProgressOf, checkRunFigures, followCheck, type CheckRunProgress } from "./check-progress.ts";
 export { requestHistory, HISTORY_LIMIT, type RequestRecord } from "./history.ts";
@@ -121,3 +125,4 @@ export { engineStatus, type EngineStatus } from "./engines.ts";
 
 // dom0's ledger copies
 export { storeLedgerCopy, fetchLedgerMaterial } from "./ledger-copy.ts";
+export { listRestorePoints, qubesOverview, formatAge, type RestorePointView, type PointQubeView, type QubeOverview, type ChangeView } from "./restore-points.ts";

@@ -74,7 +74,12 @@ function ScheduleList({ repositoryId }: { repositoryId: number }) {
           <tr key={s.id} data-testid="schedule-row">
             <td>
               {KIND_TEXT[s.kind]}
-              {s.kind === "backup" && <div className="muted">{s.qubes.length ? s.qubes.join(", ") : "default set"}</div>}
+              {s.kind === "backup" && (
+                <div className="muted">
+                  {s.qubes.length ? s.qubes.join(", ") : "default set"}
+                  {s.fullBackup ? "; every qube each time" : "; changed qubes only"}
+                </div>
+              )}
               {s.kind === "check" && <div className="muted">{s.readDataSubset ? `reads ${s.readDataSubset} of the data` : "structure only"}</div>}
             </td>
             <td className="mono">{s.cron}</td>
@@ -110,12 +115,13 @@ function NewSchedule({ repositoryId }: { repositoryId: number }) {
   const [cron, setCron] = useState("0 3 * * *");
   const [qubes, setQubes] = useState("");
   const [subset, setSubset] = useState("5%");
+  const [full, setFull] = useState(false);
   const create = useMutation(
     trpc.schedules.create.mutationOptions({ onSuccess: () => void qc.invalidateQueries({ queryKey: trpc.schedules.list.queryKey() }) }),
   );
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate({ repositoryId, kind, cron, qubes: kind === "backup" ? splitNames(qubes) : [], ...(kind === "check" && subset ? { readDataSubset: subset } : {}) });
+    create.mutate({ repositoryId, kind, cron, qubes: kind === "backup" ? splitNames(qubes) : [], fullBackup: kind === "backup" && full, ...(kind === "check" && subset ? { readDataSubset: subset } : {}) });
   };
   return (
     <form onSubmit={submit} className="filters" style={{ marginTop: "1rem" }}>
@@ -137,6 +143,11 @@ function NewSchedule({ repositoryId }: { repositoryId: number }) {
         <label>
           Qubes (empty: default set)
           <input value={qubes} onChange={(e) => setQubes(e.target.value)} data-testid="sched-qubes" />
+        </label>
+      )}
+      {kind === "backup" && (
+        <label className="check">
+          <input type="checkbox" checked={full} onChange={(e) => setFull(e.target.checked)} data-testid="sched-full" /> Every qube each time (default: only the qubes dom0 finds changed; dom0 still sends all every 30 days)
         </label>
       )}
       {kind === "check" && (

@@ -26,6 +26,8 @@ export interface QubeSummary { qid: number; name: string; backupPath: string; ba
  */
 export interface IngestResult {
   snapshotId: string; sideSnapshotId: string; backupId: string; header: BackupHeader; qubes: QubeSummary[];
+  /** every qube name the backup's qubes.xml lists, in the backup or not (the qubes dom0 had), document order */
+  listed: string[];
   logicalBytes: number; addedBytes: number; streamSha256: string; compressed: boolean;
   durationSeconds: number; warnings: string[];
 }
@@ -96,8 +98,9 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   const header = parser.header!;
   const streamSha256 = hash.digest("hex");
   const qubes = summarise(parser);
+  const listed = (parser.qubes ?? []).map((q) => q.name);
   const summary: IngestSummary = {
-    backupId: header.backupId, qubes, compressed: header.compressed, warnings: parser.warnings,
+    backupId: header.backupId, qubes, listed, compressed: header.compressed, warnings: parser.warnings,
     durationSeconds: (performance.now() - started) / 1000, createdAt, logicalBytes: progress.bytesRead, streamSha256,
   };
   const record = side.finish({ format: 1, backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes, dataSnapshotId: data.snapshotId, summary });
@@ -115,7 +118,7 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   }
   const addedBytes = data.addedBytes + sideAdded;
   return {
-    snapshotId, sideSnapshotId, backupId: header.backupId, header, qubes,
+    snapshotId, sideSnapshotId, backupId: header.backupId, header, qubes, listed,
     logicalBytes: progress.bytesRead, addedBytes, streamSha256,
     compressed: header.compressed, durationSeconds: (performance.now() - started) / 1000, warnings: parser.warnings,
   };

@@ -12,6 +12,6 @@ export { unansweredCalls, answerTheWaitingCall } from "./confirm.ts";
 export { tree } from "./tree.ts";
 export { makeBackupStreamFile, type StreamFileOptions } from "./stream.ts";
 export { simulatedDom0Env, writeSimulatedPolicy, type SimulatedDom0 } from "./dom0-env.ts";
-export { answerTheDialog } from "./dialog.ts";
+export { answerEveryDialog, answerTheDialog } from "./dialog.ts";
 export { joinOuterStream, renameMember, splitOuterStream, type OuterMember } from "./outer-stream.ts";
 export { startScript, processesMentioning, waitGone, waitLocked, exited } from "./kill.ts";

@@ -4,6 +4,7 @@
  * session token (trpc.ts).
  */
 import { maintenanceRouter } from "./routers/maintenance.ts";
+import { qubesRouter } from "./routers/qubes.ts";
 import { repositoriesRouter } from "./routers/repositories.ts";
 import { requestsRouter } from "./routers/requests.ts";
 import { retentionRouter } from "./routers/retention.ts";
@@ -15,6 +16,7 @@ import { createCallerFactory, router } from "./trpc.ts";
 export const appRouter = router({
   repositories: repositoriesRouter,
   snapshots: snapshotsRouter,
+  qubes: qubesRouter,
   requests: requestsRouter,
   schedules: schedulesRouter,
   retention: retentionRouter,
