@@ -121,3 +121,8 @@ export { engineStatus, type EngineStatus } from "./engines.ts";
 
 // dom0's ledger copies
 export { storeLedgerCopy, fetchLedgerMaterial } from "./ledger-copy.ts";
+
+// single-file restore
+export { openVolume, withVolume, listFiles, downloadToFile, parseQubeVolume, defaultTransport, FILE_VOLUMES, type FilesTarget, type FilesOptions, type OpenVolume } from "./files.ts";
+export { openVolumeStream, type VolumeStreamOptions } from "./volume-stream.ts";
+export { FilesError, escapeName, type Listing, type Entry } from "@qubes-dedup/files";
