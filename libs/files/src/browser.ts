@@ -5,7 +5,8 @@
  */
 import { FilesError } from "./errors.ts";
 import { escapeName } from "./escape.ts";
-import { debugfsFailure, parseLs, parseStats, ROOT_INODE, type EntryKind, type LsEntry } from "./debugfs.ts";
+import { Writable } from "node:stream";
+import { debugfsFailure, stdoutFailure, parseLs, parseStats, ROOT_INODE, type EntryKind, type LsEntry } from "./debugfs.ts";
 import { MAX_STAT_BATCH, type FsRequest } from "./request.ts";
 import type { FsTransport, RunOptions } from "./transport.ts";
 
@@ -80,8 +81,12 @@ export class VolumeBrowser {
   }
 
   private async run(req: Omit<FsRequest, "offset">, what: string, opts: Partial<RunOptions> = {}) {
-    const r = await this.transport.run(this.image, { ...req, offset: this.offset }, { maxBytes: MAX_LS_BYTES, timeoutSeconds: this.timeout, ...opts });
-    const failure = debugfsFailure(r.stderr, what);
+    const head = headOf(opts.output);
+    const r = await this.transport.run(this.image, { ...req, offset: this.offset }, { maxBytes: MAX_LS_BYTES, timeoutSeconds: this.timeout, ...opts, output: head?.tap }).catch((e) => {
+      // the notice came before the content and pushed it over its size
+      throw (head && stdoutFailure(head.bytes())) ?? e;
+    });
+    const failure = stdoutFailure(head ? head.bytes() : r.stdout) ?? debugfsFailure(r.stderr, what);
     if (failure) throw failure;
     return r;
   }
@@ -165,7 +170,11 @@ export class VolumeBrowser {
     const limit = this.maxDownloadBytes;
     if (r.kind === "dir") {
       const scratch = limit + (1 << 20);
-      const res = await this.transport.run(this.image, { op: "tar", inodes: [r.inode], offset: this.offset }, { maxBytes: scratch * 2, scratchBytes: scratch, timeoutSeconds: this.timeout + limit / (20 << 20), output });
+      const res = await this.transport
+        .run(this.image, { op: "tar", inodes: [r.inode], offset: this.offset }, { maxBytes: scratch * 2, scratchBytes: scratch, timeoutSeconds: this.timeout + limit / (20 << 20), output })
+        .catch((e) => {
+          throw e instanceof FilesError && e.code === "too-large" ? tooLarge(shown, limit) : e;
+        });
       if (/No space left on device/.test(res.stderr)) throw tooLarge(shown, limit);
       const failure = debugfsFailure(res.stderr, shown);
       if (failure) throw failure;
@@ -183,6 +192,20 @@ export class VolumeBrowser {
 function tooLarge(shown: string, limit: number, size?: number): FilesError {
   const what = size === undefined ? "holds more than" : `is ${size} bytes, over`;
   return new FilesError(`${shown} ${what} the download limit of ${limit} bytes; download a smaller part or raise the limit (--max-bytes).`, "too-large");
+}
+
+/** A pass-through to `output` that keeps the first 64 bytes (for {@link stdoutFailure}). */
+function headOf(output: NodeJS.WritableStream | undefined): { tap: Writable; bytes: () => Buffer } | undefined {
+  if (!output) return undefined;
+  let head = Buffer.alloc(0);
+  const tap = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      if (head.length < 64) head = Buffer.concat([head, chunk.subarray(0, 64 - head.length)]);
+      if (output.write(chunk)) cb();
+      else output.once("drain", () => cb());
+    },
+  });
+  return { tap, bytes: () => head };
 }
 
 function split(path: string): string[] {

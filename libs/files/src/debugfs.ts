@@ -136,6 +136,21 @@ export function parseStats(text: string): Map<number, InodeStat> {
   return out;
 }
 
+/**
+ * What debugfs prints on stdout, before any output, when the primary
+ * superblock's checksum fails and it falls back to a backup superblock
+ * (e2fsprogs debugfs.c open_filesystem). The output that follows would be
+ * read from a filesystem whose superblock was altered, so it is refused.
+ */
+const SUPERBLOCK_RETRY = "Checksum errors in superblock!";
+
+/** The failure a debugfs stdout starting with a notice means, or undefined. @param head the first bytes of stdout */
+export function stdoutFailure(head: Buffer): FilesError | undefined {
+  if (head.toString("latin1", 0, SUPERBLOCK_RETRY.length) === SUPERBLOCK_RETRY)
+    return new FilesError("the volume's ext4 superblock fails its checksum, so the filesystem is corrupt or was altered; try the same volume in another snapshot.", "bad-filesystem");
+  return undefined;
+}
+
 /** Lines debugfs always prints on stderr (its banner). */
 const BANNER = /^debugfs \d[\w.-]* \([^)]*\)$/;
 

@@ -7,7 +7,7 @@
  */
 export { FilesError, type FilesErrorCode } from "./errors.ts";
 export { escapeName, needsEscape } from "./escape.ts";
-export { parseLs, parseStat, parseStats, debugfsFailure, inodeArg, ROOT_INODE, type EntryKind, type LsEntry, type InodeStat } from "./debugfs.ts";
+export { parseLs, parseStat, parseStats, debugfsFailure, stdoutFailure, inodeArg, ROOT_INODE, type EntryKind, type LsEntry, type InodeStat } from "./debugfs.ts";
 export { encodeRequest, decodeRequest, checkRequest, debugfsCommands, deviceArg, MAX_STAT_BATCH, REQUEST_MAGIC, type FsOp, type FsRequest } from "./request.ts";
 export type { FsTransport, RunOptions, RunResult } from "./transport.ts";
 export { BwrapTransport, bwrapArgs, type SandboxTools } from "./bwrap.ts";
