@@ -135,7 +135,8 @@ export async function listFiles(db: Database, target: FilesTarget, dirPath: stri
  */
 export async function downloadToFile(browser: VolumeBrowser, filePath: string, outPath: string): Promise<{ kind: "file" | "tar"; bytes: number; name: string }> {
   const tmp = path.join(path.dirname(outPath), `.${path.basename(outPath)}.partial-${process.pid}-${Date.now()}`);
-  const out = fs.createWriteStream(tmp, { flags: "wx", mode: 0o600 });
+  // opened at once, so the catch below removes a file that exists
+  const out = fs.createWriteStream(tmp, { fd: fs.openSync(tmp, "wx", 0o600) });
   try {
     const r = await browser.download(filePath, out);
     await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
