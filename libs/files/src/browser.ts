@@ -50,7 +50,7 @@ export interface Listing {
 }
 
 /** Where a path led. */
-interface Resolved {
+export interface Resolved {
   inode: number;
   kind: EntryKind;
   size: number | undefined;
@@ -159,12 +159,25 @@ export class VolumeBrowser {
   }
 
   /**
+   * Resolves what a download of `path` would send and refuses, before any
+   * byte, what it cannot: a device, fifo or socket, a file over the limit.
+   * A directory's size is known only once copied (download refuses it then).
+   */
+  async checkDownload(path: string): Promise<Resolved> {
+    const r = await this.resolve(path);
+    const shown = escapeName("/" + r.names.join("/"));
+    if (r.kind !== "file" && r.kind !== "dir") throw new FilesError(`${shown} is a ${r.kind === "symlink" ? "symlink" : "device, fifo or socket"}, not a file or directory, so it has no content to download.`, "not-found");
+    if (r.kind === "file" && (r.size ?? 0) > this.maxDownloadBytes) throw tooLarge(shown, this.maxDownloadBytes, r.size);
+    return r;
+  }
+
+  /**
    * Writes a file's bytes to `output`; a directory is written as a GNU tar
    * archive of its content (names relative, `./…`).
    * @returns what was sent: "file" or "tar", and the bytes written
    */
   async download(path: string, output: NodeJS.WritableStream): Promise<{ kind: "file" | "tar"; bytes: number; name: string }> {
-    const r = await this.resolve(path);
+    const r = await this.checkDownload(path);
     const shown = escapeName("/" + r.names.join("/"));
     const name = r.names.at(-1) ?? "root";
     const limit = this.maxDownloadBytes;
@@ -180,9 +193,7 @@ export class VolumeBrowser {
       if (failure) throw failure;
       return { kind: "tar", bytes: res.bytes, name };
     }
-    if (r.kind !== "file") throw new FilesError(`${shown} is a ${r.kind === "symlink" ? "symlink" : "device, fifo or socket"}, not a file or directory, so it has no content to download.`, "not-found");
     const size = r.size ?? 0;
-    if (size > limit) throw tooLarge(shown, limit, size);
     const res = await this.run({ op: "cat", inodes: [r.inode] }, shown, { maxBytes: size, output, timeoutSeconds: this.timeout + size / (20 << 20) });
     if (res.bytes !== size) throw new FilesError(`only ${res.bytes} of the ${size} bytes of ${shown} could be read, so the filesystem is corrupt; try the same file in another snapshot.`, "bad-filesystem");
     return { kind: "file", bytes: res.bytes, name };

@@ -14,4 +14,4 @@ export { BwrapTransport, bwrapArgs, type SandboxTools } from "./bwrap.ts";
 export { QrexecTransport, FS_SERVICE } from "./qrexec.ts";
 export { readPartitionTable, filesystemOffset, TABLE_BYTES, type Partition, type PartitionTable } from "./partition.ts";
 export { rebuildImage, IMAGE_NAME } from "./image.ts";
-export { VolumeBrowser, MAX_ENTRIES, MAX_SYMLINKS, type BrowseLimits, type Entry, type Listing } from "./browser.ts";
+export { VolumeBrowser, MAX_ENTRIES, MAX_SYMLINKS, type BrowseLimits, type Entry, type Listing, type Resolved } from "./browser.ts";

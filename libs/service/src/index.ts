@@ -126,3 +126,4 @@ export { storeLedgerCopy, fetchLedgerMaterial } from "./ledger-copy.ts";
 export { openVolume, withVolume, listFiles, downloadToFile, parseQubeVolume, defaultTransport, FILE_VOLUMES, type FilesTarget, type FilesOptions, type OpenVolume } from "./files.ts";
 export { openVolumeStream, type VolumeStreamOptions } from "./volume-stream.ts";
 export { FilesError, escapeName, type Listing, type Entry } from "@qubes-dedup/files";
+export { browseVolume, closeBrowsedVolumes, IDLE_SECONDS } from "./files-sessions.ts";
