@@ -10,10 +10,10 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { PassThrough, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { FilesError } from "./errors.ts";
 import { drainBounded, MAX_STDERR } from "./bounded.ts";
-import { encodeRequest, REQUEST_MAGIC, type FsRequest } from "./request.ts";
+import { encodeRequest, type FsRequest } from "./request.ts";
 import type { FsTransport, RunOptions, RunResult } from "./transport.ts";
 
 /** The qrexec service in the disposable qube (packaging/template/qubes-rpc). */
@@ -39,14 +39,29 @@ export class QrexecTransport implements FsTransport {
     call.stdin.write(encodeRequest(req));
     tar.stdout.pipe(call.stdin);
     try {
-      const body = Readable.from(call.stdout);
-      const head = await Promise.race([readHead(body), failed]);
-      const errBytes = await readExactly(body, head.stderr);
-      const rest = new PassThrough();
-      body.pipe(rest);
-      const out = await drainBounded(rest, Math.min(opts.maxBytes, head.stdout), opts.output, () => call.kill("SIGKILL"));
+      const it = (call.stdout as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      let buf = Buffer.alloc(0);
+      /** reads until `enough(buf)` or the end of the answer */
+      const fill = async (enough: () => boolean) => {
+        while (!enough()) {
+          const r = await Promise.race([it.next(), failed]);
+          if (r.done) return;
+          buf = Buffer.concat([buf, r.value]);
+        }
+      };
+      await fill(() => buf.includes(0x0a) || buf.length > MAX_HEAD);
+      const nl = buf.indexOf(0x0a);
+      const head = parseHead(nl < 0 ? "" : buf.toString("latin1", 0, nl));
+      await fill(() => buf.length >= nl + 1 + head.stderr);
+      const stderr = buf.subarray(nl + 1, nl + 1 + head.stderr).toString("utf8");
+      const rest = buf.subarray(nl + 1 + head.stderr);
+      const body = Readable.from((async function* () {
+        if (rest.length > 0) yield rest;
+        for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+      })());
+      const out = await drainBounded(body, Math.min(opts.maxBytes, head.stdout), opts.output, () => call.kill("SIGKILL"));
       if (out.bytes !== head.stdout) throw new FilesError(`the disposable qube sent ${out.bytes} of the ${head.stdout} bytes it announced; try again.`, "sandbox");
-      return { ...out, stderr: errBytes.toString("utf8") };
+      return { ...out, stderr };
     } finally {
       clearTimeout(timer);
       call.kill("SIGKILL");
@@ -55,36 +70,9 @@ export class QrexecTransport implements FsTransport {
   }
 }
 
-async function readHead(body: Readable): Promise<{ stderr: number; stdout: number }> {
-  const line = await readLine(body);
-  const m = new RegExp(`^${REQUEST_MAGIC.replace("/", "\\/")} (\\d{1,16}) (\\d{1,16})$`).exec(line);
+/** The answer's first line: `qubes-dedup-files/1 <stderr bytes> <stdout bytes>`. */
+function parseHead(line: string): { stderr: number; stdout: number } {
+  const m = /^qubes-dedup-files\/1 (\d{1,16}) (\d{1,16})$/.exec(line);
   if (!m || Number(m[1]) > MAX_STDERR) throw new FilesError("the disposable qube answered something other than a qubes-dedup-files/1 reply; reinstall qubes-dedup in its template.", "sandbox");
   return { stderr: Number(m[1]), stdout: Number(m[2]) };
-}
-
-async function readLine(body: Readable): Promise<string> {
-  let line = "";
-  while (line.length <= MAX_HEAD) {
-    const b = await readExactly(body, 1);
-    if (b.length === 0 || b[0] === 0x0a) return line;
-    line += String.fromCharCode(b[0]!);
-  }
-  return line;
-}
-
-/** Reads exactly n bytes (fewer at the end of the stream). */
-async function readExactly(body: Readable, n: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let got = 0;
-  while (got < n) {
-    const chunk = body.read(Math.min(n - got, body.readableLength || n - got)) as Buffer | null;
-    if (chunk) {
-      parts.push(chunk);
-      got += chunk.length;
-      continue;
-    }
-    if (body.readableEnded) break;
-    await new Promise((res) => body.once("readable", res).once("end", res));
-  }
-  return Buffer.concat(parts);
 }
