@@ -6,7 +6,7 @@
 import { FilesError } from "./errors.ts";
 import { escapeName } from "./escape.ts";
 import { Writable } from "node:stream";
-import { debugfsFailure, stdoutFailure, parseLs, parseStats, ROOT_INODE, type EntryKind, type LsEntry } from "./debugfs.ts";
+import { debugfsFailure, stdoutFailure, parseLs, parseLsBatch, parseStats, ROOT_INODE, type EntryKind, type LsEntry } from "./debugfs.ts";
 import { MAX_STAT_BATCH, type FsRequest } from "./request.ts";
 import type { FsTransport, RunOptions } from "./transport.ts";
 
@@ -18,6 +18,11 @@ export const MAX_ENTRIES = MAX_STAT_BATCH;
 const MAX_LS_BYTES = 32 << 20;
 /** Longest symlink target read (PATH_MAX). */
 const MAX_LINK = 4096;
+
+/** Directories listed per sandboxed run of a search. */
+export const SEARCH_BATCH = 200;
+/** Most directories a search lists. */
+export const SEARCH_MAX_DIRS = 20_000;
 
 /** Limits of a browser. */
 export interface BrowseLimits {
@@ -156,6 +161,42 @@ export class VolumeBrowser {
     const stats = cut.length > 0 ? parseStats((await this.run({ op: "stat", inodes: cut.map((e) => e.inode) }, escapeName(shown))).stdout.toString("utf8")) : new Map();
     const entries = cut.map((e) => ({ name: e.name, display: escapeName(e.name), kind: e.kind, size: e.size, mtime: stats.get(e.inode)?.mtime, perm: e.perm }));
     return { path: shown, entries, total: all.length };
+  }
+
+  /**
+   * Finds entries whose name contains `needle` (case-insensitive) under
+   * `path`, breadth first, listing up to {@link SEARCH_BATCH} directories
+   * per sandboxed run; stops after {@link SEARCH_MAX_DIRS} directories or
+   * `maxResults` hits. Symlinks are reported, not followed.
+   * @returns hits with their full paths (`display` escaped) and whether the search stopped early
+   */
+  async search(needle: string, path = "/", maxResults = 200): Promise<{ hits: (Entry & { path: string; displayPath: string })[]; complete: boolean }> {
+    const start = await this.resolve(path);
+    if (start.kind !== "dir") throw new FilesError(`${escapeName("/" + start.names.join("/"))} is not a directory, so there is nothing to search in; give a directory.`, "not-found");
+    const want = needle.toLowerCase();
+    const hits: (Entry & { path: string; displayPath: string })[] = [];
+    let queue = [{ inode: start.inode, path: "/" + start.names.join("/") }];
+    let seen = 0;
+    const visited = new Set<number>();
+    while (queue.length > 0 && hits.length < maxResults) {
+      const batch = queue.slice(0, SEARCH_BATCH).filter((d) => !visited.has(d.inode));
+      queue = queue.slice(SEARCH_BATCH);
+      if (batch.length === 0) continue;
+      batch.forEach((d) => visited.add(d.inode));
+      seen += batch.length;
+      const r = await this.run({ op: "ls", inodes: batch.map((d) => d.inode) }, escapeName(batch[0]!.path));
+      // one directory runs as `-R` (no echo line), more as a `-f` batch
+      const lists = batch.length === 1 ? new Map([[batch[0]!.inode, parseLs(r.stdout)]]) : parseLsBatch(r.stdout, batch.map((d) => d.inode));
+      for (const d of batch) {
+        for (const e of lists.get(d.inode) ?? []) {
+          const p = `${d.path === "/" ? "" : d.path}/${e.name}`;
+          if (e.name.toLowerCase().includes(want) && hits.length < maxResults) hits.push({ name: e.name, display: escapeName(e.name), kind: e.kind, size: e.size, perm: e.perm, path: p, displayPath: escapeName(p) });
+          if (e.kind === "dir" && e.name !== "lost+found") queue.push({ inode: e.inode, path: p });
+        }
+      }
+      if (seen >= SEARCH_MAX_DIRS) break;
+    }
+    return { hits, complete: queue.length === 0 && hits.length < maxResults };
   }
 
   /**

@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import { FilesError } from "./errors.ts";
 import { collectStderr, drainBounded } from "./bounded.ts";
-import { debugfsCommands, deviceArg, type FsRequest } from "./request.ts";
+import { batched, debugfsCommands, deviceArg, type FsRequest } from "./request.ts";
 import type { FsTransport, RunOptions, RunResult } from "./transport.ts";
 
 /** Programs the reader needs, by where Debian and Fedora install them. */
@@ -44,7 +44,7 @@ export function bwrapArgs(image: string, req: FsRequest, tools: SandboxTools, sc
     const script = '/usr/sbin/debugfs -R "$1" "$2" && cd "/tmp/$3" && exec /usr/bin/tar --numeric-owner --format=gnu -cf - .';
     return [...a, "--", "/bin/sh", "-c", script, "sh", cmd!, dev, `<${req.inodes[0]}>`];
   }
-  if (req.op === "stat") return [...a, "--", "/usr/sbin/debugfs", "-f", "-", dev];
+  if (batched(req)) return [...a, "--", "/usr/sbin/debugfs", "-f", "-", dev];
   return [...a, "--", "/usr/sbin/debugfs", "-R", cmd!, dev];
 }
 
@@ -85,7 +85,7 @@ export class BwrapTransport implements FsTransport {
       child.on("close", (code) => res({ code }));
     });
     child.stdin.on("error", () => {});
-    child.stdin.end(req.op === "stat" ? debugfsCommands(req).join("\n") + "\n" : "");
+    child.stdin.end(batched(req) ? debugfsCommands(req).join("\n") + "\n" : "");
     const stderr = collectStderr(child.stderr);
     try {
       const out = await drainBounded(child.stdout, opts.maxBytes, opts.output, () => kill("overflow")).catch(async (e) => {

@@ -112,6 +112,34 @@ function mtimeOf(text: string): number {
   return secs + epoch * 2 ** 32;
 }
 
+/**
+ * Parses the output of several `ls -p` run with `debugfs -f`: each block
+ * follows its echo line `debugfs: ls -p <N>`, in the order asked. A block
+ * that does not parse (a corrupt directory) is left out.
+ * @returns entries by directory inode
+ */
+export function parseLsBatch(out: Buffer, inodes: number[]): Map<number, LsEntry[]> {
+  const text = out.toString("utf8");
+  const res = new Map<number, LsEntry[]>();
+  let pos = 0;
+  const starts = inodes.map((ino) => {
+    const mark = `debugfs: ls -p <${ino}>\n`;
+    const at = text.indexOf(mark, pos);
+    if (at >= 0) pos = at + mark.length;
+    return at < 0 ? undefined : { ino, at, from: at + mark.length };
+  });
+  const found = starts.filter((x): x is { ino: number; at: number; from: number } => x !== undefined);
+  found.forEach((s, i) => {
+    const end = i + 1 < found.length ? found[i + 1]!.at : text.length;
+    try {
+      res.set(s.ino, parseLs(Buffer.from(text.slice(s.from, end))));
+    } catch {
+      // a directory debugfs cannot list is skipped by a search
+    }
+  });
+  return res;
+}
+
 /** The echo line debugfs prints before each command read with `-f`. */
 const ECHO = /^debugfs: stat <(\d+)>\n/gm;
 

@@ -9,8 +9,8 @@
 import { inodeArg } from "./debugfs.ts";
 
 /**
- * ls: `ls -p` of one directory; stat: `stat` of up to {@link MAX_STAT_BATCH}
- * inodes; cat: the bytes of one inode; tar: `rdump` of one directory into a
+ * ls: `ls -p` of up to {@link MAX_STAT_BATCH} directories (a search's
+ * batch; one for a listing); stat: `stat` of up to as many inodes; cat: the bytes of one inode; tar: `rdump` of one directory into a
  * size-limited tmpfs, sent as a GNU tar archive of its content.
  */
 export type FsOp = "ls" | "stat" | "cat" | "tar";
@@ -33,7 +33,8 @@ export function checkRequest(req: FsRequest): void {
   if (!["ls", "stat", "cat", "tar"].includes(req.op)) throw new RangeError(`unknown operation ${String(req.op)}`);
   if (!Number.isSafeInteger(req.offset) || req.offset < 0 || req.offset % 512 !== 0) throw new RangeError(`offset ${req.offset} is not a multiple of 512 bytes`);
   const n = req.inodes.length;
-  if (n === 0 || (req.op !== "stat" && n !== 1) || n > MAX_STAT_BATCH) throw new RangeError(`${req.op} takes ${req.op === "stat" ? `1 to ${MAX_STAT_BATCH} inodes` : "one inode"}, not ${n}`);
+  const many = req.op === "stat" || req.op === "ls";
+  if (n === 0 || (!many && n !== 1) || n > MAX_STAT_BATCH) throw new RangeError(`${req.op} takes ${many ? `1 to ${MAX_STAT_BATCH} inodes` : "one inode"}, not ${n}`);
   req.inodes.forEach(inodeArg);
 }
 
@@ -50,6 +51,11 @@ export function decodeRequest(line: string): FsRequest {
   const req = { op: w[1] as FsOp, offset: Number(w[2]), inodes: w.slice(3).map(Number) };
   checkRequest(req);
   return req;
+}
+
+/** True when the request's commands go to `debugfs -f -` on stdin (several of them, each echoed before its output). */
+export function batched(req: FsRequest): boolean {
+  return req.op === "stat" || (req.op === "ls" && req.inodes.length > 1);
 }
 
 /** The debugfs commands a request runs (for ls, stat and cat; tar runs `rdump <N> /tmp`). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bwrapArgs, debugfsFailure, decodeRequest, encodeRequest, escapeName, filesystemOffset, parseLs, parseStat, parseStats, readPartitionTable } from "../src/index.ts";
+import { bwrapArgs, debugfsFailure, parseLsBatch, decodeRequest, encodeRequest, escapeName, filesystemOffset, parseLs, parseStat, parseStats, readPartitionTable } from "../src/index.ts";
 
 describe("debugfs output", () => {
   it("reads ls -p records, a name with a newline included, without . and ..", () => {
@@ -25,6 +25,13 @@ describe("debugfs output", () => {
   it("splits a batch of stats by their echo lines", () => {
     const m = parseStats(`debugfs: stat <14>\n${stat(14)}debugfs: stat <16>\nbroken\ndebugfs: stat <15>\n${stat(15)}`);
     expect([...m.keys()]).toEqual([14, 15]);
+  });
+
+  it("splits a batch of ls -p by their echo lines, in the order asked", () => {
+    const out = Buffer.from("debugfs: ls -p <2>\n/2/040755/0/0/.//\n/12/100644/0/0/a/3/\n\ndebugfs: ls -p <13>\n/14/100644/0/0/b\nc/1/\n\n");
+    const m = parseLsBatch(out, [2, 13]);
+    expect(m.get(2)?.map((e) => e.name)).toEqual(["a"]);
+    expect(m.get(13)?.map((e) => e.name)).toEqual(["b\nc"]);
   });
 
   it("turns stderr into one sentence; the banner alone is no failure", () => {

@@ -22,6 +22,10 @@ beforeAll(() => {
   fs.mkdirSync(path.join(t, "Documents"), { recursive: true });
   fs.writeFileSync(path.join(t, "Documents/a.txt"), data);
   fs.writeFileSync(path.join(t, "Documents/odd\nname"), "x");
+  // sibling directories, so a search lists several in one batch
+  fs.mkdirSync(path.join(t, "Music/deep"), { recursive: true });
+  fs.writeFileSync(path.join(t, "Music/deep/Name.ogg"), "x");
+  fs.mkdirSync(path.join(t, "Pictures"));
   fs.mkdirSync(path.join(dir, "v"));
   image = path.join(dir, "v", "volume.img");
   writeExt4Image(image, 8 << 20, t, { partitioned: true });
@@ -40,6 +44,10 @@ describe("the qrexec transport and its service script", () => {
     out.on("data", (c: Buffer) => parts.push(c));
     expect(await viaQrexec.download("/Documents/a.txt", out)).toEqual({ kind: "file", bytes: data.length, name: "a.txt" });
     expect(Buffer.concat(parts).equals(data)).toBe(true);
+    const found = await viaQrexec.search("NAME");
+    expect(found).toEqual(await viaBwrap.search("NAME"));
+    expect(found.hits.map((h) => h.displayPath).sort()).toEqual(["/Documents/odd\\nname", "/Music/deep/Name.ogg"]);
+    expect(found.complete).toBe(true);
     await expect(viaQrexec.list("/nope")).rejects.toThrow("/nope does not exist in this snapshot; list its parent directory to see what is there.");
   }, 60_000);
 });
