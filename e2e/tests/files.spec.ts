@@ -30,6 +30,17 @@ for (const width of [1280, 390]) {
   });
 }
 
+test("search by name finds the file and downloads it from the hits", async ({ page }) => {
+  await signIn(page);
+  await page.goto(`${state.baseURL}/snapshots/latest/files?qube=${state.file.qube}`);
+  await page.getByTestId("files-search").fill(state.file.name.slice(0, 4).toUpperCase());
+  await page.getByRole("button", { name: "Search here" }).click();
+  const hit = page.getByTestId("files-hit");
+  await expect(hit).toHaveText(`/${state.file.dir}/${state.file.name} download`, { timeout: 30_000 });
+  const [download] = await Promise.all([page.waitForEvent("download"), hit.getByRole("link", { name: "download" }).click()]);
+  expect(createHash("sha256").update(fs.readFileSync(await download.path())).digest("hex")).toBe(state.file.sha256);
+});
+
 test("a missing path is one sentence, and the download needs the session token", async ({ request }) => {
   const snap = await request.get(`${state.baseURL}/api/files?snapshotId=1&qube=work&volume=private&path=/Documents/nope`);
   expect(snap.status()).toBe(401);

@@ -65,6 +65,12 @@ describe("qubes-dedup files", () => {
     expect(fs.readFileSync(path.join(x, "q3.txt")).equals(secret)).toBe(true);
   }, 60_000);
 
+  it("find lists matching entries with their escaped paths", async () => {
+    const r = await cli(s, ["files", "find", "latest", "work", "EVIL"]);
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout.toString()).toMatch(/^- +1  .*  \/Documents\/evil\\n\\x1b\[2Jname\n$/);
+  }, 60_000);
+
   it("a bad <qube>[:volume] is a usage of its own", async () => {
     const r = await cli(s, ["files", "ls", "latest", "work:volatile"]);
     expect([r.status, r.stderr]).toEqual([1, 'qubes-dedup: "work:volatile" is not <qube>[:private|:root]; name a qube and optionally its volume.\n']);

@@ -25,7 +25,7 @@ function maxBytes(v: string): number {
 }
 
 export function registerFiles(program: Command): void {
-  const files = program.command("files").usage("ls|get ...").description("browse a qube's volume in a snapshot and copy files out (read in a sandbox)");
+  const files = program.command("files").usage("ls|get|find ...").description("browse a qube's volume in a snapshot and copy files out (read in a sandbox)");
   const ls = files
     .command("ls")
     .usage("[--repo NAME] [--json] <snapshot> <qube>[:volume] [path]")
@@ -66,6 +66,22 @@ export function registerFiles(program: Command): void {
         }, { maxDownloadBytes: o.maxBytes }),
       );
     });
+  const find = files
+    .command("find")
+    .usage("[--repo NAME] <snapshot> <qube>[:volume] <name> [path]")
+    .description("find entries whose name contains <name> (any case) under a directory of a qube's volume in a snapshot")
+    .argument("<snapshot>", 'an id or unique prefix from "snapshots", or latest')
+    .argument("<qube>", "a qube, optionally :private or :root")
+    .argument("<name>", "part of the name")
+    .argument("[path]", "the directory to search", "/")
+    .action(async (snapshot: string, spec: string, needle: string, dir: string, _o: unknown, cmd: Command) => {
+      const { repo, db: dbPath } = globals(cmd);
+      const { qube, volume } = parseQubeVolume(spec);
+      const r = await withDb(dbPath, (db) => withVolume(db, { repository: repo, snapshot, qube, volume }, (v) => v.browser.search(needle, dir)));
+      for (const h of r.hits) process.stdout.write(`${entryLine({ ...h, display: h.displayPath })}\n`);
+      if (!r.complete) process.stderr.write(`qubes-dedup: the search stopped after ${r.hits.length} hits or its directory limit; search in a subdirectory for more.\n`);
+    });
+  mistakes(find, { "commander.missingArgument": "files find takes <snapshot> <qube>[:volume] <name> [path]", "commander.excessArguments": "files find takes <snapshot> <qube>[:volume] <name> [path]" });
   mistakes(ls, { "commander.missingArgument": "files ls takes <snapshot> <qube>[:volume] [path]", "commander.excessArguments": "files ls takes <snapshot> <qube>[:volume] [path]" });
   mistakes(get, { "commander.missingArgument": "files get takes <snapshot> <qube>[:volume] <path>", "commander.excessArguments": "files get takes <snapshot> <qube>[:volume] <path>" });
 }

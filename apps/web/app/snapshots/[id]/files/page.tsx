@@ -35,11 +35,14 @@ function Browse({ snapshotRef }: { snapshotRef: string }) {
   const [qube, setQube] = useState(search.get("qube") ?? "");
   const [volume, setVolume] = useState<"private" | "root">(search.get("volume") === "root" ? "root" : "private");
   const [path, setPath] = useState("/");
+  const [typed, setTyped] = useState("");
+  const [needle, setNeedle] = useState("");
   const s = snap.data;
   const picked = qube || s?.qubes.find((q) => q.volumes.some((v) => v.name === "private.img" || v.name === "private"))?.name || "";
   const q = s?.qubes.find((x) => x.name === picked);
   const hasRoot = !!q?.volumes.some((v) => v.name === "root" || v.name === "root.img");
   const listing = useQuery({ ...trpc.files.list.queryOptions({ snapshotId: s?.id ?? 0, qube: picked, volume, path }), enabled: !!s && !!picked, retry: false });
+  const found = useQuery({ ...trpc.files.search.queryOptions({ snapshotId: s?.id ?? 0, qube: picked, volume, path, name: needle || "-" }), enabled: !!s && !!picked && needle !== "", retry: false });
   if (snap.isPending) return <p className="muted">Loading snapshot…</p>;
   if (snap.isError || !s) return <p className="error">{snap.error?.message}</p>;
   const parts = path.split("/").filter(Boolean);
@@ -69,6 +72,52 @@ function Browse({ snapshotRef }: { snapshotRef: string }) {
           </select>
         </label>
       </div>
+      <form
+        className="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setNeedle(typed.trim());
+        }}
+      >
+        <label>
+          Find by name{" "}
+          <input data-testid="files-search" value={typed} onChange={(e) => setTyped(e.target.value)} placeholder="part of a name" />
+        </label>
+        <button type="submit">Search here</button>
+        {needle && (
+          <button type="button" onClick={() => (setNeedle(""), setTyped(""))}>
+            Clear
+          </button>
+        )}
+      </form>
+      {needle && (
+        <div data-testid="files-found">
+          {found.isPending && <p className="muted">Searching…</p>}
+          {found.isError && <p className="error">{found.error.message}</p>}
+          {found.data && (
+            <>
+              <p className="muted">
+                {found.data.hits.length} match{found.data.hits.length === 1 ? "" : "es"} for “{needle}” under {listing.data?.path ?? path}
+                {found.data.complete ? "" : " (the search stopped early; search in a subdirectory for more)"}
+              </p>
+              <ul>
+                {found.data.hits.map((h) => (
+                  <li key={h.path} className="mono" data-testid="files-hit">
+                    {h.kind === "dir" ? (
+                      <button type="button" className="linklike" onClick={() => (setPath(h.path), setNeedle(""))}>
+                        {h.displayPath}/
+                      </button>
+                    ) : (
+                      h.displayPath
+                    )}{" "}
+                    {h.kind === "file" && <a href={downloadHref(s.id, picked, volume, h.path)}>download</a>}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+        </div>
+      )}
       <nav className="mono" data-testid="files-path" aria-label="path">
         <button type="button" className="linklike" onClick={() => setPath("/")}>
           /

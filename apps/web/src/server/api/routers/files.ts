@@ -19,4 +19,8 @@ export const filesRouter = router({
   list: authedProcedure
     .input(volumeInput.extend({ path: z.string().max(4096).default("/") }))
     .query(({ ctx, input }) => userError(async () => (await browseVolume(ctx.db, input.snapshotId, input.qube, input.volume)).browser.list(input.path))),
+  /** Entries whose name contains `name` (any case) under `path`, bounded (service VolumeBrowser.search). */
+  search: authedProcedure
+    .input(volumeInput.extend({ path: z.string().max(4096).default("/"), name: z.string().min(1).max(255) }))
+    .query(({ ctx, input }) => userError(async () => (await browseVolume(ctx.db, input.snapshotId, input.qube, input.volume)).browser.search(input.name, input.path))),
 });
