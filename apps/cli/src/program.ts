@@ -5,6 +5,7 @@
 import { Command, Help } from "commander";
 import { registerDump } from "./commands/dump.ts";
 import { registerEngines } from "./commands/engines.ts";
+import { registerFiles } from "./commands/files.ts";
 import { registerIngest } from "./commands/ingest.ts";
 import { registerLedger } from "./commands/ledger.ts";
 import { registerReindex } from "./commands/reindex.ts";
@@ -46,6 +47,7 @@ export function createProgram(): Command {
   registerDump(program);
   registerSnapshots(program);
   registerRestorePoints(program);
+  registerFiles(program);
   registerReindex(program);
   registerVerify(program);
   registerRetention(program);

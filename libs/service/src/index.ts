@@ -126,3 +126,9 @@ export { engineStatus, type EngineStatus } from "./engines.ts";
 // dom0's ledger copies
 export { storeLedgerCopy, fetchLedgerMaterial } from "./ledger-copy.ts";
 export { listRestorePoints, qubesOverview, formatAge, type RestorePointView, type PointQubeView, type QubeOverview, type ChangeView } from "./restore-points.ts";
+
+// single-file restore
+export { openVolume, withVolume, listFiles, downloadToFile, parseQubeVolume, defaultTransport, FILE_VOLUMES, type FilesTarget, type FilesOptions, type OpenVolume } from "./files.ts";
+export { openVolumeStream, type VolumeStreamOptions } from "./volume-stream.ts";
+export { FilesError, escapeName, type Listing, type Entry } from "@qubes-dedup/files";
+export { browseVolume, closeBrowsedVolumes, IDLE_SECONDS } from "./files-sessions.ts";

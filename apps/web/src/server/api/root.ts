@@ -3,6 +3,7 @@
  * Routers validate input and call @qubes-dedup/service; every call needs the
  * session token (trpc.ts).
  */
+import { filesRouter } from "./routers/files.ts";
 import { maintenanceRouter } from "./routers/maintenance.ts";
 import { qubesRouter } from "./routers/qubes.ts";
 import { repositoriesRouter } from "./routers/repositories.ts";
@@ -22,6 +23,7 @@ export const appRouter = router({
   retention: retentionRouter,
   maintenance: maintenanceRouter,
   webhooks: webhooksRouter,
+  files: filesRouter,
 });
 
 export type AppRouter = typeof appRouter;
