@@ -7,6 +7,7 @@
  */
 export type { EngineKind, RepositoryRef, EngineSnapshot, Engine, StdinBackup, StdoutDump } from "./engine/types.ts";
 export { openEngine } from "./engine/index.ts";
+export { appendOnlyRefusal, withoutPassword } from "./engine/common.ts";
 export { ENGINE_BINARY_ENV, engineBinary, engineVersion, parseEngineVersion, type EngineVersion } from "./engine/binary.ts";
 export { borgCheckProgress, resticCheckReader, type CheckProgress } from "./engine/check-progress.ts";
 export { ingest } from "./ops/ingest.ts";

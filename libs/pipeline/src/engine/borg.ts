@@ -3,7 +3,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { EngineError } from "../errors.ts";
 import { borgCheckProgress, lineSplitter, withoutStatusFragments, type CheckProgress } from "./check-progress.ts";
-import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit, type DumpProcess } from "./common.ts";
+import { appendOnlyRefusal, checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
 import { borgLockHolders } from "./borg-locks.ts";
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
@@ -171,11 +171,14 @@ class Borg implements Engine {
   }
 
   async prune(): Promise<void> {
+    if (this.repo.appendOnly) throw appendOnlyRefusal("borg", this.repo.location, "prune");
     await this.run("compact", ["compact", this.repo.location]);
   }
 
   async forget(ids: string[]): Promise<void> {
     if (!ids.length) return;
+    // borg serve --append-only would "delete" into a transaction the server's owner can roll back: say so instead
+    if (this.repo.appendOnly) throw appendOnlyRefusal("borg", this.repo.location, "forget");
     await this.run("delete", ["delete", this.repo.location, ...ids]);
     await this.run("compact", ["compact", this.repo.location]);
   }

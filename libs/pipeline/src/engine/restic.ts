@@ -3,7 +3,7 @@ import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
 import { lineSplitter, resticCheckReader, type CheckProgress } from "./check-progress.ts";
-import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit } from "./common.ts";
+import { appendOnlyRefusal, checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit } from "./common.ts";
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
 import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
@@ -73,8 +73,19 @@ class Restic implements Engine {
   readonly kind = "restic" as const;
   constructor(readonly repo: RepositoryRef, private readonly bin: string) {}
 
+  /**
+   * The options of every call: the repository, its password file, the CA of
+   * its server (--cacert) and the cache: a remote repository with a cache
+   * directory keeps restic's index and trees there between runs (otherwise
+   * each backup, dump and listing downloads them again); a local one reads
+   * them from disk at the same cost, so it runs with --no-cache.
+   */
   private base(): string[] {
-    return ["-r", this.repo.location, "--password-file", this.repo.passwordFile, "--no-cache"];
+    const args = ["-r", this.repo.location, "--password-file", this.repo.passwordFile];
+    if (this.repo.caCert) args.push("--cacert", this.repo.caCert);
+    if (this.repo.cacheDir && !isLocalPath(this.repo.location)) args.push("--cache-dir", this.repo.cacheDir);
+    else args.push("--no-cache");
+    return args;
   }
 
   private async run(what: string, args: string[], timeoutSeconds?: number, watch?: Watch): Promise<string> {
@@ -138,10 +149,13 @@ class Restic implements Engine {
   }
 
   async forget(ids: string[]): Promise<void> {
-    if (ids.length) await this.run("forget", ["forget", "--prune", ...ids]);
+    if (!ids.length) return;
+    if (this.repo.appendOnly) throw appendOnlyRefusal("restic", this.repo.location, "forget");
+    await this.run("forget", ["forget", "--prune", ...ids]);
   }
 
   async prune(): Promise<void> {
+    if (this.repo.appendOnly) throw appendOnlyRefusal("restic", this.repo.location, "prune");
     await this.run("prune", ["prune"]);
   }
 

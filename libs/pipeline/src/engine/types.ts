@@ -9,6 +9,20 @@ export interface RepositoryRef {
   engine: EngineKind;
   location: string;
   passwordFile: string;
+  /** PEM file of the CA that signed the server's TLS certificate (restic `--cacert`; a self-signed rest-server's own certificate) */
+  caCert?: string;
+  /**
+   * The server keeps this repository append-only (rest-server `--append-only`,
+   * `borg serve --append-only`): `forget` and `prune` throw at once
+   * (appendOnlyRefusal) instead of asking a server that refuses.
+   */
+  appendOnly?: boolean;
+  /**
+   * restic's cache directory for a remote repository (index and trees kept
+   * between runs instead of downloaded again); a local repository, or none
+   * given, runs with `--no-cache`
+   */
+  cacheDir?: string;
 }
 
 export interface EngineSnapshot {
