@@ -6,7 +6,8 @@ import { lineSplitter, resticCheckReader, type CheckProgress } from "./check-pro
 import { appendOnlyRefusal, checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit } from "./common.ts";
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
-import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
+import { backendWatchdog } from "./watchdog.ts";
+import type { BackupStdinOptions, DumpFileOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
 const STDERR_KEEP = 64 * 1024;
@@ -14,6 +15,8 @@ const STDERR_KEEP = 64 * 1024;
 const BACKEND_TIMEOUT_S = 60;
 /** restic's stderr while its backend fails (0.14 and 0.18: `… returned error, retrying after …: dial tcp …: connection refused`). */
 const BACKEND_RETRY = /returned error, retrying|retrying after|connection refused|dial tcp|no such host|i\/o timeout|connection reset/i;
+/** Seconds restic's backend may keep failing during a dump before it is stopped (restic retries for ~15 minutes). */
+const DUMP_BACKEND_TIMEOUT_S = 60;
 /**
  * Seconds restic's backend may keep failing during any other command (listings,
  * check, forget, prune) before it is stopped: restic 0.14 gave up on a refused
@@ -247,15 +250,26 @@ class Restic implements Engine {
     return { stdin, done, interrupt: stop };
   }
 
-  dumpFile(snapshotId: string, filename: string): StdoutDump {
+  dumpFile(snapshotId: string, filename: string, opts: DumpFileOptions = {}): StdoutDump {
     const pipe = outputPipe();
     const { sub } = pipe.spawnWith((fd) => this.spawn(["dump", snapshotId, `/${filename}`], "ignore", fd, { mode: "reader", held: pipe.ourFd }));
     const output = pipe.ours(sub.stdout);
+    const limit = opts.backendTimeoutSeconds ?? DUMP_BACKEND_TIMEOUT_S;
     let stderr = "";
-    sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
+    let stuck: EngineError | undefined;
+    const watchdog = backendWatchdog(limit, () => {
+      stuck = new EngineError(`restic lost the server ${serverOf(this.repo.location, stderr)} of the repository ${this.repo.location} during the restore: its downloads kept failing for ${limit} seconds (${networkCause(stderr)}); the stream is incomplete, bring the server back and restore again.`, "network", lastLines(stderr));
+      void interrupt(sub, "SIGINT", Math.min(KILL_GRACE_S, limit));
+    });
+    sub.stderr.on("data", (d: Buffer) => {
+      const text = d.toString();
+      stderr = (stderr + text).slice(-STDERR_KEEP);
+      if (BACKEND_RETRY.test(text)) watchdog.failure();
+    });
+    void Promise.resolve(sub).finally(() => watchdog.stop());
     // SIGINT, not SIGTERM: restic 0.14 removes its lock only on SIGINT, and a
     // left-over lock blocks check and prune until someone runs `restic unlock`.
-    return stoppableDump(sub, output, "SIGINT", (_code, r) => (isEnoent(r) ? notInstalled("restic", this.bin) : resticError(this.repo, "dump", stderr)));
+    return stoppableDump(sub, output, "SIGINT", (_code, r) => stuck ?? (isEnoent(r) ? notInstalled("restic", this.bin) : resticError(this.repo, "dump", stderr)));
   }
 }
 
@@ -271,33 +285,6 @@ export async function interrupt(sub: { kill(s?: NodeJS.Signals): boolean; exitCo
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * Calls `onStuck` once the backend has kept failing for `seconds`: failures
- * (stderr lines) that started `seconds` ago and were still reported within
- * the last `seconds`. A quiet spell as long as the limit counts as recovery
- * (restic 0.14 says nothing when a retry succeeds).
- */
-function backendWatchdog(seconds: number, onStuck: () => void): { failure(): void; stop(): void } {
-  let first: number | undefined;
-  let last = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const check = () => {
-    const now = performance.now();
-    if (now - last > seconds * 1000) first = undefined;
-    else if (first !== undefined && now - first >= seconds * 1000) return onStuck();
-    timer = first === undefined ? undefined : setTimeout(check, 250);
-  };
-  return {
-    failure() {
-      last = performance.now();
-      if (first !== undefined) return;
-      first = last;
-      timer = setTimeout(check, seconds * 1000);
-    },
-    stop: () => clearTimeout(timer),
-  };
 }
 
 export function openRestic(repo: RepositoryRef, binary = "restic"): Engine {

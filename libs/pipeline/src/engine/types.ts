@@ -53,6 +53,15 @@ export interface StdinBackup {
   interrupt(): Promise<void>;
 }
 
+export interface DumpFileOptions {
+  /**
+   * seconds the repository's server may keep failing (restic: retrying;
+   * borg: saying nothing) before the dump is stopped and fails naming the
+   * server (default 60)
+   */
+  backendTimeoutSeconds?: number;
+}
+
 /** A running `dump` / `extract --stdout`. */
 export interface StdoutDump {
   stdout: Readable;
@@ -103,7 +112,7 @@ export interface Engine {
   /** starts storing stdin as one file `filename` in a new snapshot with these tags */
   backupStdin(opts: BackupStdinOptions): StdinBackup;
   /** streams file `filename` of a snapshot to stdout */
-  dumpFile(snapshotId: string, filename: string): StdoutDump;
+  dumpFile(snapshotId: string, filename: string, opts?: DumpFileOptions): StdoutDump;
   /**
    * the full id of the one snapshot whose id starts with `shortId`, read
    * without starting the engine when the repository is on this machine;
