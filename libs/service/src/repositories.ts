@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { repositoryNameSchema } from "@qubes-dedup/protocol";
-import { openEngine, type Engine, type EngineKind } from "@qubes-dedup/pipeline";
+import { openEngine, withoutPassword, type Engine, type EngineKind } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { ServiceError } from "./errors.ts";
 import { dataDirectory } from "./database.ts";
@@ -126,11 +126,11 @@ export function engineFor(repo: RepositoryRow): Engine {
   });
 }
 
-/** A registered repository without its password file's path: what `repo list` shows. */
+/** A registered repository without its password file's path, a URL's password shown as ***: what `repo list` shows. */
 export type RepositorySummary = Omit<RepositoryRow, "passwordFile">;
 
 /** Every registered repository, by name. */
 export async function registeredRepositories(db: Database): Promise<RepositorySummary[]> {
   const repos = await db.prisma.repository.findMany({ orderBy: { name: "asc" } });
-  return repos.map(({ passwordFile: _, ...r }) => r);
+  return repos.map(({ passwordFile: _, ...r }) => ({ ...r, location: withoutPassword(r.location) }));
 }

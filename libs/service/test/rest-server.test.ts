@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { Transform, Writable } from "node:stream";
+import { Transform, Writable, type Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type QubeSpec } from "@qubes-dedup/qubes-sim";
@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 /** The stream file, with `atHalf` awaited once half of it has passed (the server is killed there). */
-function streamCutAtHalf(atHalf: () => Promise<void>): NodeJS.ReadableStream {
+function streamCutAtHalf(atHalf: () => Promise<void>): Readable {
   let seen = 0;
   let fired = false;
   const gate = new Transform({
@@ -98,7 +98,7 @@ describe.skipIf(!!skip)(`restic's rest-server over TLS with htpasswd users (${sk
     expect(repo.caCertFile).toBe(path.join(db.dir, "secrets", "office.ca.pem"));
     expect(fs.statSync(repo.caCertFile!).mode & 0o777).toBe(0o600);
 
-    const backup = (input: NodeJS.ReadableStream) => runBackup(db, { repository: "office", input, backendTimeoutSeconds: BACKEND_S });
+    const backup = (input: Readable) => runBackup(db, { repository: "office", input, backendTimeoutSeconds: BACKEND_S });
     const first = await backup(fs.createReadStream(stream.file));
     expect(first.ingest.streamSha256).toBe(stream.sha256);
     const sink = hashingSink();
