@@ -15,4 +15,5 @@ export { simulatedDom0Env, writeSimulatedPolicy, type SimulatedDom0 } from "./do
 export { answerTheDialog } from "./dialog.ts";
 export { joinOuterStream, renameMember, splitOuterStream, type OuterMember } from "./outer-stream.ts";
 export { restServerBinary, selfSignedCertificate, htpasswdLine, startRestServer, type RestResticServer, type RestServerMode, type RestServerOptions, type TestCertificate } from "./rest-server.ts";
+export { startSshd, sshdMissing, type TestSshd } from "./sshd.ts";
 export { startScript, processesMentioning, waitGone, waitLocked, exited } from "./kill.ts";
