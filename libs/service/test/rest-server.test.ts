@@ -36,6 +36,7 @@ beforeAll(async () => {
   stream = await makeBackupStreamFile(work, { seed: "rest-server", qubes: QUBES, chunkSize: MiB, passphrase: PASS, env: { ...process.env, PATH: `${SHIM_DIR}:${process.env.PATH}` } });
 }, 120_000);
 afterAll(async () => {
+  delete process.env.QUBES_DEDUP_CACHE_DIR;
   await removeTemplate();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
@@ -84,6 +85,9 @@ describe.skipIf(!!skip)(`restic's rest-server over TLS with htpasswd users (${sk
   const modes: RestServerMode[] = ["plain", "append-only", "private-repos"];
   it.each(modes)("%s: added from the dashboard, backs up and dumps byte-identical; a server killed in a backup or a dump fails it, the next run works and deduplicates", { timeout: 300_000 }, async (mode) => {
     db = await tempDatabase();
+    // restic's cache for this remote repository (the product's: next to the index db)
+    const cacheDir = path.join(db.dir, "cache");
+    process.env.QUBES_DEDUP_CACHE_DIR = cacheDir;
     const dir = path.join(db.dir, "server");
     rest = await startRestServer({ dataDir: path.join(dir, "data"), configDir: path.join(dir, "config"), mode, users: USERS, bin: server.bin! });
     const s = rest;
@@ -116,6 +120,8 @@ describe.skipIf(!!skip)(`restic's rest-server over TLS with htpasswd users (${sk
     expect((await db.prisma.snapshot.findMany()).map((r) => r.engineSnapshotId)).toEqual([first.ingest.snapshotId, third.ingest.snapshotId]);
     const listing = await engineFor(repo).snapshots();
     expect(incompleteRunsOf(listing)).toEqual([]);
+    // the runs kept the index and trees of this one repository in the cache
+    expect(fs.readdirSync(cacheDir).filter((n) => /^[0-9a-f]{64}$/.test(n))).toHaveLength(1);
 
     // the server dies at the dump's first bytes
     const cutDump = await runDump(db, { repository: "office", snapshot: third.ingest.snapshotId, output: hashingSink(() => s.stop()), backendTimeoutSeconds: BACKEND_S }).then(() => "complete", (e: Error) => e.message);
