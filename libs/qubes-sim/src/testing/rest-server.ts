@@ -78,6 +78,8 @@ export interface RestServerOptions {
   /** user name -> password */
   users: Record<string, string>;
   bin: string;
+  /** write every request in the combined log format (with the bytes sent) to this file */
+  log?: string;
 }
 
 async function listening(port: number): Promise<boolean> {
@@ -103,6 +105,7 @@ export async function startRestServer(o: RestServerOptions): Promise<RestResticS
   const args = ["--listen", `127.0.0.1:${port}`, "--path", o.dataDir, "--tls", "--tls-cert", cert, "--tls-key", key, "--htpasswd-file", htpasswd];
   if (o.mode === "append-only") args.push("--append-only");
   if (o.mode === "private-repos") args.push("--private-repos");
+  if (o.log) args.push("--log", o.log);
   let child: ChildProcess;
   const start = async () => {
     child = spawn(o.bin, args, { stdio: ["ignore", "ignore", "pipe"] });
