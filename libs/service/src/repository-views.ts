@@ -11,7 +11,7 @@ import { webhookView, type WebhookView } from "./webhook.ts";
  * repository: where it runs instead, and with whose credentials.
  */
 export const APPEND_ONLY_RETENTION =
-  "This repository is append-only: its server refuses deletions, so this backup qube cannot forget or prune snapshots (and neither can anyone who takes it over). Run retention on the server, as its administrator, with restic forget --prune (or borg prune + compact) against the repository's directory there; see docs/INSTALL-QUBES.md, \"Append-only servers\".";
+  "This repository is append-only: its server refuses deletions, so this backup qube cannot forget or prune snapshots (and neither can anyone who takes it over). Run retention on the server, as its administrator, with restic forget --prune (or borg prune + compact) against the repository's directory there; see docs/INSTALL-QUBES.md, section 3.5.";
 
 /** How many failed jobs a repository view lists at most. */
 export const FAILED_JOBS_SHOWN = 20;

@@ -124,7 +124,7 @@ describe.skipIf(!!skip)(`borg over SSH, restricted to borg serve --append-only (
     expect({ bytes: again.bytes(), sha256: again.digest() }).toEqual({ bytes: stream.bytes, sha256: stream.sha256 });
 
     const refused = await applyRetention(db, "office", { keepLast: 1 }).then(() => "applied", (e: Error) => e.message);
-    expect(refused).toBe(`the borg repository ${location} is append-only (its server refuses deletions), so this machine cannot forget snapshots and nothing was deleted; run retention on the server with its administrator's credentials (docs/INSTALL-QUBES.md, "Append-only servers").`);
+    expect(refused).toBe(`the borg repository ${location} is append-only (its server refuses deletions), so this machine cannot forget snapshots and nothing was deleted; run retention on the server with its administrator's credentials (docs/INSTALL-QUBES.md, section 3.5).`);
     expect((await engineFor(repo).snapshots()).map((s) => s.id)).toEqual(listing.map((s) => s.id));
   });
 });

@@ -134,7 +134,7 @@ describe.skipIf(!!skip)(`restic's rest-server over TLS with htpasswd users (${sk
     if (mode === "append-only") {
       // retention is refused before anything is asked of the server; both backups stay
       const refused = await applyRetention(db, "office", { keepLast: 1 }).then(() => "applied", (e: Error) => e.message);
-      expect(refused).toBe(`the restic repository rest:https://alice:***@127.0.0.1:${s.port}/alice/ is append-only (its server refuses deletions), so this machine cannot forget snapshots and nothing was deleted; run retention on the server with its administrator's credentials (docs/INSTALL-QUBES.md, "Append-only servers").`);
+      expect(refused).toBe(`the restic repository rest:https://alice:***@127.0.0.1:${s.port}/alice/ is append-only (its server refuses deletions), so this machine cannot forget snapshots and nothing was deleted; run retention on the server with its administrator's credentials (docs/INSTALL-QUBES.md, section 3.5).`);
       const prune = await engineFor(repo).prune().then(() => "pruned", (e: Error) => e.message);
       expect(prune).toBe(refused.replace("cannot forget", "cannot prune"));
       expect((await engineFor(repo).snapshots()).length).toBe(listing.length);

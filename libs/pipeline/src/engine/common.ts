@@ -79,7 +79,7 @@ export function withoutPassword(location: string): string {
  * @param what "forget" or "prune"
  */
 export function appendOnlyRefusal(kind: "restic" | "borg", location: string, what: "forget" | "prune"): EngineError {
-  return new EngineError(`the ${kind} repository ${withoutPassword(location)} is append-only (its server refuses deletions), so this machine cannot ${what} snapshots and nothing was deleted; run retention on the server with its administrator's credentials (docs/INSTALL-QUBES.md, "Append-only servers").`, "append-only");
+  return new EngineError(`the ${kind} repository ${withoutPassword(location)} is append-only (its server refuses deletions), so this machine cannot ${what} snapshots and nothing was deleted; run retention on the server with its administrator's credentials (docs/INSTALL-QUBES.md, section 3.5).`, "append-only");
 }
 
 /** The engine's executable cannot be started (wording in binary.ts, notInstalledText). */
