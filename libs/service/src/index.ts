@@ -20,7 +20,7 @@ export { ServiceError } from "./errors.ts";
 export { processDatabase, openIndex, dataDirectory, type Database } from "./database.ts";
 
 // repositories
-export { addRepository, getRepository, engineFor, registeredRepositories, repositoryNameSchema, type NewRepository, type RepositoryRow, type RepositorySummary } from "./repositories.ts";
+export { addRepository, getRepository, engineFor, registeredRepositories, resticCacheDir, repositoryNameSchema, type NewRepository, type RepositoryRow, type RepositorySummary } from "./repositories.ts";
 export {
   locationProblem,
   repositoryInput,
@@ -37,6 +37,7 @@ export {
   warningsFor,
   newestSnapshotWarnings,
   FAILED_JOBS_SHOWN,
+  APPEND_ONLY_RETENTION,
   VERIFY_EVERY_DAYS,
   STALE_BACKUP_DAYS,
   type RepositoryView,

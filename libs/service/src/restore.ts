@@ -15,6 +15,8 @@ export interface RunDumpOptions {
   signal?: AbortSignal;
   /** lines for the job's log (stale locks removed first) */
   log?: (line: string) => void;
+  /** seconds the repository's server may keep failing before the restore fails naming it (engine default 60) */
+  backendTimeoutSeconds?: number;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function runDump(db: Database, opts: RunDumpOptions): Promise<DumpR
       expectedSha256: row?.streamSha256,
       sideSnapshotId: row?.sideSnapshotId ?? undefined,
       signal: opts.signal,
+      backendTimeoutSeconds: opts.backendTimeoutSeconds,
       onProgress: (bytes) => progress.update(bytes, expected),
     });
     await progress.flush();

@@ -205,7 +205,8 @@ async function abandon(engine: Engine, backups: (StdinBackup | undefined)[], run
     if (e instanceof EngineError && e.failure === "network") return;
     throw e;
   }
-  if (left.length) await engine.forget(left.map((s) => s.id));
+  // an append-only server keeps them; listings never offer a run without its side record
+  if (left.length && !engine.repo.appendOnly) await engine.forget(left.map((s) => s.id));
 }
 
 /**

@@ -14,4 +14,6 @@ export { makeBackupStreamFile, type StreamFileOptions } from "./stream.ts";
 export { simulatedDom0Env, writeSimulatedPolicy, type SimulatedDom0 } from "./dom0-env.ts";
 export { answerEveryDialog, answerTheDialog } from "./dialog.ts";
 export { joinOuterStream, renameMember, splitOuterStream, type OuterMember } from "./outer-stream.ts";
+export { restServerBinary, selfSignedCertificate, htpasswdLine, startRestServer, type RestResticServer, type RestServerMode, type RestServerOptions, type TestCertificate } from "./rest-server.ts";
+export { startSshd, sshdMissing, type TestSshd } from "./sshd.ts";
 export { startScript, processesMentioning, waitGone, waitLocked, exited } from "./kill.ts";
