@@ -52,9 +52,10 @@ export function bwrapArgs(image: string, req: FsRequest, tools: SandboxTools, sc
 function libraryDirs(): { binds: string[]; links: [string, string][] } {
   const binds: string[] = [];
   const links: [string, string][] = [];
-  for (const d of ["/usr/lib", "/usr/lib64", "/usr/lib32"]) if (fs.existsSync(d)) binds.push(d);
+  // turbopackIgnore: the dashboard's build would otherwise trace (and ship) the whole project for these system paths
+  for (const d of ["/usr/lib", "/usr/lib64", "/usr/lib32"]) if (fs.existsSync(/*turbopackIgnore: true*/ d)) binds.push(d);
   for (const d of ["/lib", "/lib64"]) {
-    const st = fs.lstatSync(d, { throwIfNoEntry: false });
+    const st = fs.lstatSync(/*turbopackIgnore: true*/ d, { throwIfNoEntry: false });
     if (st?.isSymbolicLink()) links.push([fs.readlinkSync(d), d]);
     else if (st?.isDirectory()) binds.push(d);
   }
