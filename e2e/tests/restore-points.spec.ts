@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { answerTheWaitingCall, qubeVolumeHashes, unansweredCalls } from "@qubes-dedup/qubes-sim/testing";
+import { answerTheWaitingCall, committedVolumeHashes, unansweredCalls } from "@qubes-dedup/qubes-sim/testing";
 import { e2eState } from "../support/paths.ts";
 import { recorded } from "../support/records.ts";
 import { signIn } from "../support/sign-in.ts";
@@ -54,7 +54,7 @@ test("the Qubes page lists every qube dom0 had, marks the never backed up ones, 
 });
 
 test("restore this qube: dom0 confirms, takes the qube's latest backup from its ledger, and the restored volumes are identical", async ({ page }, testInfo) => {
-  const original = qubeVolumeHashes(state.dom0Root, "work");
+  const original = committedVolumeHashes(state.dom0Root, "work");
   await signIn(page);
   await page.goto(`${state.baseURL}/qubes`);
   await page.getByTestId("qube-restore-work").click();
@@ -68,6 +68,6 @@ test("restore this qube: dom0 confirms, takes the qube's latest backup from its 
   const message = task.getByTestId("task-message");
   await expect(message).toContainText(new RegExp(`^restored 1 qube\\(s\\) of restore point ${newest.backupId}: work as work-\\d+, in 1 run\\(s\\); every chunk dom0's ledger lists for them arrived intact and in order$`));
   const as = /work as (work-\d+)/.exec((await message.textContent()) ?? "")![1]!;
-  expect(qubeVolumeHashes(state.dom0Root, as)).toEqual(original);
+  expect(committedVolumeHashes(state.dom0Root, as)).toEqual(original);
   await page.screenshot({ path: testInfo.outputPath("qubes-restored.png"), fullPage: true });
 });
