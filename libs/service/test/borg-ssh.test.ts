@@ -1,8 +1,7 @@
-import crypto from "node:crypto";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { Transform, Writable, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type QubeSpec } from "@qubes-dedup/qubes-sim";
@@ -10,6 +9,7 @@ import { makeBackupStreamFile, sshdMissing, startSshd, tmpDir, type TestSshd } f
 import { engineBinary, incompleteRunsOf } from "@qubes-dedup/pipeline";
 import { addRepositoryFromDashboard, applyRetention, engineFor, getRepository, runBackup, runDump } from "../src/index.ts";
 import { removeTemplate, tempDatabase } from "./seed.ts";
+import { cutAtHalf, hashingSink } from "./helpers/server-cuts.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const SHIM_DIR = path.join(ROOT, "libs/shim/dist");
@@ -29,37 +29,7 @@ function borgPath(): string {
   return b.includes("/") ? b : execFileSync("sh", ["-c", `command -v ${b}`], { encoding: "utf8" }).trim();
 }
 
-/** A stream of `file` with `atHalf` awaited once half of its `bytes` passed. */
-function cutAtHalf(file: string, bytes: number, atHalf: () => Promise<void> | void): Readable {
-  let seen = 0;
-  let fired = false;
-  const gate = new Transform({
-    async transform(chunk: Buffer, _enc, cb) {
-      seen += chunk.length;
-      if (!fired && seen >= bytes / 2) {
-        fired = true;
-        await atHalf();
-      }
-      cb(null, chunk);
-    },
-  });
-  return fs.createReadStream(file, { highWaterMark: 256 << 10 }).pipe(gate);
-}
 
-/** A sink that hashes what it gets; `atFirst` runs at its first bytes. */
-function hashingSink(atFirst?: () => void): Writable & { digest(): string; bytes(): number } {
-  const h = crypto.createHash("sha256");
-  let n = 0;
-  const w = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      if (n === 0) atFirst?.();
-      n += chunk.length;
-      h.update(chunk);
-      cb();
-    },
-  });
-  return Object.assign(w, { digest: () => h.digest("hex"), bytes: () => n });
-}
 
 describe.skipIf(!!skip)(`borg over SSH, restricted to borg serve --append-only (${skip ? `skipped: ${skip}` : "sshd on 127.0.0.1"})`, () => {
   let work: string;

@@ -1,7 +1,6 @@
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { Transform, Writable, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type QubeSpec } from "@qubes-dedup/qubes-sim";
@@ -9,6 +8,7 @@ import { makeBackupStreamFile, restServerBinary, startRestServer, tmpDir, type R
 import { incompleteRunsOf } from "@qubes-dedup/pipeline";
 import { addRepositoryFromDashboard, applyRetention, engineFor, getRepository, runBackup, runDump } from "../src/index.ts";
 import { removeTemplate, tempDatabase } from "./seed.ts";
+import { cutAtHalf, hashingSink } from "./helpers/server-cuts.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const SHIM_DIR = path.join(ROOT, "libs/shim/dist");
@@ -41,37 +41,7 @@ afterAll(async () => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-/** The stream file, with `atHalf` awaited once half of it has passed (the server is killed there). */
-function streamCutAtHalf(atHalf: () => Promise<void>): Readable {
-  let seen = 0;
-  let fired = false;
-  const gate = new Transform({
-    async transform(chunk: Buffer, _enc, cb) {
-      seen += chunk.length;
-      if (!fired && seen >= stream.bytes / 2) {
-        fired = true;
-        await atHalf();
-      }
-      cb(null, chunk);
-    },
-  });
-  return fs.createReadStream(stream.file, { highWaterMark: 256 << 10 }).pipe(gate);
-}
 
-/** A sink that hashes what it gets; `atFirst` is awaited at its first bytes. */
-function hashingSink(atFirst?: () => Promise<void>): Writable & { digest(): string; bytes(): number } {
-  const h = crypto.createHash("sha256");
-  let n = 0;
-  const w = new Writable({
-    async write(chunk: Buffer, _enc, cb) {
-      if (n === 0 && atFirst) await atFirst();
-      n += chunk.length;
-      h.update(chunk);
-      cb();
-    },
-  });
-  return Object.assign(w, { digest: () => h.digest("hex"), bytes: () => n });
-}
 
 describe.skipIf(!!skip)(`restic's rest-server over TLS with htpasswd users (${skip ? `skipped: ${skip}` : server.bin})`, () => {
   let db: Awaited<ReturnType<typeof tempDatabase>>;
@@ -110,7 +80,7 @@ describe.skipIf(!!skip)(`restic's rest-server over TLS with htpasswd users (${sk
     expect({ bytes: sink.bytes(), sha256: sink.digest() }).toEqual({ bytes: stream.bytes, sha256: stream.sha256 });
 
     // the server dies half-way through a backup
-    const cut = await backup(streamCutAtHalf(() => s.stop())).then(() => "stored", (e: Error) => e.message);
+    const cut = await backup(cutAtHalf(stream.file, stream.bytes, () => s.stop())).then(() => "stored", (e: Error) => e.message);
     expect(cut).toMatch(new RegExp(`^restic (lost|cannot reach) the server https://127\\.0\\.0\\.1:${s.port} of the repository `));
     expect(cut).not.toContain(USERS.alice);
     await s.restart();

@@ -6,7 +6,7 @@ import { RestorePoints } from "../../src/client/RestorePoints.tsx";
 import { Sparkline } from "../../src/client/Sparkline.tsx";
 import { TaskProgress } from "../../src/client/TaskProgress.tsx";
 import { Time } from "../../src/client/bits.tsx";
-import { lastUsedRepository, pickRepository, rememberRepository } from "../../src/client/repository-choice.ts";
+import { RepositorySelect, useRepositoryChoice } from "../../src/client/RepositorySelect.tsx";
 import { useTRPC } from "../../src/client/trpc.ts";
 import { formatAge } from "../../src/shared/format.ts";
 
@@ -22,8 +22,7 @@ function changeText(c: QubeOverview["change"]): string {
 export default function QubesPage() {
   const trpc = useTRPC();
   const repos = useQuery(trpc.repositories.list.queryOptions());
-  const [picked, setPicked] = useState<string | null>(null);
-  const repo = repos.data ? pickRepository(repos.data, picked ?? lastUsedRepository()) : undefined;
+  const { repo, pick } = useRepositoryChoice(repos.data);
   const rows = useQuery({ ...trpc.qubes.overview.queryOptions({ repository: repo?.name ?? "default" }), enabled: !!repo });
   const [taskId, setTaskId] = useState<number | null>(null);
   const send = useMutation(trpc.requests.restorePoint.mutationOptions({ onSuccess: (t) => setTaskId(t.id) }));
@@ -35,16 +34,7 @@ export default function QubesPage() {
     <>
       <section className="panel">
         <h1>Qubes</h1>
-        <label>
-          Repository{" "}
-          <select value={repo.name} onChange={(e) => (setPicked(e.target.value), rememberRepository(e.target.value))} data-testid="qubes-repo">
-            {repos.data.map((r) => (
-              <option key={r.id} value={r.name}>
-                {r.name} ({r.engine})
-              </option>
-            ))}
-          </select>
-        </label>
+        <RepositorySelect repos={repos.data} value={repo.name} onPick={pick} testId="qubes-repo" />
         {rows.isError && <p className="error">{rows.error.message}</p>}
         {rows.data && rows.data.length === 0 && <p className="empty">No backup in this repository yet, so the list of dom0&apos;s qubes is not known: run a backup first.</p>}
         {never > 0 && (
