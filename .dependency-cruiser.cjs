@@ -5,7 +5,7 @@
  * node_modules links to libs/<name>/src or apps/<name>/src.
  */
 const TESTS = "(^|/)(test|tests|bench|support)/|\\.test\\.tsx?$|(^|/)vitest\\.config\\.ts$|(^|/)playwright\\.config\\.ts$";
-const PRODUCT = "^(apps/(web|cli|dom0-agent)|libs/(db|pipeline|protocol|service|shim))/";
+const PRODUCT = "^(apps/(web|cli|dom0-agent)|libs/(db|files|pipeline|protocol|service|shim))/";
 
 module.exports = {
   forbidden: [
@@ -57,6 +57,13 @@ module.exports = {
       severity: "error",
       from: { path: "^libs/protocol/src/" },
       to: { path: "^(apps|libs)/", pathNot: "^libs/protocol/" },
+    },
+    {
+      name: "files-imports-workspace",
+      comment: "libs/files reads untrusted filesystems through a sandbox: it stays small and self-contained, Node's built-ins only; libs/service wires it to the repository.",
+      severity: "error",
+      from: { path: "^libs/files/src/" },
+      to: { path: "^(apps|libs)/", pathNot: "^libs/files/" },
     },
     {
       name: "pipeline-imports-shim",

@@ -3,12 +3,15 @@
 # versions Debian 13 and Fedora templates ship, restic 0.18.0 and borg 1.4.0
 # (fetched by tools/engines.sh beside Debian 12's restic 0.14.0 and borg
 # 1.2.4, which the main run uses): libs/pipeline, libs/service and apps/cli,
-# then the demo end to end with each engine. QUBES_DEDUP_RESTIC /
+# then the demo end to end with each engine. The server tests
+# (libs/service/test/rest-server.test.ts, borg-ssh.test.ts) run only here. QUBES_DEDUP_RESTIC /
 # QUBES_DEDUP_BORG point the product and the tests at those binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t bins < <(bash tools/engines.sh)
 export QUBES_DEDUP_RESTIC=${bins[0]} QUBES_DEDUP_BORG=${bins[1]}
+# the server tests (restic's rest-server, borg over SSH) run here only, on these versions
+export QUBES_DEDUP_REST_SERVER=${bins[2]} QUBES_DEDUP_SERVER_TESTS=1
 echo "engine tier: $("$QUBES_DEDUP_RESTIC" version | cut -d' ' -f1-2), $("$QUBES_DEDUP_BORG" --version)"
 npx nx run-many -t test -p @qubes-dedup/pipeline @qubes-dedup/service @qubes-dedup/cli --outputStyle=stream --skip-nx-cache
 npx nx run @qubes-dedup/demo:build --outputStyle=static

@@ -16,7 +16,7 @@ const config: NextConfig = {
   // run time) is loaded by Node from node_modules, not bundled.
   serverExternalPackages: runtimeExternals,
   // Workspace libs export TypeScript sources.
-  transpilePackages: ["@qubes-dedup/db", "@qubes-dedup/service", "@qubes-dedup/pipeline", "@qubes-dedup/protocol"],
+  transpilePackages: ["@qubes-dedup/db", "@qubes-dedup/service", "@qubes-dedup/pipeline", "@qubes-dedup/protocol", "@qubes-dedup/files"],
   // npm workspaces hoist dependencies to the monorepo root.
   turbopack: { root: path.join(here, "..", "..") },
   poweredByHeader: false,

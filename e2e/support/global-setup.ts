@@ -26,6 +26,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     stream: { bytes: backup.streamBytes.toString(), sha256: backup.streamSha256 },
     expectedQubes: [...BACKED_UP_QUBES].sort(),
     dom0Root: backup.dom0Root,
+    file: backup.file,
   };
   process.env[STATE_ENV] = JSON.stringify(state);
   return async () => {

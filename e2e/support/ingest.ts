@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { importVolume, writeExt4Image } from "@qubes-dedup/qubes-sim";
 import { simulatedDom0Env, writeSimulatedPolicy } from "@qubes-dedup/qubes-sim/testing";
 import { BINS } from "./paths.ts";
 
@@ -16,6 +17,8 @@ export interface BackupResult {
   serverEnv: Record<string, string>;
   /** The simulated dom0 root (system, policy, agent config, pending confirmations). */
   dom0Root: string;
+  /** The file put in work's private volume (see {@link ext4Work}). */
+  file: { qube: string; dir: string; name: string; sha256: string };
 }
 
 function requireBuilt(): void {
@@ -67,6 +70,7 @@ export function realBackup(tmp: string, dbPath: string): BackupResult {
   run("qubes-dedup", ["repo", "add", "default", "--engine", "restic", "--location", path.join(tmp, "restic"), "--password-file", pw]);
 
   run("qubes-sim-create", [env.QUBES_SIM_ROOT]);
+  const file = ext4Work(tmp, env.QUBES_SIM_ROOT);
   const passphrase = path.join(tmp, "backup.pass");
   fs.writeFileSync(passphrase, `qubes-dedup-v1-${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
   run("qvm-backup", ["--yes", "--no-compress", "--passphrase-file", passphrase, "--dest-vm", "backup", "e2e-tee-ingest", ...BACKED_UP_QUBES]);
@@ -74,7 +78,25 @@ export function realBackup(tmp: string, dbPath: string): BackupResult {
   const data = fs.readFileSync(streamFile);
   dom0Setup(env.QUBES_SIM_ROOT, passphrase);
   const serverEnv = { ...simulatedDom0Env({ simRoot: env.QUBES_SIM_ROOT, agentRoot: env.QUBES_SIM_ROOT, agent: BINS.agent, shim: BINS.shim, binDirs: [bin, BINS.simBin] }), QUBES_SIM_DIALOG_ANSWER: "yes" };
-  return { streamBytes: BigInt(data.length), streamSha256: createHash("sha256").update(data).digest("hex"), serverEnv, dom0Root: env.QUBES_SIM_ROOT };
+  return { streamBytes: BigInt(data.length), streamSha256: createHash("sha256").update(data).digest("hex"), serverEnv, dom0Root: env.QUBES_SIM_ROOT, file };
+}
+
+/**
+ * Gives work's private volume a real ext4 filesystem (same size, 8 MiB, so
+ * the system's sizes stay as they were) holding Documents/report.bin, for
+ * the files browser; committed as a qube's stop would.
+ */
+function ext4Work(tmp: string, root: string): BackupResult["file"] {
+  const tree = path.join(tmp, "work-tree");
+  fs.mkdirSync(path.join(tree, "Documents"), { recursive: true });
+  const bytes = randomBytes(300 * 1024);
+  fs.writeFileSync(path.join(tree, "Documents", "report.bin"), bytes);
+  fs.writeFileSync(path.join(tree, "Documents", "notes\n\x1b[31mred.txt"), "x");
+  const img = path.join(tmp, "work-private.img");
+  writeExt4Image(img, 8 * 1024 * 1024, tree);
+  importVolume(root, "work", "private", img);
+  fs.rmSync(img);
+  return { qube: "work", dir: "Documents", name: "report.bin", sha256: createHash("sha256").update(bytes).digest("hex") };
 }
 
 /**

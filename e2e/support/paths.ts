@@ -29,6 +29,8 @@ export interface E2eState {
   expectedQubes: string[];
   /** The simulated dom0 root: volumes/<qube>/*.img, qrexec/pending/ confirmations. */
   dom0Root: string;
+  /** A file the work qube's private volume (a real ext4 filesystem) held at the backup, for the files browser. */
+  file: { qube: string; dir: string; name: string; sha256: string };
 }
 
 /** The state the global setup left for this worker. */

@@ -4,7 +4,7 @@ import path from "node:path";
 import { BINS, ROOT, e2eState } from "../support/paths.ts";
 import { signIn } from "../support/sign-in.ts";
 import { recorded } from "../support/records.ts";
-import { answerTheWaitingCall, qubeVolumeHashes, unansweredCalls } from "@qubes-dedup/qubes-sim/testing";
+import { answerTheWaitingCall, committedVolumeHashes, unansweredCalls } from "@qubes-dedup/qubes-sim/testing";
 
 const state = e2eState();
 // The first backup (global setup) and the dashboard.spec checks on it run first (files in name order, one worker).
@@ -57,7 +57,7 @@ test("a backup started from the page reaches 100 % and its snapshot shows with i
 });
 
 test("a restore waits for dom0's confirmation, then succeeds and the restored volumes are identical", async ({ page }, testInfo) => {
-  const original = qubeVolumeHashes(state.dom0Root, "personal");
+  const original = committedVolumeHashes(state.dom0Root, "personal");
   await signIn(page);
   await page.goto(`${state.baseURL}/restore`);
   await page.getByTestId("restore-qube-personal").check();
@@ -70,7 +70,7 @@ test("a restore waits for dom0's confirmation, then succeeds and the restored vo
   answerTheWaitingCall(state.dom0Root, "allow");
   await expect(task).toHaveAttribute("data-state", "succeeded", { timeout: 120_000 });
   await expect(task.getByTestId("task-percent")).toHaveText("100.0%");
-  expect(qubeVolumeHashes(state.dom0Root, "personal-1")).toEqual(original);
+  expect(committedVolumeHashes(state.dom0Root, "personal-1")).toEqual(original);
   await expect(task.getByTestId("task-message")).toContainText("restored 1 qube(s): personal as personal-1 from snapshot");
   await expect(task.getByTestId("task-bytes")).toHaveText(/^\d+(\.\d+)? [KMG]i?B$/);
   await expect(page.getByTestId("restore-history-row").first()).toHaveAttribute("data-status", "succeeded");
@@ -88,7 +88,7 @@ test("a restore with paranoid mode ticked decrypts in the disposable qube and is
   fs.copyFileSync(path.join(ROOT, "packaging/template/profile.d-qubes-dedup.sh"), path.join(overlay, "etc/profile.d/qubes-dedup.sh"));
   fs.copyFileSync(BINS.shim, path.join(overlay, "usr/lib/qubes-dedup/bin/scrypt"));
   fs.chmodSync(path.join(overlay, "usr/lib/qubes-dedup/bin/scrypt"), 0o755);
-  const original = qubeVolumeHashes(state.dom0Root, "work");
+  const original = committedVolumeHashes(state.dom0Root, "work");
   await signIn(page);
   await page.goto(`${state.baseURL}/restore`);
   await page.getByTestId("restore-qube-work").check();
@@ -100,7 +100,7 @@ test("a restore with paranoid mode ticked decrypts in the disposable qube and is
   answerTheWaitingCall(state.dom0Root, "allow");
   await expect(task).toHaveAttribute("data-state", "succeeded", { timeout: 120_000 });
   await expect(task.getByTestId("task-message")).toContainText("in a disposable qube (paranoid mode)");
-  expect(qubeVolumeHashes(state.dom0Root, "work-1")).toEqual(original);
+  expect(committedVolumeHashes(state.dom0Root, "work-1")).toEqual(original);
   await page.screenshot({ path: testInfo.outputPath("restore-paranoid-done.png"), fullPage: true });
 });
 

@@ -95,7 +95,7 @@ test("pages start with the repository named default, then with the one last used
 test("every page fits a 390 px wide screen (no sideways scrolling, sign-out in view), screenshots at both widths", async ({ page }, testInfo) => {
   await signIn(page);
   const snap = recorded(state.dbPath, "default").snapshots[0]!.engineSnapshotId;
-  const pages = ["/", "/snapshots", `/snapshots/${snap}`, "/backup", "/restore", "/schedules", "/repositories"];
+  const pages = ["/", "/qubes", "/snapshots", `/snapshots/${snap}`, "/backup", "/restore", "/schedules", "/repositories"];
   for (const [width, height] of [[1280, 900], [390, 844]] as const) {
     await page.setViewportSize({ width, height });
     for (const p of pages) {

@@ -5,9 +5,11 @@
 import { Command, Help } from "commander";
 import { registerDump } from "./commands/dump.ts";
 import { registerEngines } from "./commands/engines.ts";
+import { registerFiles } from "./commands/files.ts";
 import { registerIngest } from "./commands/ingest.ts";
 import { registerLedger } from "./commands/ledger.ts";
 import { registerReindex } from "./commands/reindex.ts";
+import { registerRestorePoints } from "./commands/restore-points.ts";
 import { registerRetention } from "./commands/retention.ts";
 import { registerSchedules } from "./commands/schedules.ts";
 import { registerVerify } from "./commands/verify.ts";
@@ -44,6 +46,8 @@ export function createProgram(): Command {
   registerIngest(program);
   registerDump(program);
   registerSnapshots(program);
+  registerRestorePoints(program);
+  registerFiles(program);
   registerReindex(program);
   registerVerify(program);
   registerRetention(program);

@@ -258,10 +258,13 @@ describe("qubes-dedup with a real restic repository", () => {
 async function holdExclusiveLock(s: Scratch): Promise<ChildProcess> {
   const locks = path.join(s.repo, "locks");
   for (let attempt = 0; attempt < 20; attempt++) {
+    // A lock left from the run before (being removed as prune starts) is not
+    // prune's: wait for a lock name that was not there at the spawn.
+    const before = new Set(fs.existsSync(locks) ? fs.readdirSync(locks) : []);
     const child = spawn(engineBinary("restic"), ["-r", s.repo, "--password-file", s.passwordFile, "prune"], { stdio: "ignore" });
     for (let i = 0; i < 400; i++) {
       // restic uploads to "<id>-tmp-…" first; only the renamed file is a lock.
-      const done = () => fs.existsSync(locks) && fs.readdirSync(locks).some((f) => !f.includes("-tmp"));
+      const done = () => fs.existsSync(locks) && fs.readdirSync(locks).some((f) => /^[0-9a-f]{64}$/.test(f) && !before.has(f));
       if (done()) {
         process.kill(child.pid!, "SIGSTOP");
         if (done()) return child;

@@ -77,14 +77,14 @@ const QUBES: QubeSpec[] = [
  * sets what it holds.
  * @returns the stream file's path and SHA-256.
  */
-export function makeStream(dir: string, seed = "cli-test", qubes: QubeSpec[] = QUBES): { file: string; sha256: string } {
+export function makeStream(dir: string, seed = "cli-test", qubes: QubeSpec[] = QUBES, select: string[] = []): { file: string; sha256: string } {
   const root = path.join(dir, `dom0-${seed}`);
-  createSystem(root, { seed, qubes });
-  const out = path.join(dir, `out-${seed}`);
-  fs.mkdirSync(out);
+  // a later call with the same seed backs up the same system again (`select`: only those qubes)
+  if (!fs.existsSync(root)) createSystem(root, { seed, qubes });
+  const out = fs.mkdtempSync(path.join(dir, `out-${seed}-`));
   const pass = path.join(dir, "passphrase");
   fs.writeFileSync(pass, `qubes-dedup-v1-${crypto.createHash("sha256").update(seed).digest("hex")}\n`, { mode: 0o600 });
-  execFileSync(path.join(SIM_BIN, "qvm-backup"), ["--yes", "--no-compress", "--passphrase-file", pass, "--dest-vm", "backup", out], {
+  execFileSync(path.join(SIM_BIN, "qvm-backup"), ["--yes", "--no-compress", "--passphrase-file", pass, "--dest-vm", "backup", out, ...select], {
     env: { ...process.env, QUBES_SIM_ROOT: root, QUBES_SIM_CHUNK_SIZE: String(256 * 1024), PATH: `${SHIM_DIR}:${process.env.PATH}` },
     stdio: ["ignore", "ignore", "pipe"],
   });

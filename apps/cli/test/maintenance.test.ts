@@ -57,6 +57,18 @@ describe("qubes-dedup retention", () => {
     expect((await json(["snapshots", "--json", "--db", s.db]) as unknown as { id: string }[]).map((x) => x.id)).toEqual([snaps[1]]);
   });
 
+  it("on a repository registered --append-only, apply fails at once with one sentence and forgets nothing", async () => {
+    const added = await run(["repo", "add", "sealed", "--engine", "restic", "--location", s.repo, "--password-file", s.passwordFile, "--append-only", "--db", s.db]);
+    expect(added.stderr).toBe(`qubes-dedup: repository "sealed" (restic, append-only: retention runs on the server) at ${s.repo} is ready\n`);
+    expect((await run(["repo", "list", "--db", s.db])).out).toContain(`sealed\trestic\t${s.repo}\tappend-only\n`);
+    expect((await run(["retention", "set", "--repo", "sealed", "--keep-last", "1", "--db", s.db])).status).toBe(0);
+    const before = await json(["snapshots", "--repo", "sealed", "--json", "--db", s.db]);
+    const r = await run(["retention", "apply", "--repo", "sealed", "--db", s.db]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.toString()).toBe(`qubes-dedup: the restic repository ${s.repo} is append-only (its server refuses deletions), so this machine cannot forget snapshots and nothing was deleted; run retention on the server with its administrator's credentials (docs/INSTALL-QUBES.md, section 3.5).\n`);
+    expect(await json(["snapshots", "--repo", "sealed", "--json", "--db", s.db])).toEqual(before);
+  });
+
   it("refuses a keep count that is not a number, exit 2", async () => {
     const r = await run(["retention", "set", "--keep-last", "many", "--db", s.db]);
     expect(r.status).toBe(2);

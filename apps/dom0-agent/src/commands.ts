@@ -46,7 +46,7 @@ export interface RestoreOptions extends RunOptions {
 }
 
 /** Checks the names given on the command line, so a bad one is a usage error (exit 2). */
-function checkCliNames(o: RunOptions & { backupId?: string }, qubes: string[], snapshot?: string): void {
+export function checkCliNames(o: RunOptions & { backupId?: string }, qubes: string[], snapshot?: string): void {
   try {
     if (snapshot !== undefined) snapshotId(snapshot);
     if (o.backupId !== undefined) checkBackupId(o.backupId);
@@ -61,7 +61,7 @@ function checkCliNames(o: RunOptions & { backupId?: string }, qubes: string[], s
 }
 
 /** The passphrase file: the flag as given, else the config's under --root. */
-function passphraseOf(o: RunOptions, configured: string): string {
+export function passphraseOf(o: RunOptions, configured: string): string {
   return o.passphraseFile ?? underRoot(o.root, configured);
 }
 

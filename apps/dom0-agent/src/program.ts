@@ -5,7 +5,8 @@
  */
 import { Command, Help, Option } from "commander";
 import { backup, doctorCmd, ledgerList, restore, secretNew, shim, shimPath, verify, type BackupOptions, type RestoreOptions, type RunOptions } from "./commands.ts";
-import { fromCommander, mistakes } from "./args.ts";
+import { UsageError, fromCommander, mistakes } from "./args.ts";
+import { restorePoint } from "./point-command.ts";
 import { registerRpc } from "./rpc/cli.ts";
 import { ledgerPush, ledgerRebuild, type LedgerSyncOptions } from "./ledger-commands.ts";
 import { deadmanCmd, type DeadmanOptions } from "./deadman.ts";
@@ -53,18 +54,24 @@ function registerRuns(program: Command, done: Done): void {
   const r = runOptions(
     program
       .command("restore")
-      .usage("SNAPSHOT [--backup-id ID] [--repo NAME] [--dest-vm VM] [--verify-only] [--paranoid-mode] [--rename-conflicting | --skip-conflicting]\n          [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]"),
+      .usage(
+        "SNAPSHOT [--backup-id ID] [--repo NAME] [--dest-vm VM] [--verify-only] [--paranoid-mode] [--rename-conflicting | --skip-conflicting]\n          [--exclude QUBE]... [--passphrase-file F] [--root DIR] [QUBE...]\n       restore --point latest|BACKUP-ID|TIME [--repo NAME] [--dest-vm VM] [--rename-conflicting | --skip-conflicting] [--passphrase-file F] [--root DIR] [QUBE...]",
+      ),
   )
-    .description("restore qubes from a snapshot")
-    .argument("<snapshot>")
+    .description("restore qubes from a snapshot, or from a restore point (each qube's latest backup at or before the point)")
+    .argument("[snapshot]")
     .argument("[qubes...]")
+    .option("--point <point>", "restore a restore point: latest, a backup-id or a UTC time such as 2026-12-02T10:00:00Z (no SNAPSHOT then)")
     .option("--verify-only", "check every file, write nothing")
     .option("--paranoid-mode", "decrypt in a disposable qube, not in dom0 (its template needs the backup-qube package)")
     .addOption(new Option("--rename-conflicting", "restore a qube that exists under a new name").conflicts("skipConflicting"))
     .option("--skip-conflicting", "leave out qubes that exist")
     .option("--backup-id <id>", "the backup the snapshot holds, when it is not the newest in dom0's ledger")
-    .action(async (snapshot: string, qubes: string[], o: RestoreOptions) => done(await restore(snapshot, qubes, o)));
-  mistakes(r, { "commander.missingArgument": "restore needs a SNAPSHOT" });
+    .action(async (snapshot: string | undefined, qubes: string[], o: RestoreOptions & { point?: string }) => {
+      if (o.point !== undefined) return done(await restorePoint(o.point, [...(snapshot === undefined ? [] : [snapshot]), ...qubes], o));
+      if (snapshot === undefined) throw new UsageError("restore needs a SNAPSHOT, or --point");
+      done(await restore(snapshot, qubes, o));
+    });
   program
     .command("verify")
     .usage("[BACKUP-ID] [--snapshot REF] [--repo NAME] [--dest-vm VM] [--passphrase-file F] [--root DIR]")

@@ -25,8 +25,19 @@ const QUBE_BIN = path.join(OUT, "backup-qube-bin");
 const CLI = path.join(OUT, "qubes-dedup.mjs");
 const KiB = 1024;
 
+// Test files run two at a time and each builds the chain in its beforeAll:
+// every file lands by rename, so a tool the other file is running is never
+// seen half-written (a torn lvs read as "lists no volume").
 function bundle(entry: string, out: string, external: string[] = []): void {
-  execFileSync(process.execPath, [path.join(WORKSPACE, "tools/bundle.mjs"), path.join(WORKSPACE, entry), out, ...external.flatMap((e) => ["--external", e])], { stdio: "ignore" });
+  const tmp = `${out}.tmp-${process.pid}`;
+  execFileSync(process.execPath, [path.join(WORKSPACE, "tools/bundle.mjs"), path.join(WORKSPACE, entry), tmp, ...external.flatMap((e) => ["--external", e])], { stdio: "ignore" });
+  fs.renameSync(tmp, out);
+}
+
+function writeAtomically(out: string, data: string | Buffer, mode = 0o644): void {
+  const tmp = `${out}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, data, { mode });
+  fs.renameSync(tmp, out);
 }
 
 /** Bundles the simulated dom0 tools and the backup qube's CLI (the agent and shim come from global-setup). */
@@ -34,9 +45,9 @@ export function buildChain(): void {
   fs.mkdirSync(DOM0_BIN, { recursive: true });
   fs.mkdirSync(QUBE_BIN, { recursive: true });
   for (const tool of ["qvm-backup", "qvm-backup-restore", "zenity", "qvm-ls", "qvm-remove", "qvm-run", "lvs"]) bundle(`libs/qubes-sim/src/cli/${tool}.ts`, path.join(DOM0_BIN, tool));
-  fs.copyFileSync(path.join(WORKSPACE, "libs/qubes-sim/src/tty/with-tty.py"), path.join(DOM0_BIN, "with-tty.py"));
+  writeAtomically(path.join(DOM0_BIN, "with-tty.py"), fs.readFileSync(path.join(WORKSPACE, "libs/qubes-sim/src/tty/with-tty.py")));
   bundle("apps/cli/src/main.ts", CLI, ["better-sqlite3"]);
-  fs.writeFileSync(
+  writeAtomically(
     path.join(QUBE_BIN, "qubes-dedup"),
     `#!/bin/sh
 # The backup qube's qubes-dedup; $SERVE_FILE / $SERVE_SNAPSHOT make it lie about what it dumps,
@@ -49,7 +60,7 @@ if [ "$1" = dump ] && [ -n "$SERVE_SNAPSHOT" ]; then
 fi
 exec "${process.execPath}" "${CLI}" "$@"
 `,
-    { mode: 0o755 },
+    0o755,
   );
 }
 

@@ -17,7 +17,7 @@ const XML = `<qubes>
       <features><feature name="backup-content">1</feature><feature name="backup-path">dom0-home/user</feature><feature name="backup-size">4096</feature></features>
     </domain>
     <domain id="domain-3" class="AppVM">
-      <properties><property name="name">work</property><property name="qid">3</property></properties>
+      <properties><property name="name">work</property><property name="qid">3</property><property name="template">fedora-41</property><property name="netvm">sys-net</property></properties>
       <features><feature name="backup-content">1</feature><feature name="backup-path">vm3/</feature><feature name="backup-size">200704</feature></features>
     </domain>
     <domain id="domain-4" class="AppVM">
@@ -61,9 +61,11 @@ describe("folding the shim's spool into a ledger record", () => {
       recorded: "2026-12-02T00:35:09.000Z",
       qubesXml: { bytes: tar.length, tag: tag("0") },
       qubes: [
-        { name: "work", path: "vm3/", size: 200704, files: [{ name: "private.img", bytes: 136072, chunks: [tag("a"), tag("b")] }, { name: "firewall.xml", bytes: 10240, chunks: [tag("c")] }] },
-        { name: "dom0", path: "dom0-home/user", size: 4096, files: [{ name: "user", bytes: 20480, chunks: [tag("d")] }] },
+        { name: "work", path: "vm3/", size: 200704, files: [{ name: "private.img", bytes: 136072, chunks: [tag("a"), tag("b")] }, { name: "firewall.xml", bytes: 10240, chunks: [tag("c")] }], uses: ["fedora-41", "sys-net"] },
+        { name: "dom0", path: "dom0-home/user", size: 4096, files: [{ name: "user", bytes: 20480, chunks: [tag("d")] }], uses: [] },
       ],
+      // every qube qubes.xml lists, sys-net too though it is not in the backup
+      listed: ["dom0", "work", "sys-net"],
     });
     expect(parseLedgerRecord(formatLedgerRecord(r), "f.json")).toEqual(r);
   });

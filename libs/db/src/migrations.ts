@@ -32,4 +32,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "20261202003507_verification_webhook",
     sql: "-- AlterTable\nALTER TABLE \"Repository\" ADD COLUMN \"webhookLastAt\" DATETIME;\nALTER TABLE \"Repository\" ADD COLUMN \"webhookLastError\" TEXT;\nALTER TABLE \"Repository\" ADD COLUMN \"webhookMethod\" TEXT;\nALTER TABLE \"Repository\" ADD COLUMN \"webhookUrl\" TEXT;\n\n-- AlterTable\nALTER TABLE \"MaintenanceRun\" ADD COLUMN \"snapshotRef\" TEXT;\n\n",
   },
+  {
+    name: "20261202072908_repository_server_options",
+    sql: "-- AlterTable (written by hand: prisma's diff rebuilds the table, SQLite adds these columns in place)\nALTER TABLE \"Repository\" ADD COLUMN \"caCertFile\" TEXT;\nALTER TABLE \"Repository\" ADD COLUMN \"appendOnly\" BOOLEAN NOT NULL DEFAULT false;\n",
+  },
+  {
+    name: "20261202074000_restore_points_wt_points",
+    sql: "-- AlterTable\nALTER TABLE \"Job\" ADD COLUMN \"log\" TEXT NOT NULL DEFAULT '';\n\n-- AlterTable\nALTER TABLE \"Snapshot\" ADD COLUMN \"listedQubes\" TEXT NOT NULL DEFAULT '[]';\n\n-- AlterTable\nALTER TABLE \"Schedule\" ADD COLUMN \"fullBackup\" BOOLEAN NOT NULL DEFAULT false;\n",
+  },
 ];

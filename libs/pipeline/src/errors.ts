@@ -4,7 +4,7 @@ export class IngestError extends Error {
 }
 
 /** What went wrong in an engine, for callers that word it differently. */
-export type EngineFailure = "damaged" | "missing" | "gone" | "network" | "full" | "other";
+export type EngineFailure = "damaged" | "missing" | "gone" | "network" | "full" | "append-only" | "other";
 
 /** The one sentence of an ingest stopped by its AbortSignal (SIGINT, SIGTERM): exit 1, nothing stored. */
 export function ingestCancelled(bytesRead: number): IngestError {

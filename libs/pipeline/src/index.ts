@@ -5,8 +5,9 @@
  * repository (tags, side record, snapshot references); ops/: ingest, dump,
  * snapshot listings; engine/: restic and borg.
  */
-export type { EngineKind, RepositoryRef, EngineSnapshot, Engine, StdinBackup, StdoutDump } from "./engine/types.ts";
+export type { EngineKind, RepositoryRef, EngineSnapshot, Engine, StdinBackup, StdoutDump, DumpFileOptions } from "./engine/types.ts";
 export { openEngine } from "./engine/index.ts";
+export { appendOnlyRefusal, withoutPassword } from "./engine/common.ts";
 export { ENGINE_BINARY_ENV, engineBinary, engineVersion, parseEngineVersion, type EngineVersion } from "./engine/binary.ts";
 export { borgCheckProgress, resticCheckReader, type CheckProgress } from "./engine/check-progress.ts";
 export { ingest } from "./ops/ingest.ts";

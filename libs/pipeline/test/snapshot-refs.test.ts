@@ -49,7 +49,7 @@ describe.each(["restic", "borg"] as EngineKind[])("%s", (kind) => {
     expect(info.time).toBeInstanceOf(Date);
     const { partial, createdAt, durationSeconds, ...rest } = info.summary;
     expect(partial).toBe(false);
-    expect(rest).toEqual({ backupId: r.backupId, qubes: r.qubes, compressed: r.compressed, warnings: r.warnings, logicalBytes: r.logicalBytes, streamSha256: r.streamSha256 });
+    expect(rest).toEqual({ backupId: r.backupId, qubes: r.qubes, listed: r.listed, compressed: r.compressed, warnings: r.warnings, logicalBytes: r.logicalBytes, streamSha256: r.streamSha256 });
     expect(new Date(createdAt!).toISOString()).toBe(createdAt);
     expect(durationSeconds).toBeGreaterThan(0);
     expect(durationSeconds).toBeLessThanOrEqual(r.durationSeconds);

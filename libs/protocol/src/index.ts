@@ -31,9 +31,13 @@ export {
   MAX_REQUEST_BYTES,
   RequestError,
   parseBackupRequest,
+  RESTORE_POINT_RE,
+  isRestorePointRequest,
+  parseRestorePointRequest,
   parseRestoreRequest,
   requestLine,
   type BackupRequest,
+  type RestorePointRequest,
   type RestoreRequest,
 } from "./request.ts";
 export { MAX_PARSED_CHARS, MAX_REASON_CHARS, formatNote, formatPercent, formatReply, oneLine, parseNote, parseReply, type Reply } from "./reply.ts";

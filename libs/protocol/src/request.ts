@@ -46,6 +46,23 @@ export interface RestoreRequest {
   backupId?: string;
 }
 
+/**
+ * A validated qubes.DedupRestore request for a restore point: for each qube
+ * its latest good backup at or before `point`, which dom0 works out from its
+ * own ledger (never from the request).
+ */
+export interface RestorePointRequest {
+  repo?: string;
+  /** "latest", a backup-id (the point that backup completed) or an ISO 8601 UTC time. */
+  point: string;
+  /** Qubes to restore; none means every qube of the point. */
+  qubes: string[];
+  conflicts?: "rename" | "skip";
+}
+
+/** A restore point as the request names it: `latest`, a backup-id or an ISO 8601 UTC time (`2026-12-02T10:00:00Z`, seconds and milliseconds optional). */
+export const RESTORE_POINT_RE = /^(latest|[0-9]{8}T[0-9]{6}-[0-9]{1,10}|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,3})?)?Z)$/;
+
 const names = z.array(z.string()).max(MAX_QUBES, `at most ${MAX_QUBES} qube names are accepted`);
 const BackupSchema = z.object({ repo: z.string().optional(), qubes: names.optional(), exclude: names.optional(), changed: z.boolean().optional(), full: z.boolean().optional() }).strict();
 const RestoreSchema = z
@@ -59,6 +76,8 @@ const RestoreSchema = z
     backupId: z.string().optional(),
   })
   .strict();
+
+const RestorePointSchema = z.object({ repo: z.string().optional(), point: z.string(), qubes: names.optional(), conflicts: z.enum(["rename", "skip"]).optional() }).strict();
 
 /**
  * Turns the raw request bytes into the one JSON line they must be.
@@ -151,5 +170,32 @@ export function parseRestoreRequest(bytes: Uint8Array): RestoreRequest {
     paranoid: r.data.paranoid ?? false,
     ...(r.data.conflicts === undefined ? {} : { conflicts: r.data.conflicts }),
     ...(r.data.backupId === undefined ? {} : { backupId: checked(() => checkBackupId(r.data.backupId!)) }),
+  };
+}
+
+/** True when the request line (already checked by {@link requestLine}) asks for a restore point (has a "point" key). Pure; never throws. */
+export function isRestorePointRequest(bytes: Uint8Array): boolean {
+  try {
+    const v = JSON.parse(requestLine(bytes)) as unknown;
+    return typeof v === "object" && v !== null && !Array.isArray(v) && "point" in v;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parses and validates a qubes.DedupRestore request for a restore point:
+ * `{repo?, point: "latest"|<backup-id>|<ISO time>, qubes?: [], conflicts?: "rename"|"skip"}`.
+ * @throws RequestError
+ */
+export function parseRestorePointRequest(bytes: Uint8Array): RestorePointRequest {
+  const r = RestorePointSchema.safeParse(parseJson(requestLine(bytes)));
+  if (!r.success) throw schemaIssue(r.error);
+  if (!RESTORE_POINT_RE.test(r.data.point)) throw new RequestError(`restore point "${r.data.point.slice(0, 40)}" is not valid; use latest, a backup-id (YYYYmmddTHHMMSS-<pid>) or a UTC time such as 2026-12-02T10:00:00Z.`);
+  return {
+    ...(r.data.repo === undefined ? {} : { repo: checked(() => checkRepositoryName(r.data.repo!)) }),
+    point: r.data.point,
+    qubes: qubeList(r.data.qubes, "qube"),
+    ...(r.data.conflicts === undefined ? {} : { conflicts: r.data.conflicts }),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_REQUEST_BYTES, parseBackupRequest, parseRestoreRequest, RequestError } from "../src/index.ts";
+import { MAX_REQUEST_BYTES, isRestorePointRequest, parseBackupRequest, parseRestorePointRequest, parseRestoreRequest, RequestError } from "../src/index.ts";
 
 const b = (s: string | Buffer) => (typeof s === "string" ? Buffer.from(s) : s);
 const backup = (s: string | Buffer) => parseBackupRequest(b(s));
@@ -122,5 +122,24 @@ describe("restore request grammar", () => {
     ['{"snapshot":"0a1b2c3d","qubes":["dom0;id"]}', 'qube "dom0;id" is not a valid qube name'],
   ])("refuses %j", (input, text) => {
     expect(refused(() => restore(input))).toContain(text);
+  });
+});
+
+describe("restore-point requests", () => {
+  const point = (s: string) => parseRestorePointRequest(b(s));
+  it("accepts latest, a backup-id or a UTC time, with qubes and conflicts", () => {
+    expect(point('{"point":"latest"}')).toEqual({ point: "latest", qubes: [] });
+    expect(point('{"repo":"main","point":"20261202T003500-1234","qubes":["work"],"conflicts":"rename"}')).toEqual({ repo: "main", point: "20261202T003500-1234", qubes: ["work"], conflicts: "rename" });
+    expect(point('{"point":"2026-12-02T10:00:00.5Z"}').point).toBe("2026-12-02T10:00:00.5Z");
+    expect(isRestorePointRequest(b('{"point":"latest"}'))).toBe(true);
+    expect(isRestorePointRequest(b('{"snapshot":"latest"}'))).toBe(false);
+    expect(isRestorePointRequest(b("not json"))).toBe(false);
+  });
+  it("refuses anything else in one sentence", () => {
+    expect(() => point('{"point":"$(reboot)"}')).toThrow(new RequestError('restore point "$(reboot)" is not valid; use latest, a backup-id (YYYYmmddTHHMMSS-<pid>) or a UTC time such as 2026-12-02T10:00:00Z.'));
+    expect(() => point('{"point":"2026-12-02T10:00:00+01:00"}')).toThrow(RequestError);
+    expect(() => point('{"point":"latest","snapshot":"x"}')).toThrow('the request has unknown key(s) "snapshot"; only the documented keys are accepted.');
+    expect(() => point('{"point":"latest","qubes":["a b"]}')).toThrow(RequestError);
+    expect(() => point('{"point":"latest","verifyOnly":true}')).toThrow('unknown key(s) "verifyOnly"');
   });
 });

@@ -7,6 +7,7 @@ export { callScrypt, type ScryptCallOptions, type ScryptCallResult } from "./tty
 export { SimError, UsageError } from "./errors.ts";
 export { addQube, createSystem, defaultQubes, type PoolKind, type QubeSpec, type SystemSpec } from "./system/create.ts";
 export { hasQubesd, qubesdEnvironment, qubesdUnitFiles, unitEnvironment, writeQubesdUnit, SYSTEMD_SERVICE_PATH } from "./system/qubesd.ts";
+export { writeExt4Image, ROOT_PARTITION_OFFSET, type Ext4Options } from "./system/ext4.ts";
 export { mutateVolume, writeVolumeImage, type MutateOptions } from "./system/content.ts";
 export { simPaths, loadQubesXml, rootFromEnv } from "./system/layout.ts";
 export { parseQubesXml, serializeQubesXml, domainName, domainQid, type QubesXml, type Domain } from "./system/qubes-xml.ts";

@@ -68,7 +68,9 @@ describe("qvm-backup-restore --paranoid-mode", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
-      "-> Restored personal: private.img (262144 bytes)\n-> Restored work: private.img (524288 bytes)\n-> Done.\nexit code: 0\n",
+      "-> Warning: template fedora-41 of personal is neither on this machine nor in this restore; personal will use the default template.\n" +
+        "-> Warning: template fedora-41 of work is neither on this machine nor in this restore; work will use the default template.\n" +
+        "-> Restored personal: private.img (262144 bytes)\n-> Restored work: private.img (524288 bytes)\n-> Done.\nexit code: 0\n",
     );
     for (const q of ["work", "personal"]) expect(qubeVolumeHashes(target, q), q).toEqual(qubeVolumeHashes(root, q));
     expect(loadQubesXml(target).domains.map(domainName)).toEqual(expect.arrayContaining(["work", "personal"]));

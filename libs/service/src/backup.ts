@@ -22,6 +22,8 @@ export interface RunBackupOptions {
   signal?: AbortSignal;
   /** lines for the job's log: stale locks and interrupted runs removed first */
   log?: (line: string) => void;
+  /** seconds the repository's server may keep failing before the backup fails naming it (engine default 60) */
+  backendTimeoutSeconds?: number;
 }
 
 /** What a successful backup recorded. */
@@ -53,6 +55,7 @@ export async function runBackup(db: Database, opts: RunBackupOptions): Promise<R
     await prepareRepository(db, repo.id, engine, { log: opts.log, jobId, removeIncomplete: failedBefore.failed, pruneAfterFailure: failedBefore.leftPacks });
     const result = await ingest(opts.input, engine, {
       signal: opts.signal,
+      backendTimeoutSeconds: opts.backendTimeoutSeconds,
       onProgress: (p) => {
         bytesRead = p.bytesRead;
         progress.update(p.bytesRead, p.bytesExpected);
@@ -107,6 +110,7 @@ async function recordSnapshot(db: Database, repositoryId: number, jobId: number,
         compressed: r.compressed,
         durationSeconds: r.durationSeconds,
         warnings: JSON.stringify(r.warnings),
+        listedQubes: JSON.stringify(r.listed),
         qubes: {
           create: r.qubes.map((q) => ({
             qid: q.qid,

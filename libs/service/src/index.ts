@@ -20,7 +20,7 @@ export { ServiceError } from "./errors.ts";
 export { processDatabase, openIndex, dataDirectory, type Database } from "./database.ts";
 
 // repositories
-export { addRepository, getRepository, engineFor, registeredRepositories, repositoryNameSchema, type NewRepository, type RepositoryRow, type RepositorySummary } from "./repositories.ts";
+export { addRepository, getRepository, engineFor, registeredRepositories, resticCacheDir, repositoryNameSchema, type NewRepository, type RepositoryRow, type RepositorySummary } from "./repositories.ts";
 export {
   locationProblem,
   repositoryInput,
@@ -37,6 +37,7 @@ export {
   warningsFor,
   newestSnapshotWarnings,
   FAILED_JOBS_SHOWN,
+  APPEND_ONLY_RETENTION,
   VERIFY_EVERY_DAYS,
   STALE_BACKUP_DAYS,
   type RepositoryView,
@@ -56,6 +57,8 @@ export { failAbandonedJobs, processAlive, jobView, type JobView, type JobStatus 
 export {
   requestBackup,
   requestRestore,
+  requestRestorePoint,
+  type RestorePointRequestInput,
   type BackupRequestInput,
   type RestoreRequestInput,
   type RequestEvents,
@@ -68,11 +71,13 @@ export {
   snapshotRefSchema,
   backupTaskInput,
   restoreTaskInput,
+  restorePointTaskInput,
   MAX_QUBES,
   type BackupTaskInput,
   type RestoreTaskInput,
+  type RestorePointTaskInput,
 } from "./request-inputs.ts";
-export { startBackup, startRestore, cancelTask, taskDone, getTask, listTasks, taskEnded, type TaskView, type TaskState } from "./tasks.ts";
+export { startBackup, startRestore, startRestorePoint, cancelTask, taskDone, getTask, listTasks, taskEnded, type TaskView, type TaskState } from "./tasks.ts";
 export { progressFigures, etaSeconds, type ProgressFigures } from "./progress.ts";
 export { checkProgressOf, checkRunFigures, followCheck, type CheckRunProgress } from "./check-progress.ts";
 export { requestHistory, HISTORY_LIMIT, type RequestRecord } from "./history.ts";
@@ -121,3 +126,10 @@ export { engineStatus, type EngineStatus } from "./engines.ts";
 
 // dom0's ledger copies
 export { storeLedgerCopy, fetchLedgerMaterial } from "./ledger-copy.ts";
+export { listRestorePoints, qubesOverview, formatAge, type RestorePointView, type PointQubeView, type QubeOverview, type ChangeView } from "./restore-points.ts";
+
+// single-file restore
+export { openVolume, withVolume, listFiles, downloadToFile, parseQubeVolume, defaultTransport, FILE_VOLUMES, type FilesTarget, type FilesOptions, type OpenVolume } from "./files.ts";
+export { openVolumeStream, type VolumeStreamOptions } from "./volume-stream.ts";
+export { FilesError, escapeName, type Listing, type Entry } from "@qubes-dedup/files";
+export { browseVolume, closeBrowsedVolumes, IDLE_SECONDS } from "./files-sessions.ts";

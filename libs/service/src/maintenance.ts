@@ -39,6 +39,8 @@ export interface MaintenanceRequest {
   scheduleId?: number;
   qubes?: string[];
   readDataSubset?: string | null;
+  /** For backups: every selected qube, not only the changed ones. */
+  fullBackup?: boolean;
   /** For a retention started by hand: the data snapshot ids its preview showed (see RetentionOptions.confirmed). */
   confirmedForget?: string[];
 }
@@ -79,11 +81,17 @@ async function drill(db: Database, repo: string, repositoryId: number): Promise<
   return { ok: r.outcome === "succeeded", message: r.message, log, snapshotRef: newest.engineSnapshotId };
 }
 
-async function backup(db: Database, repo: string, qubes: string[]): Promise<Outcome> {
-  const t = await startBackup(db, { repository: repo, qubes, exclude: [] });
+/**
+ * A backup request to dom0: only the qubes whose data or settings changed
+ * since dom0's change record, unless `full`; dom0's verdict on each qube
+ * (its `note` lines) goes into the run's log.
+ */
+async function backup(db: Database, repo: string, qubes: string[], full: boolean): Promise<Outcome> {
+  const t = await startBackup(db, { repository: repo, qubes, exclude: [], changed: true, full });
   await taskDone(t.id);
   const end = await getTask(db, t.id);
-  return { ok: end?.state === "succeeded", message: end?.message ?? "The backup request ended without an outcome.", log: [`backup request #${t.id} (${qubes.length ? qubes.join(", ") : "default set"}): ${end?.state}`] };
+  const what = `${full ? "full backup" : "changed qubes"} of ${qubes.length ? qubes.join(", ") : "the default set"}`;
+  return { ok: end?.state === "succeeded", message: end?.message ?? "The backup request ended without an outcome.", log: [`backup request #${t.id} (${what}): ${end?.state}`, ...(end?.notes ?? [])] };
 }
 
 /**
@@ -106,7 +114,7 @@ export async function runMaintenance(db: Database, req: MaintenanceRequest): Pro
     if (req.kind === "retention") out = await retention(db, repo.name, repo.id, req.confirmedForget);
     else if (req.kind === "check") out = await check(db, repo.name, req.readDataSubset, run.id, repo.engine);
     else if (req.kind === "drill") out = await drill(db, repo.name, repo.id);
-    else out = await backup(db, repo.name, req.qubes ?? []);
+    else out = await backup(db, repo.name, req.qubes ?? [], req.fullBackup === true);
   } catch (e) {
     out = { ok: false, message: (e as Error).message, log: [] };
   }

@@ -15,7 +15,8 @@
 import { createInterface } from "node:readline";
 import { execa } from "execa";
 import type { Database } from "@qubes-dedup/db";
-import { parseReply } from "@qubes-dedup/protocol";
+import { RESTORE_POINT_RE, parseNote, parseReply } from "@qubes-dedup/protocol";
+import { ServiceError } from "./errors.ts";
 import { getRepository } from "./repositories.ts";
 import { processAlive } from "./jobs.ts";
 import { notifyWebhook } from "./webhook.ts";
@@ -30,6 +31,8 @@ export type RequestState = "waiting" | "running" | RequestOutcome;
 export interface RequestEvents {
   onState?(state: RequestState): void;
   onProgress?(percent: number): void;
+  /** A `note` line of dom0 (a `"changed": true` backup's verdict on one qube, a restore point's run), also kept in the job's log. */
+  onNote?(text: string): void;
 }
 
 /** What {@link requestBackup} asks for; no qubes means qvm-backup's default selection. */
@@ -38,6 +41,20 @@ export interface BackupRequestInput {
   repository: string;
   qubes?: string[];
   exclude?: string[];
+  /** Only the qubes whose data or settings changed since dom0's change record (the request's `"changed": true`). */
+  changed?: boolean;
+  /** With `changed`: every selected qube all the same (a full backup). */
+  full?: boolean;
+}
+
+/** What {@link requestRestorePoint} asks for. */
+export interface RestorePointRequestInput {
+  repository: string;
+  /** "latest", a backup-id, or an ISO 8601 UTC time: dom0 takes, for each qube, its latest backup at or before it from its own ledger. */
+  point: string;
+  /** Qubes to restore; none means every qube of the point. */
+  qubes?: string[];
+  conflicts?: "rename" | "skip";
 }
 
 /** What {@link requestRestore} asks for. */
@@ -74,7 +91,13 @@ const REFUSED_EXIT = 126;
  * @throws ServiceError when the repository is not registered (no job is recorded).
  */
 export async function requestBackup(db: Database, input: BackupRequestInput, events: RequestEvents = {}, signal?: AbortSignal): Promise<RequestResult> {
-  const request = { repo: input.repository, ...(input.qubes?.length ? { qubes: input.qubes } : {}), ...(input.exclude?.length ? { exclude: input.exclude } : {}) };
+  const request = {
+    repo: input.repository,
+    ...(input.qubes?.length ? { qubes: input.qubes } : {}),
+    ...(input.exclude?.length ? { exclude: input.exclude } : {}),
+    ...(input.changed ? { changed: true } : {}),
+    ...(input.changed && input.full ? { full: true } : {}),
+  };
   return runRequest(db, { service: "qubes.DedupBackup", kind: "backup-request", repository: input.repository, request, notify: true }, events, signal);
 }
 
@@ -108,6 +131,20 @@ export async function requestRestore(
   return runRequest(db, call, events, signal);
 }
 
+/**
+ * Asks dom0 to restore a restore point (or some qubes of it): dom0 builds
+ * the plan from its own ledger, confirms it once in a dom0 dialog listing
+ * every qube and the date of its data, and runs qvm-backup-restore once per
+ * backup involved; each run's start comes back as a note in the job's log.
+ * Records a "restore" job with snapshotRef = `point:<point>`.
+ * @throws ServiceError when the repository is not registered or the point is not valid (no job is recorded, dom0 is not asked).
+ */
+export async function requestRestorePoint(db: Database, input: RestorePointRequestInput, events: RequestEvents = {}, signal?: AbortSignal): Promise<RequestResult> {
+  if (!RESTORE_POINT_RE.test(input.point)) throw new ServiceError(`restore point "${input.point.slice(0, 40)}" is not valid: use latest, a backup-id or a UTC time such as 2026-12-02T10:00:00Z.`);
+  const request = { repo: input.repository, point: input.point, ...(input.qubes?.length ? { qubes: input.qubes } : {}), ...(input.conflicts ? { conflicts: input.conflicts } : {}) };
+  return runRequest(db, { service: "qubes.DedupRestore", kind: "restore", repository: input.repository, request, snapshotRef: `point:${input.point}`, notify: true }, events, signal);
+}
+
 interface Call {
   service: "qubes.DedupBackup" | "qubes.DedupRestore";
   kind: "backup-request" | "restore";
@@ -121,6 +158,7 @@ interface Call {
 /** What dom0 said, as parsed from its lines. */
 interface Answer {
   final?: { outcome: RequestOutcome; message: string };
+  notes: string[];
   running: boolean;
   percent?: number;
 }
@@ -149,7 +187,7 @@ async function runRequest(db: Database, call: Call, events: RequestEvents, signa
   });
   events.onState?.("waiting");
   const recorder = percentRecorder(db, job.id);
-  const answer: Answer = { running: false };
+  const answer: Answer = { running: false, notes: [] };
   const client = execa(clientCommand(), ["dom0", call.service], { stdin: "pipe", stdout: "pipe", stderr: "pipe", reject: false, buffer: false, cancelSignal: signal, forceKillAfterDelay: 5000 });
   let stderr = "";
   client.stderr?.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-2000)));
@@ -161,7 +199,7 @@ async function runRequest(db: Database, call: Call, events: RequestEvents, signa
   lines?.close();
   await recorder.flush();
   const final = conclude(r, answer, stderr, signal);
-  const snapshotRef = await recordEnd(db, job.id, repo.id, call.kind, job.startedAt, final, answer.percent);
+  const snapshotRef = await recordEnd(db, job.id, repo.id, call.kind, job.startedAt, final, answer.percent, answer.notes);
   events.onState?.(final.outcome);
   if (call.notify) {
     const kind = call.kind === "backup-request" ? "backup" : call.request.verifyOnly ? "verify-only restore" : "restore";
@@ -171,7 +209,18 @@ async function runRequest(db: Database, call: Call, events: RequestEvents, signa
   return { jobId: job.id, ...final };
 }
 
+/** Bytes of dom0's notes kept in a job's log. */
+const LOG_LIMIT = 64 * 1024;
+
 function onLine(l: string, answer: Answer, db: Database, jobId: number, events: RequestEvents, recorder: ReturnType<typeof percentRecorder>): void {
+  const note = parseNote(l);
+  if (note !== null) {
+    if (!answer.final) {
+      answer.notes.push(note);
+      events.onNote?.(note);
+    }
+    return;
+  }
   const reply = parseReply(l);
   if (reply?.kind === "progress") {
     if (!answer.running) {
@@ -217,6 +266,7 @@ async function recordEnd(
   startedAt: Date,
   end: { outcome: RequestOutcome; message: string },
   percent?: number,
+  notes: string[] = [],
 ): Promise<string | undefined> {
   let snapshotRef: string | undefined;
   if (kind === "backup-request" && end.outcome === "succeeded") {
@@ -232,6 +282,7 @@ async function recordEnd(
       ...(end.outcome === "succeeded" ? { summary: end.message, error: null } : { error: end.message }),
       ...(percent !== undefined ? { percent } : {}),
       ...(snapshotRef ? { snapshotRef } : {}),
+      ...(notes.length ? { log: notes.join("\n").slice(0, LOG_LIMIT) } : {}),
     },
   });
   return snapshotRef;

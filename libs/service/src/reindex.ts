@@ -77,6 +77,7 @@ export async function reindex(db: Database, repository: string): Promise<Reindex
         compressed: summary.compressed ?? false,
         durationSeconds: summary.durationSeconds ?? 0,
         warnings: JSON.stringify([...(summary.warnings ?? []), REBUILT]),
+        listedQubes: JSON.stringify(summary.listed ?? []),
         qubes: {
           create: (summary.qubes ?? []).map((q) => ({
             qid: q.qid,

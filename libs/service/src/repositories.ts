@@ -1,9 +1,12 @@
+import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { repositoryNameSchema } from "@qubes-dedup/protocol";
-import { openEngine, type Engine, type EngineKind } from "@qubes-dedup/pipeline";
+import { openEngine, withoutPassword, type Engine, type EngineKind } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { ServiceError } from "./errors.ts";
+import { dataDirectory } from "./database.ts";
+import { restRefusesDeletion, restUnreachable } from "./rest-probe.ts";
 
 /** Repository names are short identifiers: they end up in dom0's fixed command words (rule: @qubes-dedup/protocol). */
 export { repositoryNameSchema };
@@ -14,6 +17,15 @@ export interface NewRepository {
   engine: EngineKind;
   location: string;
   passwordFile: string;
+  /** PEM file of the CA the server's TLS certificate chains to (restic --cacert); restic only */
+  caCertFile?: string;
+  /**
+   * The server keeps the repository append-only. A `rest:` server is also
+   * asked (restRefusesDeletion) and marked when it refuses deletions; borg's
+   * `serve --append-only` sits in the server's authorized_keys, out of the
+   * client's sight, so for borg over SSH it is declared here.
+   */
+  appendOnly?: boolean;
 }
 
 /** A repository row as stored in the index db. */
@@ -49,14 +61,18 @@ export async function addRepository(db: Database, input: NewRepository): Promise
   const location = isRemote(input.location) ? input.location : path.resolve(input.location);
   if (await db.prisma.repository.findUnique({ where: { name: input.name } }))
     throw new ServiceError(`a repository named "${input.name}" already exists: choose another name or remove it first.`);
-  const engine = openEngine({ engine: input.engine, location, passwordFile });
+  const caCertFile = input.caCertFile ? checkedCaCert(input.engine, input.caCertFile) : null;
+  const unreachable = await restUnreachable(location, caCertFile ?? undefined);
+  if (unreachable) throw new ServiceError(unreachable);
+  const appendOnly = input.appendOnly === true || (await restRefusesDeletion(location, caCertFile ?? undefined));
+  const engine = openEngine({ engine: input.engine, location, passwordFile, caCert: caCertFile ?? undefined, appendOnly });
   if (!(await engine.isInitialised())) {
     // Never initialise a repository on top of someone's files.
     if (!isRemote(location) && fs.existsSync(location) && fs.readdirSync(location).length > 0)
       throw new ServiceError(`${location} holds files but no ${input.engine} repository: give an empty or new directory, or the path of an existing repository.`);
     await engine.init();
   }
-  return db.prisma.repository.create({ data: { name: input.name, engine: input.engine, location, passwordFile } });
+  return db.prisma.repository.create({ data: { name: input.name, engine: input.engine, location, passwordFile, caCertFile, appendOnly } });
 }
 
 /**
@@ -75,16 +91,46 @@ export async function getRepository(db: Database, name: string): Promise<Reposit
   return repo;
 }
 
-/** Opens the engine of a registered repository (no I/O until a method is called). */
-export function engineFor(repo: RepositoryRow): Engine {
-  return openEngine({ engine: repo.engine as EngineKind, location: repo.location, passwordFile: repo.passwordFile });
+/**
+ * The CA file of a new repository, absolute, after checking it holds a PEM certificate.
+ * @throws ServiceError for borg (ssh has no CA option), an unreadable file or one that is no certificate
+ */
+function checkedCaCert(engine: EngineKind, file: string): string {
+  if (engine !== "restic") throw new ServiceError("a CA certificate is a restic option (--cacert for a TLS REST server); borg over SSH trusts the server's host key instead: leave it out.");
+  const abs = path.resolve(file);
+  try {
+    new X509Certificate(fs.readFileSync(abs));
+  } catch (e) {
+    throw new ServiceError(`the CA certificate ${abs} cannot be used (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give a readable PEM file with the server's CA certificate (its own certificate when self-signed).`);
+  }
+  return abs;
 }
 
-/** A registered repository without its password file's path: what `repo list` shows. */
+/**
+ * restic's cache directory for remote repositories: `$QUBES_DEDUP_CACHE_DIR`
+ * (`off`: no cache), else `<directory of the index db>/cache` (in the backup
+ * qube's persistent home, like the index db). A cache there spares every
+ * backup, dump and listing the download of the repository's index and trees.
+ */
+export function resticCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const set = env.QUBES_DEDUP_CACHE_DIR;
+  if (set === "off") return undefined;
+  return set && set.trim() !== "" ? path.resolve(set) : path.join(dataDirectory(), "cache");
+}
+
+/** Opens the engine of a registered repository (no I/O until a method is called). */
+export function engineFor(repo: RepositoryRow): Engine {
+  return openEngine({
+    engine: repo.engine as EngineKind, location: repo.location, passwordFile: repo.passwordFile,
+    caCert: repo.caCertFile ?? undefined, appendOnly: repo.appendOnly, cacheDir: resticCacheDir(),
+  });
+}
+
+/** A registered repository without its password file's path, a URL's password shown as ***: what `repo list` shows. */
 export type RepositorySummary = Omit<RepositoryRow, "passwordFile">;
 
 /** Every registered repository, by name. */
 export async function registeredRepositories(db: Database): Promise<RepositorySummary[]> {
   const repos = await db.prisma.repository.findMany({ orderBy: { name: "asc" } });
-  return repos.map(({ passwordFile: _, ...r }) => r);
+  return repos.map(({ passwordFile: _, ...r }) => ({ ...r, location: withoutPassword(r.location) }));
 }

@@ -12,8 +12,9 @@ import { z } from "zod";
 import writeFileAtomic from "write-file-atomic";
 import type { Database } from "@qubes-dedup/db";
 import { openEngine, type EngineKind } from "@qubes-dedup/pipeline";
-import { addRepository, repositoryNameSchema } from "./repositories.ts";
+import { addRepository, engineFor, repositoryNameSchema } from "./repositories.ts";
 import { dataDirectory } from "./database.ts";
+import { restUnreachable } from "./rest-probe.ts";
 
 /** Absolute local path without control characters or `..` segments. */
 const localPath = /^\/(?!.*(^|\/)\.\.(\/|$))[^\0-\x1f]*$/;
@@ -41,10 +42,16 @@ export const repositoryInput = z
     engine: z.enum(["restic", "borg"]),
     location: z.string().min(1),
     password: z.string().min(8, "use a repository password of at least 8 characters").max(1024).regex(/^[^\n\r\0]*$/, "one line"),
+    /** PEM text of the CA certificate of a TLS REST server (restic --cacert); empty: the system's CAs */
+    caCert: z.string().max(65536).optional(),
+    /** the server keeps the repository append-only (required for borg over SSH, detected for REST servers) */
+    appendOnly: z.boolean().optional(),
   })
   .superRefine((v, ctx) => {
     const p = locationProblem(v.engine, v.location);
     if (p) ctx.addIssue({ code: "custom", path: ["location"], message: p });
+    if (v.caCert?.trim() && !/-----BEGIN CERTIFICATE-----/.test(v.caCert))
+      ctx.addIssue({ code: "custom", path: ["caCert"], message: "Paste the CA certificate in PEM form (-----BEGIN CERTIFICATE----- …)." });
   });
 export type RepositoryInput = z.infer<typeof repositoryInput>;
 
@@ -66,25 +73,21 @@ export function writeSecret(dir: string, name: string, password: string): string
   return file;
 }
 
+/** Writes the CA certificate's PEM text to `<dir>/<name>.ca.pem` (0600) and returns its path, or undefined for none. */
+function writeCaCert(dir: string, name: string, pem: string | undefined): string | undefined {
+  if (!pem?.trim()) return undefined;
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `${name}.ca.pem`);
+  writeFileAtomic.sync(file, pem.trim() + "\n", { mode: 0o600 });
+  return file;
+}
+
 /** Result of a connection test; `message` is one sentence. */
 export interface ConnectionTest {
   ok: boolean;
   /** True when a repository exists there and opens with the password. */
   initialised: boolean;
   message: string;
-}
-
-/** For REST URLs: can the server be reached at all? restic reports a refused connection as "no repository". */
-async function restUnreachable(location: string): Promise<string | null> {
-  if (!location.startsWith("rest:")) return null;
-  const url = location.slice("rest:".length);
-  try {
-    await fetch(new URL("config", url.endsWith("/") ? url : `${url}/`), { method: "HEAD", signal: AbortSignal.timeout(10_000) });
-    return null;
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    return `Cannot reach the REST server at ${url} (${cause?.code ?? cause?.message ?? (e as Error).message}): start it or fix the URL.`;
-  }
 }
 
 /** Seconds a connection test may take before the engine is stopped and the server named as not answering. */
@@ -99,12 +102,13 @@ export const TEST_TIMEOUT_S = 30;
  * Never throws for engine failures: they become `ok: false` with the reason.
  */
 export async function testConnection(input: RepositoryInput, opts: { timeoutSeconds?: number } = {}): Promise<ConnectionTest> {
-  const unreachable = await restUnreachable(input.location);
-  if (unreachable) return { ok: false, initialised: false, message: unreachable };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qdd-test-"));
   try {
+    const caCert = writeCaCert(dir, input.name, input.caCert);
+    const unreachable = await restUnreachable(input.location, caCert);
+    if (unreachable) return { ok: false, initialised: false, message: unreachable };
     const passwordFile = writeSecret(dir, input.name, input.password);
-    const engine = openEngine({ engine: input.engine, location: input.location, passwordFile });
+    const engine = openEngine({ engine: input.engine, location: input.location, passwordFile, caCert });
     const initialised = await engine.isInitialised({ timeoutSeconds: opts.timeoutSeconds ?? TEST_TIMEOUT_S });
     return initialised
       ? { ok: true, initialised, message: `Connected: ${input.engine} repository at ${input.location} opens with this password.` }
@@ -122,18 +126,25 @@ export async function testConnection(input: RepositoryInput, opts: { timeoutSeco
  * @throws Error (one sentence) when the server is unreachable, the name is
  *   taken, or the engine cannot open or create the repository.
  */
-export async function addRepositoryFromDashboard(db: Database, input: RepositoryInput, dir: string = secretsDir()): Promise<{ id: number; name: string }> {
-  const unreachable = await restUnreachable(input.location);
-  if (unreachable) throw new Error(unreachable);
+export async function addRepositoryFromDashboard(db: Database, input: RepositoryInput, dir: string = secretsDir()): Promise<{ id: number; name: string; appendOnly: boolean }> {
   if (await db.prisma.repository.findUnique({ where: { name: input.name } })) {
     throw new Error(`A repository named "${input.name}" already exists: choose another name.`);
   }
+  const caCertFile = writeCaCert(dir, input.name, input.caCert);
+  try {
+    const unreachable = await restUnreachable(input.location, caCertFile);
+    if (unreachable) throw new Error(unreachable);
+  } catch (e) {
+    if (caCertFile) fs.rmSync(caCertFile, { force: true });
+    throw e;
+  }
   const passwordFile = writeSecret(dir, input.name, input.password);
   try {
-    const repo = await addRepository(db, { name: input.name, engine: input.engine, location: input.location, passwordFile });
-    return { id: repo.id, name: repo.name };
+    const repo = await addRepository(db, { name: input.name, engine: input.engine, location: input.location, passwordFile, caCertFile, appendOnly: input.appendOnly });
+    return { id: repo.id, name: repo.name, appendOnly: repo.appendOnly };
   } catch (e) {
     fs.rmSync(passwordFile, { force: true });
+    if (caCertFile) fs.rmSync(caCertFile, { force: true });
     throw e;
   }
 }
@@ -142,10 +153,10 @@ export async function addRepositoryFromDashboard(db: Database, input: Repository
 export async function testRegistered(db: Database, id: number): Promise<ConnectionTest> {
   const r = await db.prisma.repository.findUnique({ where: { id } });
   if (!r) throw new Error(`There is no repository ${id}: reload the page.`);
-  const unreachable = await restUnreachable(r.location);
+  const unreachable = await restUnreachable(r.location, r.caCertFile ?? undefined);
   if (unreachable) return { ok: false, initialised: false, message: unreachable };
   try {
-    const initialised = await openEngine({ engine: r.engine as EngineKind, location: r.location, passwordFile: r.passwordFile }).isInitialised({ timeoutSeconds: TEST_TIMEOUT_S });
+    const initialised = await engineFor(r).isInitialised({ timeoutSeconds: TEST_TIMEOUT_S });
     return initialised
       ? { ok: true, initialised, message: `Connected: ${r.name} opens with its stored password.` }
       : { ok: false, initialised, message: `There is no ${r.engine} repository at ${r.location} any more: check the location or restore the repository.` };

@@ -48,6 +48,10 @@ export async function prepareRepository(db: Database, repositoryId: number, engi
     log(`could not remove stale locks from ${loc}: ${(e as Error).message}`);
   }
   if (!opts.removeIncomplete) return [];
+  if (engine.repo.appendOnly) {
+    log(`${loc} is append-only: the snapshots of an interrupted run (if any) stay until retention on the server removes them; no listing offers them as a backup.`);
+    return [];
+  }
   if (await otherRunLive(db, repositoryId, opts.jobId)) {
     log(`incomplete runs in ${loc} (if any) are left for later: another backup of this repository is running.`);
     return [];

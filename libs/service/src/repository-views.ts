@@ -1,9 +1,17 @@
 import type { Database } from "@qubes-dedup/db";
+import { withoutPassword } from "@qubes-dedup/pipeline";
 import { jobView, type JobView } from "./jobs.ts";
 import { dedupRatio } from "./snapshots.ts";
 import { nextScheduledBackup } from "./schedules.ts";
 import { repositoryVerification, verificationWarnings, type Verification } from "./verification.ts";
 import { webhookView, type WebhookView } from "./webhook.ts";
+
+/**
+ * What the dashboard says in place of retention for an append-only
+ * repository: where it runs instead, and with whose credentials.
+ */
+export const APPEND_ONLY_RETENTION =
+  "This repository is append-only: its server refuses deletions, so this backup qube cannot forget or prune snapshots (and neither can anyone who takes it over). Run retention on the server, as its administrator, with restic forget --prune (or borg prune + compact) against the repository's directory there; see docs/INSTALL-QUBES.md, section 3.5.";
 
 /** How many failed jobs a repository view lists at most. */
 export const FAILED_JOBS_SHOWN = 20;
@@ -17,7 +25,17 @@ export interface RepositoryView {
   id: number;
   name: string;
   engine: string;
+  /** the location with a URL's password shown as *** */
   location: string;
+  /**
+   * The server keeps the repository append-only: retention (forget, prune)
+   * cannot run from here, only on the server (see {@link APPEND_ONLY_RETENTION}).
+   */
+  appendOnly: boolean;
+  /** for an append-only repository, where retention runs instead ({@link APPEND_ONLY_RETENTION}); null otherwise */
+  retentionElsewhere: string | null;
+  /** a CA certificate file is configured for the server's TLS (restic --cacert) */
+  hasCaCert: boolean;
   createdAt: Date;
   snapshotCount: number;
   repositoryBytes: bigint | null;
@@ -148,7 +166,10 @@ async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<Repo
     id: r.id,
     name: r.name,
     engine: r.engine,
-    location: r.location,
+    location: withoutPassword(r.location),
+    appendOnly: r.appendOnly,
+    retentionElsewhere: r.appendOnly ? APPEND_ONLY_RETENTION : null,
+    hasCaCert: r.caCertFile !== null,
     createdAt: r.createdAt,
     snapshotCount: totals._count,
     repositoryBytes: newest?.repositoryBytes ?? null,

@@ -6,7 +6,7 @@
  * the user gets an early, clear answer.
  */
 import { z } from "zod";
-import { MAX_QUBES, qubeNameSchema, repositoryNameSchema, snapshotRefSchema } from "@qubes-dedup/protocol";
+import { MAX_QUBES, RESTORE_POINT_RE, qubeNameSchema, repositoryNameSchema, snapshotRefSchema } from "@qubes-dedup/protocol";
 
 export { MAX_QUBES, qubeNameSchema, snapshotRefSchema };
 
@@ -15,6 +15,10 @@ export const backupTaskInput = z.object({
   repository: repositoryNameSchema,
   qubes: z.array(qubeNameSchema).max(MAX_QUBES).default([]),
   exclude: z.array(qubeNameSchema).max(MAX_QUBES).default([]),
+  /** Only the qubes dom0 finds changed since their last backup. */
+  changed: z.boolean().optional(),
+  /** With `changed`: every selected qube all the same. */
+  full: z.boolean().optional(),
 });
 export type BackupTaskInput = z.infer<typeof backupTaskInput>;
 
@@ -28,3 +32,12 @@ export const restoreTaskInput = z.object({
   conflicts: z.enum(["rename", "skip"]).optional(),
 });
 export type RestoreTaskInput = z.infer<typeof restoreTaskInput>;
+
+/** Input of a restore-point request (`requests.restorePoint`, `startRestorePoint`): no qubes means every qube of the point. */
+export const restorePointTaskInput = z.object({
+  repository: repositoryNameSchema,
+  point: z.string().regex(RESTORE_POINT_RE, "give latest, a backup-id or a UTC time such as 2026-12-02T10:00:00Z"),
+  qubes: z.array(qubeNameSchema).max(MAX_QUBES).default([]),
+  conflicts: z.enum(["rename", "skip"]).optional(),
+});
+export type RestorePointTaskInput = z.infer<typeof restorePointTaskInput>;

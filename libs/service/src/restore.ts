@@ -17,6 +17,8 @@ export interface RunDumpOptions {
   signal?: AbortSignal;
   /** lines for the job's log (stale locks removed first; an old-layout snapshot sent whole) */
   log?: (line: string) => void;
+  /** seconds the repository's server may keep failing before the restore fails naming it (engine default 60) */
+  backendTimeoutSeconds?: number;
   /**
    * Only these qubes (names as in the backup's qubes.xml; dom0's home is
    * "dom0"): the stream holds the header files, qubes.xml and their files,
@@ -70,6 +72,7 @@ export async function runDump(db: Database, opts: RunDumpOptions): Promise<DumpR
       expectedSha256: row?.streamSha256,
       sideSnapshotId: row?.sideSnapshotId ?? undefined,
       signal: opts.signal,
+      backendTimeoutSeconds: opts.backendTimeoutSeconds,
       onProgress: (bytes) => progress.update(bytes, expected),
       qubes: opts.qubes,
     });

@@ -15,7 +15,7 @@ import { z } from "zod";
 import type { Database } from "@qubes-dedup/db";
 import { format } from "date-fns";
 import { UTCDate } from "@date-fns/utc";
-import { DATA_TAG, PROJECT_TAG, runIdOf, type EngineSnapshot } from "@qubes-dedup/pipeline";
+import { appendOnlyRefusal, DATA_TAG, PROJECT_TAG, runIdOf, type EngineKind, type EngineSnapshot } from "@qubes-dedup/pipeline";
 import { engineFor, getRepository } from "./repositories.ts";
 import { ServiceError } from "./errors.ts";
 
@@ -129,10 +129,13 @@ export interface RetentionOptions {
  * backup run it does not keep, then removes those snapshots from the index.
  * With `dryRun`, reads the engine's listing and returns the same verdicts
  * without forgetting anything.
- * @throws ServiceError (unknown repository, empty policy, confirmed set out of date), EngineError.
+ * @throws ServiceError (unknown repository, empty policy, confirmed set out of date), EngineError
+ *   ("append-only" at once, nothing listed or deleted, for an append-only repository).
  */
 export async function applyRetention(db: Database, repository: string, policy: KeepPolicy, opts: RetentionOptions = {}): Promise<RetentionResult> {
   const repo = await getRepository(db, repository);
+  // before the listing: the server would refuse the forget anyway, and a preview of what cannot be done misleads
+  if (repo.appendOnly) throw appendOnlyRefusal(repo.engine as EngineKind, repo.location, "forget");
   const engine = engineFor(repo);
   const runs = groupRuns(await engine.snapshots({ tag: PROJECT_TAG }));
   const kept = keptRuns(runs, policy);

@@ -4,6 +4,9 @@
  * every {@link TICK_SECONDS} it starts each enabled schedule whose cron time
  * has come since its last run. Missed times while the server was down run
  * once, not once per missed time. Runs of one schedule never overlap.
+ * Scheduled backups ask dom0 for the changed qubes only (`"changed": true`;
+ * dom0 still sends every selected qube when its full backup is due), or for
+ * every selected qube when the schedule says `fullBackup`.
  */
 import type { Database } from "@qubes-dedup/db";
 import { runMaintenance } from "./maintenance.ts";
@@ -39,6 +42,7 @@ export async function tick(db: Database, now: Date = new Date()): Promise<number
       scheduleId: sch.id,
       qubes: JSON.parse(sch.qubes) as string[],
       readDataSubset: sch.readDataSubset,
+      fullBackup: sch.fullBackup,
     })
       .catch((e: unknown) => console.error(`qubes-dedup scheduler: schedule ${sch.id} failed to start: ${(e as Error).message}`))
       .finally(() => s.running.delete(sch.id));

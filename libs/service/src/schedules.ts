@@ -71,6 +71,8 @@ export const scheduleInput = z
     cron: z.string().min(1).max(100),
     qubes: z.array(qubeNameSchema).max(100).default([]),
     readDataSubset: readDataSubsetSchema.optional(),
+    /** For "backup": a full backup of every selected qube each time, instead of only the changed ones. */
+    fullBackup: z.boolean().default(false),
   })
   .superRefine((v, ctx) => {
     let gap: number;
@@ -94,6 +96,8 @@ export interface ScheduleView {
   cron: string;
   qubes: string[];
   readDataSubset: string | null;
+  /** "backup" only: every selected qube each time (else only those dom0 finds changed). */
+  fullBackup: boolean;
   enabled: boolean;
   lastRunAt: Date | null;
   nextRuns: Date[];
@@ -110,6 +114,7 @@ export async function listSchedules(db: Database, now: Date = new Date()): Promi
     cron: s.cron,
     qubes: JSON.parse(s.qubes) as string[],
     readDataSubset: s.readDataSubset,
+    fullBackup: s.fullBackup,
     enabled: s.enabled,
     lastRunAt: s.lastRunAt,
     nextRuns: s.enabled ? nextRuns(s.cron, now) : [],
@@ -128,6 +133,7 @@ export async function createSchedule(db: Database, input: ScheduleInput): Promis
       cron: input.cron.trim(),
       qubes: JSON.stringify(input.qubes),
       readDataSubset: input.kind === "check" ? (input.readDataSubset ?? null) : null,
+      fullBackup: input.kind === "backup" && input.fullBackup,
     },
   });
   return { id: s.id };

@@ -8,10 +8,10 @@
  */
 import type { Database } from "@qubes-dedup/db";
 import { progressFigures, type ProgressFigures } from "./progress.ts";
-import { requestBackup, requestRestore, type RequestResult, type RequestState } from "./qrexec.ts";
+import { requestBackup, requestRestore, requestRestorePoint, type RequestResult, type RequestState } from "./qrexec.ts";
 import { ServiceError } from "./errors.ts";
 import { processAlive } from "./jobs.ts";
-import type { BackupTaskInput, RestoreTaskInput } from "./request-inputs.ts";
+import type { BackupTaskInput, RestorePointTaskInput, RestoreTaskInput } from "./request-inputs.ts";
 
 /** "starting" until the qrexec call reports; "cancelled" after the user stopped it. */
 export type TaskState = "starting" | RequestState | "cancelled";
@@ -28,6 +28,8 @@ export interface TaskView extends ProgressFigures {
   verifyOnly: boolean;
   /** One sentence once the request ended. */
   message: string | null;
+  /** dom0's note lines so far (a changed-only backup's verdict per qube, a restore point's runs). */
+  notes: string[];
   /** The request's job row in the index db, once known. */
   jobId: number | null;
   startedAt: Date;
@@ -99,9 +101,9 @@ function runningBackup(repoId: number): Task | undefined {
 }
 
 function launch(
-  base: Omit<Task["view"], "id" | "state" | "message" | "jobId" | "startedAt" | "finishedAt">,
+  base: Omit<Task["view"], "id" | "state" | "message" | "jobId" | "startedAt" | "finishedAt" | "notes">,
   repoId: number,
-  run: (events: { onState(s: RequestState): void; onProgress(p: number): void }, signal: AbortSignal) => Promise<RequestResult>,
+  run: (events: { onState(s: RequestState): void; onProgress(p: number): void; onNote(n: string): void }, signal: AbortSignal) => Promise<RequestResult>,
 ): TaskView {
   const r = registry();
   // Checked again here, synchronously with the insert: two calls that both
@@ -110,7 +112,7 @@ function launch(
   if (other) throw busy(base.repository, `request #${other.view.id}, ${other.view.state}`);
   const abort = new AbortController();
   const task: Task = {
-    view: { ...base, id: r.next++, state: "starting", message: null, jobId: null, startedAt: new Date(), finishedAt: null },
+    view: { ...base, id: r.next++, state: "starting", message: null, jobId: null, startedAt: new Date(), finishedAt: null, notes: [] },
     repositoryId: repoId,
     percent: null,
     abort,
@@ -122,6 +124,9 @@ function launch(
     },
     onProgress: (p: number) => {
       task.percent = p;
+    },
+    onNote: (n: string) => {
+      if (task.view.notes.length < 1000) task.view.notes.push(n);
     },
   };
   const end = (state: TaskState, message: string, jobId?: number): true => {
@@ -153,7 +158,7 @@ export async function startBackup(db: Database, input: BackupTaskInput): Promise
   const id = await repositoryId(db, input.repository);
   await refuseSecondBackup(db, id, input.repository);
   const base = { kind: "backup" as const, repository: input.repository, qubes: input.qubes, snapshot: null, verifyOnly: false };
-  const req = { repository: input.repository, qubes: input.qubes, exclude: input.exclude };
+  const req = { repository: input.repository, qubes: input.qubes, exclude: input.exclude, changed: input.changed, full: input.full };
   return launch(base, id, (events, signal) => requestBackup(db, req, events, signal));
 }
 
@@ -166,6 +171,17 @@ export async function startRestore(db: Database, input: RestoreTaskInput): Promi
   const base = { kind: "restore" as const, repository: input.repository, qubes: input.qubes, snapshot: input.snapshot, verifyOnly: input.verifyOnly };
   const req = { repository: input.repository, snapshot: input.snapshot, qubes: input.qubes, verifyOnly: input.verifyOnly, paranoid: input.paranoid, conflicts: input.conflicts };
   return launch(base, id, (events, signal) => requestRestore(db, req, events, signal));
+}
+
+/**
+ * Sends a restore-point request to dom0 in the background and returns its
+ * task (its `snapshot` is `point:<point>`; dom0 plans the runs from its ledger).
+ * @throws Error when the repository is unknown.
+ */
+export async function startRestorePoint(db: Database, input: RestorePointTaskInput): Promise<TaskView> {
+  const id = await repositoryId(db, input.repository);
+  const base = { kind: "restore" as const, repository: input.repository, qubes: input.qubes, snapshot: `point:${input.point}`, verifyOnly: false };
+  return launch(base, id, (events, signal) => requestRestorePoint(db, input, events, signal));
 }
 
 /** Asks a running task to stop; false when there is no such task or it already ended. */

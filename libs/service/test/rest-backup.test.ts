@@ -18,13 +18,18 @@ let db: Awaited<ReturnType<typeof tempDatabase>>;
 let rest: (RestServer & { port: number }) | undefined;
 beforeEach(async () => {
   db = await tempDatabase();
+  // restic's cache of a remote repository: in the test's directory, not the workspace's var/
+  process.env.QUBES_DEDUP_CACHE_DIR = path.join(db.dir, "cache");
 });
 afterEach(async () => {
   await rest?.stop();
   await db.close();
   fs.rmSync(db.dir, { recursive: true, force: true });
 });
-afterAll(removeTemplate);
+afterAll(async () => {
+  delete process.env.QUBES_DEDUP_CACHE_DIR;
+  await removeTemplate();
+});
 
 describe("a household REST server (rclone serve restic) as the repository", () => {
   // retry: once under heavy load (five other test suites on 2 cores) the third

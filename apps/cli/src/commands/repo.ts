@@ -15,10 +15,13 @@ export function registerRepo(program: Command): void {
     .requiredOption("--engine <engine>", "restic or borg")
     .requiredOption("--location <path|url>", "where the repository lives (a directory, or rest:/sftp: for restic)")
     .requiredOption("--password-file <file>", "file holding the repository password")
-    .action(async (name: string, o: { engine: string; location: string; passwordFile: string }, cmd: Command) => {
+    .option("--cacert <file>", "restic: PEM file of the CA of the REST server's TLS certificate (its own certificate when self-signed)")
+    .option("--append-only", "the server keeps the repository append-only (borg serve --append-only; a rest-server --append-only is detected): retention runs on the server")
+    .action(async (name: string, o: { engine: string; location: string; passwordFile: string; cacert?: string; appendOnly?: boolean }, cmd: Command) => {
       await withDb(globals(cmd).db, async (db) => {
-        const r = await addRepository(db, { name, engine: o.engine as "restic" | "borg", location: o.location, passwordFile: o.passwordFile });
-        process.stderr.write(`qubes-dedup: repository "${r.name}" (${r.engine}) at ${r.location} is ready\n`);
+        const r = await addRepository(db, { name, engine: o.engine as "restic" | "borg", location: o.location, passwordFile: o.passwordFile, caCertFile: o.cacert, appendOnly: o.appendOnly });
+        const shown = (await registeredRepositories(db)).find((x) => x.name === r.name)?.location ?? r.name;
+        process.stderr.write(`qubes-dedup: repository "${r.name}" (${r.engine}${r.appendOnly ? ", append-only: retention runs on the server" : ""}) at ${shown} is ready\n`);
       });
     });
   mistakes(add, {
@@ -36,7 +39,7 @@ export function registerRepo(program: Command): void {
       await withDb(globals(cmd).db, async (db) => {
         const repos = await registeredRepositories(db);
         if (o.json) process.stdout.write(`${JSON.stringify(repos)}\n`);
-        else for (const r of repos) process.stdout.write(`${r.name}\t${r.engine}\t${r.location}\n`);
+        else for (const r of repos) process.stdout.write(`${r.name}\t${r.engine}\t${r.location}${r.appendOnly ? "\tappend-only" : ""}\n`);
       });
     });
   mistakes(list, { "commander.excessArguments": "repo list takes no arguments" });

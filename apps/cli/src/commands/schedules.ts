@@ -42,9 +42,10 @@ export function registerSchedules(program: Command): void {
     .argument("<kind>", SCHEDULE_KINDS.join(", "))
     .argument("<cron>", 'five-field cron expression, UTC, quoted: "0 3 * * *"')
     .option("--qubes <names>", "for backups: qubes, space separated (default: dom0's backup set)")
+    .option("--full", "for backups: every selected qube each time (default: only the qubes dom0 finds changed)")
     .option("--read-data-subset <subset>", 'for checks: part of the data to read, e.g. "5%"')
     .option("--json", "one JSON object on stdout: the new schedule")
-    .action(async (kind: string, cron: string, o: { qubes?: string; readDataSubset?: string; json?: boolean }, c: Command) => {
+    .action(async (kind: string, cron: string, o: { qubes?: string; readDataSubset?: string; full?: boolean; json?: boolean }, c: Command) => {
       const { repo, db: dbPath } = globals(c);
       await withDb(dbPath, async (db) => {
         const parsed = scheduleInput.safeParse({
@@ -53,6 +54,7 @@ export function registerSchedules(program: Command): void {
           cron,
           qubes: o.qubes ? o.qubes.split(/[\s,]+/).filter(Boolean) : [],
           ...(o.readDataSubset ? { readDataSubset: o.readDataSubset } : {}),
+          fullBackup: o.full === true,
         });
         if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`).join("; "));
         const { id } = await createSchedule(db, parsed.data);

@@ -71,3 +71,34 @@ export function backedUpQubes(xml: string): BackedUpQube[] {
   }
   return out;
 }
+
+/** Properties naming another qube that a restored qube needs to exist first (qubes.xml, Qubes 4): its template, net qube and default disposable template. */
+const LINK_PROPERTIES = ["template", "netvm", "default_dispvm"];
+
+/** One `<domain>` of a backup's `qubes.xml` and the qubes it uses. */
+export interface QubeLinks {
+  name: string;
+  /** Names from {@link LINK_PROPERTIES} that are set explicitly (an unset one means the system's default). */
+  uses: string[];
+}
+
+/**
+ * Every domain of the backup's `qubes.xml`, in document order, whether in
+ * the backup or not (qvm-backup stores the whole list, with `backup-content`
+ * set only for the qubes it holds), with the qubes each one uses. Pure.
+ */
+export function qubeLinks(xml: string): QubeLinks[] {
+  const out: QubeLinks[] = [];
+  for (const m of xml.matchAll(/<domain\b([^>]*)>([\s\S]*?)<\/domain>/g)) {
+    const body = m[2]!;
+    const name = /\bid="domain-0"/.test(m[1]!) ? "dom0" : /<property name="name">([^<]*)<\/property>/.exec(body)?.[1];
+    if (name === undefined) continue;
+    const uses: string[] = [];
+    for (const p of LINK_PROPERTIES) {
+      const v = new RegExp(`<property name="${p}">([^<]+)</property>`).exec(body)?.[1];
+      if (v !== undefined && !uses.includes(unescape(v))) uses.push(unescape(v));
+    }
+    out.push({ name: unescape(name), uses });
+  }
+  return out;
+}

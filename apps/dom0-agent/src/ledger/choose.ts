@@ -39,7 +39,8 @@ export interface RestoreChoice {
   warning?: string;
 }
 
-function byAge(records: LedgerRecord[]): LedgerRecord[] {
+/** The records oldest first: by the time in the backup-id, then by when dom0 recorded them. Pure. */
+export function byAge(records: LedgerRecord[]): LedgerRecord[] {
   return [...records].sort((a, b) => a.backupId.slice(0, 15).localeCompare(b.backupId.slice(0, 15)) || a.recorded.localeCompare(b.recorded));
 }
 

@@ -15,7 +15,7 @@
  */
 import { z } from "zod";
 import { BACKUP_ID_RE, parseChunkRecords, splitChunkPath, type ChunkRecord } from "@qubes-dedup/shim";
-import { backedUpQubes, tarMember } from "./backup-xml.ts";
+import { backedUpQubes, qubeLinks, tarMember } from "./backup-xml.ts";
 
 /** The `format` value of version 1 records. */
 export const LEDGER_FORMAT = "qubes-dedup-ledger/1";
@@ -35,9 +35,13 @@ export const RecordSchema = z
           path: z.string(),
           size: z.number().nonnegative(),
           files: z.array(z.object({ name: z.string(), bytes: z.number().int().nonnegative(), chunks: z.array(Tag).min(1) }).strict()),
+          /** The qubes this one uses (template, net qube, default disposable template), from the backup's qubes.xml; absent in records made before it was kept. */
+          uses: z.array(z.string()).optional(),
         })
         .strict(),
     ),
+    /** Every qube the backup's qubes.xml lists, in the backup or not: the qubes dom0 had then (restore points); absent in records made before it was kept. */
+    listed: z.array(z.string()).optional(),
   })
   .strict();
 
@@ -94,7 +98,9 @@ export function foldSpool(s: Spool, recorded: string): LedgerRecord {
   const xmlChunk = records.find((r) => r.path === "qubes.xml.000");
   if (!xmlChunk) throw new LedgerError(`the shim recorded no qubes.xml for backup ${s.backupId}; the backup is not recorded.`);
   if (xmlChunk.dataLength !== s.qubesXml.length) throw new LedgerError(`the shim's copy of backup ${s.backupId}'s qubes.xml is ${s.qubesXml.length} bytes, not ${xmlChunk.dataLength}; the backup is not recorded.`);
-  const known = backedUpQubes(tarMember(s.qubesXml).toString("utf8")).map((q) => ({ ...q, files: [] as LedgerQube["files"] }));
+  const xml = tarMember(s.qubesXml).toString("utf8");
+  const links = qubeLinks(xml);
+  const known = backedUpQubes(xml).map((q) => ({ ...q, files: [] as LedgerQube["files"], uses: links.find((l) => l.name === q.name)?.uses ?? [] }));
   const order: LedgerQube[] = [];
   for (const r of records) {
     if (r.path === "qubes.xml.000") continue;
@@ -104,7 +110,7 @@ export function foldSpool(s: Spool, recorded: string): LedgerRecord {
   }
   const empty = known.find((q) => !order.includes(q));
   if (empty) throw new LedgerError(`the shim recorded no file of qube ${empty.name} for backup ${s.backupId}; the backup is not recorded.`);
-  return RecordSchema.parse({ format: LEDGER_FORMAT, backupId: s.backupId, recorded, qubesXml: { bytes: xmlChunk.dataLength, tag: xmlChunk.tag }, qubes: order });
+  return RecordSchema.parse({ format: LEDGER_FORMAT, backupId: s.backupId, recorded, qubesXml: { bytes: xmlChunk.dataLength, tag: xmlChunk.tag }, qubes: order, listed: links.map((l) => l.name) });
 }
 
 /** The file text of a record. Pure. */

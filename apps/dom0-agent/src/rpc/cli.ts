@@ -47,7 +47,8 @@ export function registerRpc(program: Command, done: (status: number) => void): v
     .description(
       `run by /etc/qubes-rpc/qubes.DedupBackup and qubes.DedupRestore; reads one JSON line:
   backup  {"repo"?, "qubes"?: [..], "exclude"?: [..]}
-  restore {"repo"?, "snapshot", "qubes"?: [..], "verifyOnly"?: bool, "paranoid"?: bool, "conflicts"?: "rename"|"skip"}`,
+  restore {"repo"?, "snapshot", "qubes"?: [..], "verifyOnly"?: bool, "paranoid"?: bool, "conflicts"?: "rename"|"skip"}
+  restore {"repo"?, "point": "latest"|backup-id|UTC time, "qubes"?: [..], "conflicts"?: "rename"|"skip"}   (a restore point)`,
     )
     .argument("[service]")
     .addOption(rootOption())

@@ -10,14 +10,28 @@
  * - `error: <reason>`: refused before anything ran (exit 2);
  * - `progress <percent>`: the run started (0.00) and advances (qvm-backup);
  * - `note <text>`: job-log lines of a backup (with `"changed": true`, one per
- *   qube with its reason; changes/);
+ *   qube with its reason; changes/) and of a restore point's runs;
  * - `ok <summary>` (exit 0) or `error <reason>` (exit = the tool's status, or 1).
  */
 import type { Readable, Writable } from "node:stream";
 import { loadConfig, underRoot } from "../config.ts";
 import { backupArgs, checkPassphraseFile, restoreArgs } from "../runs.ts";
 import { shimDirForRuns } from "../shim-path.ts";
-import { RequestError, formatNote, formatReply, oneLine, parseBackupRequest, parseRestoreRequest, type BackupRequest, type Reply, type RestoreRequest } from "@qubes-dedup/protocol";
+import {
+  RequestError,
+  formatNote,
+  formatReply,
+  isRestorePointRequest,
+  oneLine,
+  parseBackupRequest,
+  parseRestorePointRequest,
+  parseRestoreRequest,
+  type BackupRequest,
+  type Reply,
+  type RestorePointRequest,
+  type RestoreRequest,
+} from "@qubes-dedup/protocol";
+import { handlePointRestore } from "./point-restore.ts";
 import { changeClock, changedBackupRun } from "../changes/run.ts";
 import { recordBackup, removeSpoolsSince, stateEnv } from "../ledger/store.ts";
 import { handleRestore } from "./restore.ts";
@@ -43,6 +57,8 @@ export interface Plan {
   summary: (stdoutLines: string[]) => string;
   /** The checked restore request (restores only). */
   request?: RestoreRequest;
+  /** The checked restore-point request (restores of a point only). */
+  pointRequest?: RestorePointRequest;
   /** The checked backup request (backups only). */
   backupRequest?: BackupRequest;
   /** The backup qube (`-d`), the repository. */
@@ -87,6 +103,13 @@ function restorePlan(bytes: Uint8Array, destVm: string, passphraseFile: string, 
   return { program: "qvm-backup-restore", args, passphraseFile, summary, request: req, destVm, repo };
 }
 
+function pointPlan(bytes: Uint8Array, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
+  const req = parseRestorePointRequest(bytes);
+  // every name is checked again while each run's argv is built (runs.ts)
+  for (const q of req.qubes) qubeName(q);
+  return { program: "qvm-backup-restore", args: [], passphraseFile, summary: () => "", pointRequest: req, destVm, repo: req.repo ?? defaultRepo };
+}
+
 /**
  * Checks one request (the raw bytes the caller sent) the way the handler
  * does and plans the run: the request grammar, then every name again while
@@ -94,6 +117,7 @@ function restorePlan(bytes: Uint8Array, destVm: string, passphraseFile: string, 
  * @throws RequestError or ValidationError when the request must be refused.
  */
 export function planRequest(kind: "backup" | "restore", bytes: Uint8Array, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
+  if (kind === "restore" && isRestorePointRequest(bytes)) return pointPlan(bytes, destVm, passphraseFile, defaultRepo);
   return (kind === "backup" ? backupPlan : restorePlan)(bytes, destVm, passphraseFile, defaultRepo);
 }
 
@@ -165,6 +189,7 @@ export async function handleRpc(kind: "backup" | "restore", root: string, io: Rp
     return write({ kind: "failed", reason: (e as Error).message }), 1;
   }
   const { plan: requested, shimDir } = prepared;
+  if (requested.pointRequest) return handlePointRestore(root, requested, requested.pointRequest, shimDir, io, write);
   if (requested.request) return handleRestore(root, requested, requested.request, shimDir, io, write);
   const changes = await changesOf(root, requested, io);
   if ("failure" in changes) return write({ kind: "failed", reason: changes.failure }), 1;

@@ -4,15 +4,15 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { splitNames, TaskProgress } from "../../src/client/TaskProgress.tsx";
 import { useTRPC } from "../../src/client/trpc.ts";
 import { Time, StatusBadge } from "../../src/client/bits.tsx";
-import { lastUsedRepository, pickRepository, rememberRepository } from "../../src/client/repository-choice.ts";
+import { rememberRepository } from "../../src/client/repository-choice.ts";
+import { RepositorySelect, useRepositoryChoice } from "../../src/client/RepositorySelect.tsx";
 import { ENDED } from "../../src/shared/format.ts";
 
 /** Run a backup now: pick the repository and qubes (or dom0's default set), send the request, watch it. */
 export default function BackupPage() {
   const trpc = useTRPC();
   const repos = useQuery(trpc.repositories.list.queryOptions());
-  const [picked, setPicked] = useState<string | null>(null);
-  const repo = repos.data ? pickRepository(repos.data, picked ?? lastUsedRepository()) : undefined;
+  const { repo, pick } = useRepositoryChoice(repos.data);
   const names = useQuery({ ...trpc.snapshots.qubeNames.queryOptions({ repositoryId: repo?.id ?? 0 }), enabled: !!repo });
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [extra, setExtra] = useState("");
@@ -48,16 +48,7 @@ export default function BackupPage() {
       <section className="panel">
         <h1>Run a backup now</h1>
         <form onSubmit={submit} className="stack">
-          <label>
-            Repository{" "}
-            <select value={repo.name} onChange={(e) => (setPicked(e.target.value), rememberRepository(e.target.value))} data-testid="backup-repo">
-              {repos.data.map((r) => (
-                <option key={r.id} value={r.name}>
-                  {r.name} ({r.engine})
-                </option>
-              ))}
-            </select>
-          </label>
+          <RepositorySelect repos={repos.data} value={repo.name} onPick={pick} testId="backup-repo" />
           <fieldset>
             <legend>Qubes (none ticked: dom0&apos;s default backup set)</legend>
             {(names.data ?? []).map((n) => (

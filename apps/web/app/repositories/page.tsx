@@ -41,7 +41,14 @@ export default function RepositoriesPage() {
                 <tr key={r.id} data-testid="repository-row" data-name={r.name}>
                   <td>{r.name}</td>
                   <td>{r.engine}</td>
-                  <td className="mono">{r.location}</td>
+                  <td className="mono">
+                    {r.location}{" "}
+                    {r.appendOnly && (
+                      <span className="badge" title={r.retentionElsewhere ?? undefined} data-testid="repository-append-only">
+                        append-only
+                      </span>
+                    )}
+                  </td>
                   <td className="num">{r.snapshotCount}</td>
                   <td className="num">
                     <Bytes value={r.repositoryBytes} />
@@ -75,7 +82,9 @@ function AddRepository() {
   const [engine, setEngine] = useState<"restic" | "borg">("restic");
   const [location, setLocation] = useState("");
   const [password, setPassword] = useState("");
-  const input = { name, engine, location, password };
+  const [caCert, setCaCert] = useState("");
+  const [appendOnly, setAppendOnly] = useState(false);
+  const input = { name, engine, location, password, ...(engine === "restic" && caCert.trim() ? { caCert } : {}), ...(appendOnly ? { appendOnly } : {}) };
   const test = useMutation(trpc.repositories.test.mutationOptions());
   const add = useMutation(
     trpc.repositories.add.mutationOptions({
@@ -107,6 +116,16 @@ function AddRepository() {
           Location <input size={60} value={location} onChange={(e) => setLocation(e.target.value)} data-testid="add-location" />
         </label>
         <p className="muted">e.g. {EXAMPLES[engine]}</p>
+        {engine === "restic" && (
+          <label>
+            CA certificate of the server (PEM; for a TLS REST server with a self-signed or private certificate, else empty){" "}
+            <textarea rows={4} cols={64} className="mono" value={caCert} onChange={(e) => setCaCert(e.target.value)} placeholder="-----BEGIN CERTIFICATE-----" data-testid="add-cacert" />
+          </label>
+        )}
+        <label>
+          <input type="checkbox" checked={appendOnly} onChange={(e) => setAppendOnly(e.target.checked)} data-testid="add-append-only" /> The server keeps this repository append-only
+          {engine === "borg" ? " (borg serve --append-only in its authorized_keys)" : " (a rest-server --append-only is detected when added)"}: retention then runs on the server
+        </label>
         <label>
           Repository password{" "}
           <input type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} data-testid="add-password" />
@@ -127,7 +146,11 @@ function AddRepository() {
         )}
         {test.isError && <p className="error" data-testid="add-test-result">{test.error.message}</p>}
         {add.isError && <p className="error" role="alert" data-testid="add-error">{add.error.message}</p>}
-        {add.isSuccess && <p className="ok" data-testid="add-done">Repository {add.data.name} added.</p>}
+        {add.isSuccess && (
+          <p className="ok" data-testid="add-done">
+            Repository {add.data.name} added{add.data.appendOnly ? " (append-only: retention runs on the server)" : ""}.
+          </p>
+        )}
       </form>
     </section>
   );

@@ -3,15 +3,15 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { TaskProgress } from "../../src/client/TaskProgress.tsx";
 import { useTRPC } from "../../src/client/trpc.ts";
-import { lastUsedRepository, pickRepository, rememberRepository } from "../../src/client/repository-choice.ts";
+import { rememberRepository } from "../../src/client/repository-choice.ts";
+import { RepositorySelect, useRepositoryChoice } from "../../src/client/RepositorySelect.tsx";
 import { StatusBadge, Time } from "../../src/client/bits.tsx";
 
 /** Restore: pick a snapshot and qubes, options, send the request to dom0, watch it; restore history below. */
 export default function RestorePage() {
   const trpc = useTRPC();
   const repos = useQuery(trpc.repositories.list.queryOptions());
-  const [picked, setPicked] = useState<string | null>(null);
-  const repo = repos.data ? pickRepository(repos.data, picked ?? lastUsedRepository()) : undefined;
+  const { repo, pick } = useRepositoryChoice(repos.data);
   const snaps = useQuery({ ...trpc.snapshots.list.queryOptions({ repositoryId: repo?.id ?? 0 }), enabled: !!repo });
   const [snapId, setSnapId] = useState<string | null>(null);
   const snap = snaps.data?.find((s) => s.engineSnapshotId === snapId) ?? snaps.data?.[0];
@@ -41,16 +41,7 @@ export default function RestorePage() {
           dom0 asks you to confirm every restore; it then runs qvm-backup-restore with the snapshot streamed from this backup qube.
         </p>
         <form onSubmit={submit} className="stack">
-          <label>
-            Repository{" "}
-            <select value={repo.name} onChange={(e) => (setPicked(e.target.value), rememberRepository(e.target.value), setSnapId(null))} data-testid="restore-repo">
-              {repos.data.map((r) => (
-                <option key={r.id} value={r.name}>
-                  {r.name} ({r.engine})
-                </option>
-              ))}
-            </select>
-          </label>
+          <RepositorySelect repos={repos.data} value={repo.name} onPick={(name) => (pick(name), setSnapId(null))} testId="restore-repo" />
           {snaps.data && snaps.data.length === 0 && <p className="empty">This repository has no snapshot yet.</p>}
           {snap && (
             <>

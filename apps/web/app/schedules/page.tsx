@@ -39,9 +39,9 @@ export default function SchedulesPage() {
           </select>
         </label>
         <ScheduleList repositoryId={repo.id} />
-        <NewSchedule repositoryId={repo.id} />
+        <NewSchedule repositoryId={repo.id} appendOnly={repo.appendOnly} key={`new-${repo.id}`} />
       </section>
-      <Retention repositoryId={repo.id} repository={repo.name} key={repo.id} />
+      <Retention repositoryId={repo.id} repository={repo.name} elsewhere={repo.retentionElsewhere} key={repo.id} />
       <Webhook repo={repo} key={`hook-${repo.id}`} />
       <RunLog />
     </>
@@ -74,7 +74,12 @@ function ScheduleList({ repositoryId }: { repositoryId: number }) {
           <tr key={s.id} data-testid="schedule-row">
             <td>
               {KIND_TEXT[s.kind]}
-              {s.kind === "backup" && <div className="muted">{s.qubes.length ? s.qubes.join(", ") : "default set"}</div>}
+              {s.kind === "backup" && (
+                <div className="muted">
+                  {s.qubes.length ? s.qubes.join(", ") : "default set"}
+                  {s.fullBackup ? "; every qube each time" : "; changed qubes only"}
+                </div>
+              )}
               {s.kind === "check" && <div className="muted">{s.readDataSubset ? `reads ${s.readDataSubset} of the data` : "structure only"}</div>}
             </td>
             <td className="mono">{s.cron}</td>
@@ -103,26 +108,27 @@ function ScheduleList({ repositoryId }: { repositoryId: number }) {
   );
 }
 
-function NewSchedule({ repositoryId }: { repositoryId: number }) {
+function NewSchedule({ repositoryId, appendOnly }: { repositoryId: number; appendOnly: boolean }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
   const [kind, setKind] = useState<Kind>("backup");
   const [cron, setCron] = useState("0 3 * * *");
   const [qubes, setQubes] = useState("");
   const [subset, setSubset] = useState("5%");
+  const [full, setFull] = useState(false);
   const create = useMutation(
     trpc.schedules.create.mutationOptions({ onSuccess: () => void qc.invalidateQueries({ queryKey: trpc.schedules.list.queryKey() }) }),
   );
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate({ repositoryId, kind, cron, qubes: kind === "backup" ? splitNames(qubes) : [], ...(kind === "check" && subset ? { readDataSubset: subset } : {}) });
+    create.mutate({ repositoryId, kind, cron, qubes: kind === "backup" ? splitNames(qubes) : [], fullBackup: kind === "backup" && full, ...(kind === "check" && subset ? { readDataSubset: subset } : {}) });
   };
   return (
     <form onSubmit={submit} className="filters" style={{ marginTop: "1rem" }}>
       <label>
         Task
         <select value={kind} onChange={(e) => setKind(e.target.value as Kind)} data-testid="sched-kind">
-          {Object.entries(KIND_TEXT).map(([k, t]) => (
+          {Object.entries(KIND_TEXT).filter(([k]) => !(appendOnly && k === "retention")).map(([k, t]) => (
             <option key={k} value={k}>
               {t}
             </option>
@@ -137,6 +143,11 @@ function NewSchedule({ repositoryId }: { repositoryId: number }) {
         <label>
           Qubes (empty: default set)
           <input value={qubes} onChange={(e) => setQubes(e.target.value)} data-testid="sched-qubes" />
+        </label>
+      )}
+      {kind === "backup" && (
+        <label className="check">
+          <input type="checkbox" checked={full} onChange={(e) => setFull(e.target.checked)} data-testid="sched-full" /> Every qube each time (default: only the qubes dom0 finds changed; dom0 still sends all every 30 days)
         </label>
       )}
       {kind === "check" && (
@@ -157,7 +168,12 @@ function NewSchedule({ repositoryId }: { repositoryId: number }) {
   );
 }
 
-function Retention({ repositoryId, repository }: { repositoryId: number; repository: string }) {
+/**
+ * The retention policy and the maintenance buttons. For an append-only
+ * repository (`elsewhere`: where retention runs instead) neither the policy
+ * nor "Apply retention" is offered: the server would refuse the forget.
+ */
+function Retention({ repositoryId, repository, elsewhere }: { repositoryId: number; repository: string; elsewhere: string | null }) {
   const trpc = useTRPC();
   const current = useQuery(trpc.retention.get.queryOptions({ repositoryId }));
   const [edit, setEdit] = useState<Record<string, string>>({});
@@ -175,6 +191,11 @@ function Retention({ repositoryId, repository }: { repositoryId: number; reposit
   return (
     <section className="panel">
       <h2>Retention policy and verification</h2>
+      {elsewhere ? (
+        <ul className="warnings">
+          <li data-testid="ret-append-only">{elsewhere}</li>
+        </ul>
+      ) : (
       <form onSubmit={submit} className="filters">
         {rules.map((k) => (
           <label key={k}>
@@ -186,13 +207,16 @@ function Retention({ repositoryId, repository }: { repositoryId: number; reposit
           Save policy
         </button>
       </form>
+      )}
       {set.isError && <p className="error" role="alert">{set.error.message}</p>}
       {set.isSuccess && <p className="ok">Policy saved; it is applied by retention runs.</p>}
       <p>
         Run now:{" "}
-        <button type="button" className="secondary-neutral" style={{ marginRight: "0.5rem" }} disabled={preview.isPending} onClick={() => (run.reset(), preview.mutate({ repository }))} data-testid="run-retention">
-          Apply retention…
-        </button>
+        {!elsewhere && (
+          <button type="button" className="secondary-neutral" style={{ marginRight: "0.5rem" }} disabled={preview.isPending} onClick={() => (run.reset(), preview.mutate({ repository }))} data-testid="run-retention">
+            Apply retention…
+          </button>
+        )}
         {(["check", "drill"] as const).map((kind) => (
           <button key={kind} type="button" className="secondary-neutral" style={{ marginRight: "0.5rem" }} onClick={() => run.mutate({ repositoryId, kind, ...(kind === "check" ? { readDataSubset: "5%" } : {}) })} data-testid={`run-${kind}`}>
             {kind === "check" ? "Check (5% of data)" : "Restore drill"}

@@ -32,6 +32,12 @@ export function RepositoryPanel({ repo }: { repo: RepositoryView }) {
         <dd data-testid="repo-location">
           <code>{repo.location}</code>
         </dd>
+        {repo.appendOnly && (
+          <>
+            <dt>Deletions</dt>
+            <dd data-testid="repo-append-only">append-only: retention runs on the server (<a href="/schedules">how</a>)</dd>
+          </>
+        )}
         <dt>Last job</dt>
         <dd data-testid="repo-last-job">
           {repo.lastJob ? (

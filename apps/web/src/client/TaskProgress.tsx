@@ -16,7 +16,7 @@ const STATE_TEXT: Record<TaskView["state"], string> = {
   cancelled: "cancelled",
 };
 
-/** Live view of one backup/restore request: state, progress bar, bytes/s, ETA, cancel, outcome. */
+/** Live view of one backup/restore request: state, progress bar, bytes/s, ETA, dom0's notes (its verdict per qube, a restore point's runs), cancel, outcome. */
 export function TaskProgress({ id }: { id: number }) {
   const trpc = useTRPC();
   const task = useQuery({
@@ -56,6 +56,13 @@ export function TaskProgress({ id }: { id: number }) {
         {t.bytesPerSecond !== null && <> · <span data-testid="task-rate">{formatBytes(t.bytesPerSecond)}/s</span></>}
         {!ended && t.etaSeconds !== null && <> · ETA <span data-testid="task-eta">{formatDuration(t.etaSeconds)}</span></>}
       </p>
+      {t.notes.length > 0 && (
+        <ul className="task-notes" data-testid="task-notes">
+          {t.notes.map((n, i) => (
+            <li key={i}>{n}</li>
+          ))}
+        </ul>
+      )}
       {t.message && (
         <p data-testid="task-message" className={t.state === "succeeded" ? "ok" : "error"}>
           {t.message}

@@ -14,6 +14,7 @@ export function TopBar({ signedIn }: { signedIn: boolean }) {
       </a>
       <nav>
         <a href="/">Overview</a>
+        <a href="/qubes">Qubes</a>
         <a href="/snapshots">Snapshots</a>
         <a href="/backup">Back up now</a>
         <a href="/restore">Restore</a>

@@ -3,7 +3,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { EngineError } from "../errors.ts";
 import { borgCheckProgress, lineSplitter, withoutStatusFragments, type CheckProgress } from "./check-progress.ts";
-import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit, type DumpProcess } from "./common.ts";
+import { appendOnlyRefusal, checkPasswordFile, engineEnv, isEnoent, isLocalPath, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit, type DumpProcess } from "./common.ts";
 import { interrupt } from "./restic.ts";
 import { borgLockHolders } from "./borg-locks.ts";
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
@@ -11,9 +11,26 @@ import { inputPipe, outputPipe } from "./pipe.ts";
 
 /** A borg process as execa returns it (stdin/stdout per its options, stderr a pipe). */
 type BorgSub = ReturnType<typeof execa<{ reject: false; buffer: false; stdin: "pipe"; stdout: "pipe"; stderr: "pipe" }>>;
-import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
+import type { BackupStdinOptions, DumpFileOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 const STDERR_KEEP = 64 * 1024;
+/** Seconds a server over SSH may stay silent during a backup or a restore before borg gives up (as restic's backend watchdog). */
+const BACKEND_TIMEOUT_S = 60;
+/** The same for every other command (listings, check, delete, compact). */
+const RUN_BACKEND_TIMEOUT_S = 30;
+
+/**
+ * borg's backend watchdog: borg waits forever for a server over SSH that
+ * stopped answering (no retries, no timeout of its own), so its ssh sends
+ * keep-alives (ServerAliveInterval) and gives up after about `seconds`
+ * without an answer, which ends borg with "Connection closed by remote
+ * host" (borgError: "borg lost the server …"). Options already in
+ * `rsh` (BORG_RSH) win: ssh takes the first value of each.
+ */
+export function sshKeepAlive(rsh: string, seconds: number): string {
+  const interval = Math.max(1, Math.min(5, Math.floor(seconds / 3)));
+  return `${rsh} -o ServerAliveInterval=${interval} -o ServerAliveCountMax=${Math.max(1, Math.ceil(seconds / interval))}`;
+}
 
 /** Segment size of the borg repositories this project creates (borg's default: 500 MiB). */
 export const BORG_SEGMENT_BYTES = 64 << 20;
@@ -31,6 +48,9 @@ export function borgError(repo: RepositoryRef, what: string, stderr: string): En
     return new EngineError(`borg cannot open the repository ${loc}: the password in ${repo.passwordFile} is wrong; put the repository's passphrase in that file.`);
   const notBorg = notABorgRepository(loc);
   if (notBorg) return notBorg;
+  // a connection that was up and then ended: the server was killed or its ssh keep-alives went unanswered (sshKeepAlive)
+  if (/Connection closed by remote host/i.test(stderr) && !/ssh: connect to host|Could not resolve hostname|Permission denied/i.test(stderr))
+    return new EngineError(`borg lost the server ${serverOf(loc, stderr)} of the repository ${loc}: it went away or stopped answering; bring the server back and run it again (nothing incomplete is kept).`, "network", borgDetail(stderr));
   if (NETWORK_ERROR.test(stderr) || /Could not resolve hostname|ssh: connect to host/i.test(stderr))
     return new EngineError(`borg cannot reach the server ${serverOf(loc, stderr)} of the repository ${loc} (${borgDetail(stderr)}); start the server or fix the location, then try again.`, "network", borgDetail(stderr));
   if (/does not exist|is not a valid repository/i.test(stderr))
@@ -84,10 +104,16 @@ class Borg implements Engine {
   readonly kind = "borg" as const;
   constructor(readonly repo: RepositoryRef, private readonly bin: string) {}
 
-  private env(): Record<string, string> {
+  /**
+   * @param backendTimeoutSeconds for a repository over SSH: seconds the
+   *   server may stay silent before borg's ssh gives up (sshKeepAlive)
+   */
+  private env(backendTimeoutSeconds = RUN_BACKEND_TIMEOUT_S): Record<string, string> {
     checkPasswordFile(this.repo);
     const pass = fs.readFileSync(this.repo.passwordFile, "utf8").split("\n")[0] ?? "";
-    return engineEnv({ BORG_PASSPHRASE: pass, BORG_RELOCATED_REPO_ACCESS_IS_OK: "yes", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: "no", BORG_DISPLAY_PASSPHRASE: "no" });
+    const env = engineEnv({ BORG_PASSPHRASE: pass, BORG_RELOCATED_REPO_ACCESS_IS_OK: "yes", BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: "no", BORG_DISPLAY_PASSPHRASE: "no" });
+    if (!isLocalPath(this.repo.location)) env.BORG_RSH = sshKeepAlive(env.BORG_RSH || "ssh", backendTimeoutSeconds);
+    return env;
   }
 
   /** `warningIsError`: exit status 1 fails too (borg check's "errors found"), not only 2 and above. */
@@ -124,7 +150,8 @@ class Borg implements Engine {
    */
   async init(): Promise<void> {
     await this.run("init", ["init", "-e", "repokey-blake2", this.repo.location]);
-    await this.run("config", ["config", this.repo.location, "max_segment_size", String(BORG_SEGMENT_BYTES)]);
+    // `borg config` works on local repositories only ("Repository must be local"); a server's free space is its own
+    if (isLocalPath(this.repo.location)) await this.run("config", ["config", this.repo.location, "max_segment_size", String(BORG_SEGMENT_BYTES)]);
   }
 
   async snapshots(opts: { tag?: string } = {}): Promise<EngineSnapshot[]> {
@@ -171,11 +198,14 @@ class Borg implements Engine {
   }
 
   async prune(): Promise<void> {
+    if (this.repo.appendOnly) throw appendOnlyRefusal("borg", this.repo.location, "prune");
     await this.run("compact", ["compact", this.repo.location]);
   }
 
   async forget(ids: string[]): Promise<void> {
     if (!ids.length) return;
+    // borg serve --append-only would "delete" into a transaction the server's owner can roll back: say so instead
+    if (this.repo.appendOnly) throw appendOnlyRefusal("borg", this.repo.location, "forget");
     await this.run("delete", ["delete", this.repo.location, ...ids]);
     await this.run("compact", ["compact", this.repo.location]);
   }
@@ -196,10 +226,11 @@ class Borg implements Engine {
 
   backupStdin(opts: BackupStdinOptions): StdinBackup {
     const name = archiveName(opts.tags);
+    const env = this.env(opts.backendTimeoutSeconds ?? BACKEND_TIMEOUT_S);
     const pipe = inputPipe();
     const args = ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"];
     const { sub, control } = pipe.spawnWith((fd) =>
-      spawnEngine(this.bin, args, { stdin: fd, stdout: "pipe", buffer: { stdout: true, stderr: false }, env: this.env(), guard: { stop: "SIGTERM", mode: "writer", held: pipe.ourFd } }, execa as never) as SpawnedEngine<BorgSub>,
+      spawnEngine(this.bin, args, { stdin: fd, stdout: "pipe", buffer: { stdout: true, stderr: false }, env, guard: { stop: "SIGTERM", mode: "writer", held: pipe.ourFd } }, execa as never) as SpawnedEngine<BorgSub>,
     );
     const stdin = pipe.ours(sub.stdin);
     commitWhenFinished(stdin, control);
@@ -219,11 +250,12 @@ class Borg implements Engine {
     return { stdin, done, interrupt: () => interrupt(sub, "SIGTERM") };
   }
 
-  dumpFile(snapshotId: string, filename: string): StdoutDump {
+  dumpFile(snapshotId: string, filename: string, opts: DumpFileOptions = {}): StdoutDump {
     const pipe = outputPipe();
+    const env = this.env(opts.backendTimeoutSeconds ?? BACKEND_TIMEOUT_S);
     const args = ["extract", "--stdout", `${this.repo.location}::${snapshotId}`, filename];
     const { sub } = pipe.spawnWith((fd) =>
-      spawnEngine(this.bin, args, { stdin: "ignore", stdout: fd, buffer: false, env: this.env(), guard: { stop: "SIGTERM", mode: "reader", held: pipe.ourFd } }, execa as never) as SpawnedEngine<BorgSub>,
+      spawnEngine(this.bin, args, { stdin: "ignore", stdout: fd, buffer: false, env, guard: { stop: "SIGTERM", mode: "reader", held: pipe.ourFd } }, execa as never) as SpawnedEngine<BorgSub>,
     );
     const output = pipe.ours(sub.stdout);
     let stderr = "";

@@ -65,6 +65,23 @@ export function repositoryGone(kind: "restic" | "borg", location: string): Engin
   return new EngineError(`the ${kind} repository ${location} is gone (the directory does not exist; deleted or not mounted); mount or restore it, or register a new repository with qubes-dedup repo add.`, "gone");
 }
 
+/**
+ * A location as it may be shown: the password of a URL's user part replaced
+ * by *** as restic shows it (rest:https://alice:***@host:8000/alice/).
+ */
+export function withoutPassword(location: string): string {
+  return location.replace(/^((?:rest:)?[a-z][a-z0-9+.-]*:\/\/[^/:@\s]+):[^@/\s]*@/i, "$1:***@");
+}
+
+/**
+ * The one sentence of a forget or prune asked of an append-only repository:
+ * nothing is sent to the server, nothing is deleted.
+ * @param what "forget" or "prune"
+ */
+export function appendOnlyRefusal(kind: "restic" | "borg", location: string, what: "forget" | "prune"): EngineError {
+  return new EngineError(`the ${kind} repository ${withoutPassword(location)} is append-only (its server refuses deletions), so this machine cannot ${what} snapshots and nothing was deleted; run retention on the server with its administrator's credentials (docs/INSTALL-QUBES.md, section 3.5).`, "append-only");
+}
+
 /** The engine's executable cannot be started (wording in binary.ts, notInstalledText). */
 export function notInstalled(kind: "restic" | "borg", bin: string): EngineError {
   return new EngineError(notInstalledText(kind, bin));

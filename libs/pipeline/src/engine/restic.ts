@@ -3,10 +3,11 @@ import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { EngineError } from "../errors.ts";
 import { lineSplitter, resticCheckReader, type CheckProgress } from "./check-progress.ts";
-import { checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit } from "./common.ts";
+import { appendOnlyRefusal, checkPasswordFile, engineEnv, isEnoent, isLocalPath, lastLine, lastLines, NETWORK_ERROR, noAnswer, notInstalled, repositoryGone, serverOf, stoppableDump, withTimeLimit } from "./common.ts";
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
-import type { BackupStdinOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
+import { backendWatchdog } from "./watchdog.ts";
+import type { BackupStdinOptions, DumpFileOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
 const STDERR_KEEP = 64 * 1024;
@@ -14,6 +15,8 @@ const STDERR_KEEP = 64 * 1024;
 const BACKEND_TIMEOUT_S = 60;
 /** restic's stderr while its backend fails (0.14 and 0.18: `… returned error, retrying after …: dial tcp …: connection refused`). */
 const BACKEND_RETRY = /returned error, retrying|retrying after|connection refused|dial tcp|no such host|i\/o timeout|connection reset/i;
+/** Seconds restic's backend may keep failing during a dump before it is stopped (restic retries for ~15 minutes). */
+const DUMP_BACKEND_TIMEOUT_S = 60;
 /**
  * Seconds restic's backend may keep failing during any other command (listings,
  * check, forget, prune) before it is stopped: restic 0.14 gave up on a refused
@@ -73,8 +76,19 @@ class Restic implements Engine {
   readonly kind = "restic" as const;
   constructor(readonly repo: RepositoryRef, private readonly bin: string) {}
 
+  /**
+   * The options of every call: the repository, its password file, the CA of
+   * its server (--cacert) and the cache: a remote repository with a cache
+   * directory keeps restic's index and trees there between runs (otherwise
+   * each backup, dump and listing downloads them again); a local one reads
+   * them from disk at the same cost, so it runs with --no-cache.
+   */
   private base(): string[] {
-    return ["-r", this.repo.location, "--password-file", this.repo.passwordFile, "--no-cache"];
+    const args = ["-r", this.repo.location, "--password-file", this.repo.passwordFile];
+    if (this.repo.caCert) args.push("--cacert", this.repo.caCert);
+    if (this.repo.cacheDir && !isLocalPath(this.repo.location)) args.push("--cache-dir", this.repo.cacheDir);
+    else args.push("--no-cache");
+    return args;
   }
 
   private async run(what: string, args: string[], timeoutSeconds?: number, watch?: Watch): Promise<string> {
@@ -138,10 +152,13 @@ class Restic implements Engine {
   }
 
   async forget(ids: string[]): Promise<void> {
-    if (ids.length) await this.run("forget", ["forget", "--prune", ...ids]);
+    if (!ids.length) return;
+    if (this.repo.appendOnly) throw appendOnlyRefusal("restic", this.repo.location, "forget");
+    await this.run("forget", ["forget", "--prune", ...ids]);
   }
 
   async prune(): Promise<void> {
+    if (this.repo.appendOnly) throw appendOnlyRefusal("restic", this.repo.location, "prune");
     await this.run("prune", ["prune"]);
   }
 
@@ -233,15 +250,26 @@ class Restic implements Engine {
     return { stdin, done, interrupt: stop };
   }
 
-  dumpFile(snapshotId: string, filename: string): StdoutDump {
+  dumpFile(snapshotId: string, filename: string, opts: DumpFileOptions = {}): StdoutDump {
     const pipe = outputPipe();
     const { sub } = pipe.spawnWith((fd) => this.spawn(["dump", snapshotId, `/${filename}`], "ignore", fd, { mode: "reader", held: pipe.ourFd }));
     const output = pipe.ours(sub.stdout);
+    const limit = opts.backendTimeoutSeconds ?? DUMP_BACKEND_TIMEOUT_S;
     let stderr = "";
-    sub.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_KEEP)));
+    let stuck: EngineError | undefined;
+    const watchdog = backendWatchdog(limit, () => {
+      stuck = new EngineError(`restic lost the server ${serverOf(this.repo.location, stderr)} of the repository ${this.repo.location} during the restore: its downloads kept failing for ${limit} seconds (${networkCause(stderr)}); the stream is incomplete, bring the server back and restore again.`, "network", lastLines(stderr));
+      void interrupt(sub, "SIGINT", Math.min(KILL_GRACE_S, limit));
+    });
+    sub.stderr.on("data", (d: Buffer) => {
+      const text = d.toString();
+      stderr = (stderr + text).slice(-STDERR_KEEP);
+      if (BACKEND_RETRY.test(text)) watchdog.failure();
+    });
+    void Promise.resolve(sub).finally(() => watchdog.stop());
     // SIGINT, not SIGTERM: restic 0.14 removes its lock only on SIGINT, and a
     // left-over lock blocks check and prune until someone runs `restic unlock`.
-    return stoppableDump(sub, output, "SIGINT", (_code, r) => (isEnoent(r) ? notInstalled("restic", this.bin) : resticError(this.repo, "dump", stderr)));
+    return stoppableDump(sub, output, "SIGINT", (_code, r) => stuck ?? (isEnoent(r) ? notInstalled("restic", this.bin) : resticError(this.repo, "dump", stderr)));
   }
 }
 
@@ -257,33 +285,6 @@ export async function interrupt(sub: { kill(s?: NodeJS.Signals): boolean; exitCo
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * Calls `onStuck` once the backend has kept failing for `seconds`: failures
- * (stderr lines) that started `seconds` ago and were still reported within
- * the last `seconds`. A quiet spell as long as the limit counts as recovery
- * (restic 0.14 says nothing when a retry succeeds).
- */
-function backendWatchdog(seconds: number, onStuck: () => void): { failure(): void; stop(): void } {
-  let first: number | undefined;
-  let last = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const check = () => {
-    const now = performance.now();
-    if (now - last > seconds * 1000) first = undefined;
-    else if (first !== undefined && now - first >= seconds * 1000) return onStuck();
-    timer = first === undefined ? undefined : setTimeout(check, 250);
-  };
-  return {
-    failure() {
-      last = performance.now();
-      if (first !== undefined) return;
-      first = last;
-      timer = setTimeout(check, seconds * 1000);
-    },
-    stop: () => clearTimeout(timer),
-  };
 }
 
 export function openRestic(repo: RepositoryRef, binary = "restic"): Engine {

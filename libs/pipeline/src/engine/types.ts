@@ -9,6 +9,20 @@ export interface RepositoryRef {
   engine: EngineKind;
   location: string;
   passwordFile: string;
+  /** PEM file of the CA that signed the server's TLS certificate (restic `--cacert`; a self-signed rest-server's own certificate) */
+  caCert?: string;
+  /**
+   * The server keeps this repository append-only (rest-server `--append-only`,
+   * `borg serve --append-only`): `forget` and `prune` throw at once
+   * (appendOnlyRefusal) instead of asking a server that refuses.
+   */
+  appendOnly?: boolean;
+  /**
+   * restic's cache directory for a remote repository (index and trees kept
+   * between runs instead of downloaded again); a local repository, or none
+   * given, runs with `--no-cache`
+   */
+  cacheDir?: string;
 }
 
 export interface EngineSnapshot {
@@ -37,6 +51,15 @@ export interface StdinBackup {
   done: Promise<{ snapshotId: string; addedBytes: number }>;
   /** stops the engine without a snapshot (SIGINT, then SIGKILL); resolves on exit */
   interrupt(): Promise<void>;
+}
+
+export interface DumpFileOptions {
+  /**
+   * seconds the repository's server may keep failing (restic: retrying;
+   * borg: saying nothing) before the dump is stopped and fails naming the
+   * server (default 60)
+   */
+  backendTimeoutSeconds?: number;
 }
 
 /** A running `dump` / `extract --stdout`. */
@@ -91,7 +114,7 @@ export interface Engine {
   /** starts storing stdin as one file `filename` in a new snapshot with these tags */
   backupStdin(opts: BackupStdinOptions): StdinBackup;
   /** streams file `filename` of a snapshot to stdout */
-  dumpFile(snapshotId: string, filename: string): StdoutDump;
+  dumpFile(snapshotId: string, filename: string, opts?: DumpFileOptions): StdoutDump;
   /**
    * the full id of the one snapshot whose id starts with `shortId`, read
    * without starting the engine when the repository is on this machine;

@@ -72,6 +72,8 @@ export interface IngestSummary {
   backupId: string;
   /** qubes as the backup's qubes.xml lists them, with their files: bytes in the stream and chunk count */
   qubes: { qid: number; name: string; backupPath: string; backupSizeBytes: number; files: { name: string; streamBytes: number; chunks: number }[] }[];
+  /** every qube name the backup's qubes.xml lists, in the backup or not; absent in side records written before it was kept */
+  listed?: string[];
   compressed: boolean;
   warnings: string[];
   /** seconds the ingest took until the side record was written */

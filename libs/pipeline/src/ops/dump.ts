@@ -42,6 +42,8 @@ export interface DumpOptions {
   qubes?: string[];
   /** Called after each write with the bytes of the stream handed to the output so far. */
   onProgress?: (bytes: number) => void;
+  /** seconds the repository's server may keep failing before the dump fails naming it (engine default 60) */
+  backendTimeoutSeconds?: number;
 }
 
 /**
@@ -65,7 +67,7 @@ export async function dump(engine: Engine, snapshotId: string, output: NodeJS.Wr
   const started: StdoutDump[] = [];
   const open = (id: string, file: string) => {
     if (opts.signal?.aborted) throw cancelled(0);
-    const d = engine.dumpFile(id, file);
+    const d = engine.dumpFile(id, file, { backendTimeoutSeconds: opts.backendTimeoutSeconds });
     started.push(d);
     return d;
   };

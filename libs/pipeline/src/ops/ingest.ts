@@ -20,6 +20,8 @@ export interface QubeSummary { qid: number; name: string; backupPath: string; ba
  */
 export interface IngestResult {
   snapshotId: string; sideSnapshotId: string; backupId: string; header: BackupHeader; qubes: QubeSummary[];
+  /** every qube name the backup's qubes.xml lists, in the backup or not (the qubes dom0 had), document order */
+  listed: string[];
   logicalBytes: number; addedBytes: number; streamSha256: string; compressed: boolean;
   durationSeconds: number; warnings: string[];
 }
@@ -94,8 +96,9 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   const header = parser.header!;
   const streamSha256 = hash.digest("hex");
   const qubes = summarise(parser);
+  const listed = (parser.qubes ?? []).map((q) => q.name);
   const summary: IngestSummary = {
-    backupId: header.backupId, qubes, compressed: header.compressed, warnings: parser.warnings,
+    backupId: header.backupId, qubes, listed, compressed: header.compressed, warnings: parser.warnings,
     durationSeconds: (performance.now() - started) / 1000, createdAt, logicalBytes: progress.bytesRead, streamSha256,
   };
   const meta = { backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes, dataSnapshotId: stored[0]?.snapshotId, summary };
@@ -118,7 +121,7 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   }
   const addedBytes = stored.reduce((a, p) => a + p.addedBytes, 0) + sideAdded;
   return {
-    snapshotId, sideSnapshotId, backupId: header.backupId, header, qubes,
+    snapshotId, sideSnapshotId, backupId: header.backupId, header, qubes, listed,
     logicalBytes: progress.bytesRead, addedBytes, streamSha256,
     compressed: header.compressed, durationSeconds: (performance.now() - started) / 1000, warnings: parser.warnings,
   };
@@ -206,7 +209,8 @@ async function abandon(engine: Engine, backups: (StdinBackup | undefined)[], run
     if (e instanceof EngineError && e.failure === "network") return;
     throw e;
   }
-  if (left.length) await engine.forget(left.map((s) => s.id));
+  // an append-only server keeps them; listings never offer a run without its side record
+  if (left.length && !engine.repo.appendOnly) await engine.forget(left.map((s) => s.id));
 }
 
 /**

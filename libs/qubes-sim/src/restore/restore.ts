@@ -21,7 +21,7 @@ import { acceptedCompressionFilter, parseBackupHeader, type BackupHeader } from 
 import { InnerExtractor, type InnerTarget } from "./inner.ts";
 import { lookupBackupLocation, restoreByIdOf } from "./backup-locations.ts";
 import { retrieve } from "./retrieve.ts";
-import { applyRestore, chooseQubes, type RestorePlanItem } from "./select.ts";
+import { applyRestore, chooseQubes, missingTemplates, type RestorePlanItem } from "./select.ts";
 
 /** Options of {@link runRestore}. */
 export interface RestoreOptions {
@@ -199,6 +199,7 @@ export async function runRestore(o: RestoreOptions): Promise<RestoreResult> {
     const backup = await readBackupStore(o, env, src, tmp, h);
     const { plan, skipped, live } = chooseQubes({ ...o, paranoid: o.paranoid || o.skipDom0Home }, backup);
     for (const s of skipped) log(`-> Skipping ${s}: a qube with that name already exists.`);
+    for (const m of missingTemplates(plan, live)) log(`-> Warning: template ${m.template} of ${m.name} is neither on this machine nor in this restore; ${m.name} will use the default template.`);
     const seen = await restoreData(o, env, src, tmp, h, plan, staging);
     for (const p of plan) {
       const missing = p.isDom0 ? (seen.has(p.path) ? [] : [p.path]) : p.volumes.map((v) => `${p.path}${v}.img`).filter((f) => !seen.has(f));

@@ -90,6 +90,20 @@ export function chooseQubes(o: Choice, backup: QubesXml): { plan: RestorePlanIte
   return { plan, skipped, live };
 }
 
+/**
+ * The planned qubes whose template is neither on the machine (`live`) nor
+ * restored by this run: the stock restore then falls back to the default
+ * template (with `--ignore-missing`) or refuses the qube; the simulator
+ * only reports them, so restores into an empty root keep working. Pure.
+ */
+export function missingTemplates(plan: RestorePlanItem[], live: QubesXml): { name: string; template: string }[] {
+  const have = new Set([...live.domains.map(domainName), ...plan.map((p) => p.name)]);
+  return plan.flatMap((p) => {
+    const template = getProp(p.domain.properties, "template");
+    return template && !have.has(template) ? [{ name: p.name, template }] : [];
+  });
+}
+
 function liveDomain(item: RestorePlanItem, qid: number, renamed: Map<string, string>): Domain {
   const d: Domain = structuredClone(item.domain);
   d.id = `domain-${qid}`;

@@ -7,6 +7,7 @@ import path from "node:path";
 import { SimError } from "../errors.ts";
 import { FIREWALL_XML } from "./fixtures.ts";
 import { writeVolumeImage, Rng } from "./content.ts";
+import { writeExt4Image } from "./ext4.ts";
 import { simPaths, saveQubesXml } from "./layout.ts";
 import { writeQubesdUnit } from "./qubesd.ts";
 import { registerVolumes } from "../dom0/volumes.ts";
@@ -40,6 +41,12 @@ export interface QubeSpec {
    * `tar -Pc --sparse`). Default "lvm".
    */
   pool?: PoolKind;
+  /**
+   * Directories whose trees the volumes hold as real ext4 filesystems
+   * (system/ext4.ts; `root` partitioned as a template's): by volume name.
+   * Without it a volume holds random content (system/content.ts).
+   */
+  files?: { private?: string; root?: string };
 }
 
 /** How a pool exports a volume to qubesd's backup (see {@link QubeSpec.pool}). */
@@ -181,8 +188,10 @@ function checkSpec(q: QubeSpec, templates: QubeSpec[]): void {
 function writeQubeFiles(root: string, q: QubeSpec, seed: string): void {
   const p = simPaths(root);
   fs.mkdirSync(p.volumeDir(q.name), { recursive: true });
-  writeVolumeImage(p.volume(q.name, "private"), q.privateSize, `${seed}:${q.name}:private`);
-  if (q.klass !== "AppVM") writeVolumeImage(p.volume(q.name, "root"), q.rootSize ?? 0, `${seed}:${q.name}:root`);
+  if (q.files?.private) writeExt4Image(p.volume(q.name, "private"), q.privateSize, q.files.private);
+  else writeVolumeImage(p.volume(q.name, "private"), q.privateSize, `${seed}:${q.name}:private`);
+  if (q.klass !== "AppVM" && q.files?.root) writeExt4Image(p.volume(q.name, "root"), q.rootSize ?? 0, q.files.root, { partitioned: true });
+  else if (q.klass !== "AppVM") writeVolumeImage(p.volume(q.name, "root"), q.rootSize ?? 0, `${seed}:${q.name}:root`);
   if (q.firewall) {
     fs.mkdirSync(path.dirname(p.firewall(q.name)), { recursive: true });
     fs.writeFileSync(p.firewall(q.name), FIREWALL_XML);

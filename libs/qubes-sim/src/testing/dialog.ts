@@ -20,3 +20,22 @@ export async function answerTheDialog(root: string, yes: boolean, timeoutSeconds
   }
   throw new Error(`no dom0 dialog was shown in ${root} within ${timeoutSeconds} seconds`);
 }
+
+/**
+ * Test support: answers every dom0 question shown in `root` until `until`
+ * settles, and returns them all in order, so a test can tell how many
+ * dialogs a run showed (answered dialogs leave no file behind).
+ */
+export async function answerEveryDialog(root: string, until: Promise<unknown>, yes: boolean): Promise<PendingDialog[]> {
+  let done = false;
+  void until.finally(() => (done = true)).catch(() => {});
+  const answered: PendingDialog[] = [];
+  for (;;) {
+    for (const d of pendingDialogs(root)) {
+      answerDialog(root, d.id, yes);
+      answered.push(d);
+    }
+    if (done) return answered;
+    await sleep(50);
+  }
+}

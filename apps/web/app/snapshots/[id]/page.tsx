@@ -94,6 +94,11 @@ export default function SnapshotPage({ params }: { params: Promise<{ id: string 
                     <code>{v.name}</code> <Bytes value={v.streamBytes} /> in {v.chunks} chunk{v.chunks === 1 ? "" : "s"}
                   </div>
                 ))}
+                {q.qid !== 0 && (
+                  <a data-testid="detail-browse" href={`/snapshots/${encodeURIComponent(ref)}/files?qube=${encodeURIComponent(q.name)}`}>
+                    browse files
+                  </a>
+                )}
               </td>
             </tr>
           ))}

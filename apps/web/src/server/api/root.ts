@@ -3,7 +3,9 @@
  * Routers validate input and call @qubes-dedup/service; every call needs the
  * session token (trpc.ts).
  */
+import { filesRouter } from "./routers/files.ts";
 import { maintenanceRouter } from "./routers/maintenance.ts";
+import { qubesRouter } from "./routers/qubes.ts";
 import { repositoriesRouter } from "./routers/repositories.ts";
 import { requestsRouter } from "./routers/requests.ts";
 import { retentionRouter } from "./routers/retention.ts";
@@ -15,11 +17,13 @@ import { createCallerFactory, router } from "./trpc.ts";
 export const appRouter = router({
   repositories: repositoriesRouter,
   snapshots: snapshotsRouter,
+  qubes: qubesRouter,
   requests: requestsRouter,
   schedules: schedulesRouter,
   retention: retentionRouter,
   maintenance: maintenanceRouter,
   webhooks: webhooksRouter,
+  files: filesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { backupTaskInput, cancelTask, getTask, listTasks, requestHistory, restoreTaskInput, startBackup, startRestore } from "@qubes-dedup/service";
+import { backupTaskInput, cancelTask, getTask, listTasks, requestHistory, restorePointTaskInput, restoreTaskInput, startBackup, startRestore, startRestorePoint } from "@qubes-dedup/service";
 import { authedProcedure, dbId, router, userError } from "../trpc.ts";
 
 /** Backup and restore requests to dom0: start, follow, cancel, history. */
@@ -9,6 +9,8 @@ export const requestsRouter = router({
   backup: authedProcedure.input(backupTaskInput).mutation(({ ctx, input }) => userError(() => startBackup(ctx.db, input))),
   /** Asks dom0 for a restore (qubes.DedupRestore) in the background; returns the task at once. */
   restore: authedProcedure.input(restoreTaskInput).mutation(({ ctx, input }) => userError(() => startRestore(ctx.db, input))),
+  /** Asks dom0 to restore a restore point, or some qubes of it (dom0 plans the runs from its ledger and confirms once); returns the task at once. */
+  restorePoint: authedProcedure.input(restorePointTaskInput).mutation(({ ctx, input }) => userError(() => startRestorePoint(ctx.db, input))),
   /** Stops a running request; false when it already ended. */
   cancel: authedProcedure.input(z.object({ id: dbId })).mutation(({ input }) => cancelTask(input.id)),
   /** One request with live progress; NOT_FOUND after a server restart. */
