@@ -76,6 +76,15 @@ export function restoreLocation(o: { repo?: string; snapshot: string; qubes?: st
   return words.join(" ");
 }
 
+/**
+ * What the restore's dump is to send for a restore of `qubes`: those qubes
+ * only (so the backup qube reads only their data, per-qube layout), or, for a
+ * restore of everything (no qube named), undefined: the whole stream. Pure.
+ */
+export function sendOnly(qubes: string[]): string[] | undefined {
+  return qubes.length ? qubes : undefined;
+}
+
 /** The argv of qvm-backup-restore (after the program name). Pure. @throws ValidationError */
 export function restoreArgs(o: RestoreOptions): string[] {
   const location = restoreLocation({ repo: o.repo, snapshot: o.snapshot, qubes: o.dumpQubes });
