@@ -5,7 +5,7 @@ import path from "node:path";
 import Libsql from "libsql";
 import { beforeAll, describe, expect, it } from "vitest";
 import { engineBinary } from "@qubes-dedup/pipeline";
-import { resticLocks, resticSnapshotIds } from "@qubes-dedup/qubes-sim/testing";
+import { resticLocks, resticSnapshotIds, splitOuterStream } from "@qubes-dedup/qubes-sim/testing";
 import { CLI, NODE, cli, makeStream, resticRepo, scratch, type Scratch } from "./harness.ts";
 
 async function addRepo(s: Scratch) {
@@ -114,6 +114,30 @@ describe("qubes-dedup with a real restic repository", () => {
     expect(dump.status).toBe(0);
     expect(crypto.createHash("sha256").update(dump.stdout).digest("hex")).toBe(stream.sha256);
     expect(jobs(s).map((j) => `${j.kind}:${j.status}`)).toEqual(["backup:succeeded", "dump:succeeded"]);
+  }, 120_000);
+
+  it("dump --qubes writes the header files, qubes.xml and only those qubes' files; an unknown or invalid name is one sentence, exit 1", async () => {
+    const [snap] = JSON.parse((await cli(s, ["snapshots", "--json"])).stdout.toString()) as { id: string }[];
+    const one = await cli(s, ["dump", snap!.id.slice(0, 12), "--qubes", "work"]);
+    expect(one.stderr).toBe("");
+    expect(one.status).toBe(0);
+    // member names of the outer tar archives, in order
+    const names = splitOuterStream(one.stdout).map((m) => m.name);
+    const whole = splitOuterStream(fs.readFileSync(stream.file)).map((m) => m.name);
+    // one qube directory, the AppVM's (a private volume, no root), with all of its files
+    const dirs = [...new Set(names.filter((n) => n.includes("/")).map((n) => n.split("/")[0]))];
+    expect(dirs).toHaveLength(1);
+    expect(names.some((n) => n.includes("/private.img."))).toBe(true);
+    expect(names.some((n) => n.includes("/root.img."))).toBe(false);
+    expect(names).toEqual(whole.filter((n) => !n.includes("/") || n.startsWith(`${dirs[0]}/`)));
+    expect(names.slice(0, 3)).toEqual(["backup-header", "backup-header.hmac", "qubes.xml.000.enc"]);
+    const unknown = await cli(s, ["dump", snap!.id.slice(0, 12), "--qubes", "work,mail"]);
+    expect(unknown.stderr.toString()).toMatch(/^qubes-dedup: snapshot [0-9a-f]{64} holds no qube named "mail" \(it holds [a-z0-9, -]+\); name qubes from that list\.\n$/);
+    expect(unknown.status).toBe(1);
+    const bad = await cli(s, ["dump", snap!.id.slice(0, 12), "--qubes", "work,$(id)"]);
+    expect(bad.stderr.toString()).toBe('qubes-dedup: qube name "$(id)" is not a valid qube name; use a letter followed by up to 30 letters, digits, "_", "." or "-" (not ending in "-dm", not "none", "default" or "Domain-0").\n');
+    expect(bad.status).toBe(1);
+    expect(bad.stdout.length).toBe(0);
   }, 120_000);
 
   it("rebuilds a lost index from the repository alone (repo add + reindex), and dump still checks the SHA-256", async () => {

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { builtShimPath, shimDirForRuns } from "./shim-path.ts";
 import { loadConfig, underRoot } from "./config.ts";
-import { backupArgs, checkPassphraseFile, finishedLine, restoreArgs, runWithShim } from "./runs.ts";
+import { backupArgs, checkPassphraseFile, finishedLine, restoreArgs, runWithShim, sendOnly } from "./runs.ts";
 import { install, status, uninstall } from "./install.ts";
 import { doctor, formatCheck } from "./doctor.ts";
 import { writeNewSecret } from "./secret.ts";
@@ -121,7 +121,7 @@ export async function restore(snapshot: string, qubes: string[], o: RestoreOptio
   const paranoid = o.paranoidMode === true;
   const prepared = paranoid ? paranoidRestore(chosen) : chosen;
   for (const line of prepared.confirmation.split("\n")) process.stderr.write(`qubes-dedup-agent: ${line}\n`);
-  const argv = restoreArgs({ snapshot, sourceVm: o.destVm ?? cfg.destVm, passphraseFile, repo, verifyOnly, paranoid, conflicts, exclude: [...o.exclude, ...prepared.skipped], qubes });
+  const argv = restoreArgs({ snapshot, sourceVm: o.destVm ?? cfg.destVm, passphraseFile, repo, verifyOnly, paranoid, conflicts, exclude: [...o.exclude, ...prepared.skipped], qubes, dumpQubes: sendOnly(qubes) });
   const { run, env } = beginRun(o.root, prepared);
   try {
     const r = await runListingQubes(prepared, verifyOnly, process.env, () => runWithShim("qvm-backup-restore", argv, shimDirForRuns(o.root), env, true));

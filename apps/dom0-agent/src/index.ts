@@ -4,7 +4,7 @@
  * shim install I/O, doctor, and the policy files (for the dom0 package).
  */
 export { main, USAGE } from "./main.ts";
-export { backupArgs, restoreArgs, type BackupOptions, type RestoreOptions } from "./runs.ts";
+export { backupArgs, restoreArgs, restoreLocation, type BackupOptions, type RestoreOptions } from "./runs.ts";
 export { ValidationError, qubeName, repoName, snapshotId } from "./validate.ts";
 export { loadConfig, type AgentConfig } from "./config.ts";
 export { doctor, type Check } from "./doctor.ts";

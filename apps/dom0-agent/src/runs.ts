@@ -8,7 +8,7 @@ import fs from "node:fs";
 import { constants } from "node:os";
 import { execa } from "execa";
 import { PROJECT_PASSPHRASE_RE } from "@qubes-dedup/protocol";
-import { qubeName, repoName, snapshotId } from "./validate.ts";
+import { ValidationError, qubeName, repoName, snapshotId } from "./validate.ts";
 
 /** Options of a backup run; every name is validated by {@link backupArgs}. */
 export interface BackupOptions {
@@ -31,6 +31,12 @@ export interface RestoreOptions {
   paranoid?: boolean;
   exclude: string[];
   qubes: string[];
+  /**
+   * qubes the location's `qubes-dedup dump` is to send (`--qubes a,b`): the
+   * stream then holds only their data (qubes.Restore gives the location
+   * command no file list); absent: the whole stream
+   */
+  dumpQubes?: string[];
 }
 
 /** The argv of qvm-backup (after the program name). Pure. @throws ValidationError */
@@ -49,9 +55,39 @@ export function backupArgs(o: BackupOptions): string[] {
   ];
 }
 
+/**
+ * The restore's location line: `qubes-dedup dump [--repo R] <snapshot>
+ * [--qubes a,b]`, from fixed words and validated names only (qubes.Restore
+ * splits it into shell words). Pure.
+ * @param o.qubes qubes the stream is to hold (none given: all); each a valid qube name, no repeats, at least one
+ * @throws ValidationError
+ */
+export function restoreLocation(o: { repo?: string; snapshot: string; qubes?: string[] }): string {
+  const words = ["qubes-dedup", "dump", ...(o.repo === undefined ? [] : ["--repo", repoName(o.repo)]), snapshotId(o.snapshot)];
+  if (o.qubes !== undefined) {
+    if (o.qubes.length === 0) throw new ValidationError("the restore names no qube to send; name at least one, or leave the list out to send them all.");
+    const seen = new Set<string>();
+    for (const q of o.qubes) {
+      if (seen.has(qubeName(q))) throw new ValidationError(`qube ${JSON.stringify(q)} is named twice in the restore's list; name each qube once.`);
+      seen.add(q);
+    }
+    words.push("--qubes", o.qubes.join(","));
+  }
+  return words.join(" ");
+}
+
+/**
+ * What the restore's dump is to send for a restore of `qubes`: those qubes
+ * only (so the backup qube reads only their data, per-qube layout), or, for a
+ * restore of everything (no qube named), undefined: the whole stream. Pure.
+ */
+export function sendOnly(qubes: string[]): string[] | undefined {
+  return qubes.length ? qubes : undefined;
+}
+
 /** The argv of qvm-backup-restore (after the program name). Pure. @throws ValidationError */
 export function restoreArgs(o: RestoreOptions): string[] {
-  const location = ["qubes-dedup", "dump", ...(o.repo === undefined ? [] : ["--repo", repoName(o.repo)]), snapshotId(o.snapshot)].join(" ");
+  const location = restoreLocation({ repo: o.repo, snapshot: o.snapshot, qubes: o.dumpQubes });
   return [
     "-d",
     qubeName(o.sourceVm, "backup qube"),

@@ -74,7 +74,7 @@ describe("backup and restore command lines", () => {
     const r = agent(["restore", "0a1b2c3d", "--root", root, "--verify-only", "--skip-conflicting", "--exclude", "sys-usb", "work"], env);
     expect(r).toMatchObject({ status: 0 });
     const rec = s.recorded("qvm-backup-restore");
-    expect(rec.argv).toEqual(["-d", "vault-backup", "-p", path.join(root, "etc/qubes-dedup/passphrase"), "--verify-only", "--skip-conflicting", "-x", "sys-usb", "qubes-dedup dump --repo offsite 0a1b2c3d", "work"]);
+    expect(rec.argv).toEqual(["-d", "vault-backup", "-p", path.join(root, "etc/qubes-dedup/passphrase"), "--verify-only", "--skip-conflicting", "-x", "sys-usb", "qubes-dedup dump --repo offsite 0a1b2c3d --qubes work", "work"]);
     expect(rec.scrypt).toBe(path.join(root, "usr/lib/qubes-dedup/bin/scrypt"));
   });
 

@@ -120,7 +120,7 @@ describe("rpc restore", () => {
     const declined = rpc("restore", '{"snapshot":"0a1b2c3d"}', { ...d.env, ZENITY_EXIT: "1" });
     expect(declined).toEqual({ status: 2, stderr: "", stdout: "error: the restore was declined in dom0's confirmation dialog; nothing was restored.\n" });
     expect(fs.readFileSync(path.join(d.s.bin, "qvm-backup-restore.argv"), "utf8").split("\0").slice(0, -1)).toEqual([
-      "-d", "backup", "-p", path.join(d.root, "etc/qubes-dedup/passphrase"), "--skip-conflicting", "qubes-dedup dump --repo main 0a1b2c3d", "work", "vault",
+      "-d", "backup", "-p", path.join(d.root, "etc/qubes-dedup/passphrase"), "--skip-conflicting", "qubes-dedup dump --repo main 0a1b2c3d --qubes work,vault", "work", "vault",
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ValidationError, backupArgs, qubeName, repoName, restoreArgs, snapshotId } from "../src/index.ts";
+import { ValidationError, backupArgs, qubeName, repoName, restoreArgs, restoreLocation, snapshotId } from "../src/index.ts";
 
 const HOSTILE = ["a;rm -rf /", "a b", "a\nb", "$(id)", "`id`", "a|b", "a&b", "a>b", "-rf", "--repo", "", "a".repeat(32), "é", "a'b", 'a"b', "a\\b", "a/b", "*"];
 
@@ -28,5 +28,17 @@ describe("names that reach a dom0 command line", () => {
     ]);
     expect(() => backupArgs({ destVm: "backup", passphraseFile: "F", repo: "m; reboot", exclude: [], qubes: [] })).toThrow(ValidationError);
     expect(() => restoreArgs({ snapshot: "-x", sourceVm: "backup", passphraseFile: "F", verifyOnly: false, exclude: [], qubes: [] })).toThrow(ValidationError);
+  });
+
+  it("names the qubes of a restore in its location (qubes-dedup dump --qubes), validated like every name", () => {
+    expect(restoreLocation({ snapshot: "0a1b2c3d" })).toBe("qubes-dedup dump 0a1b2c3d");
+    expect(restoreLocation({ repo: "main", snapshot: "0a1b2c3d", qubes: ["work", "dom0", "sys-net"] })).toBe("qubes-dedup dump --repo main 0a1b2c3d --qubes work,dom0,sys-net");
+    expect(restoreArgs({ snapshot: "0a1b2c3d", sourceVm: "backup", passphraseFile: "F", verifyOnly: false, exclude: [], qubes: ["work"], dumpQubes: ["work"] })).toEqual([
+      "-d", "backup", "-p", "F", "qubes-dedup dump 0a1b2c3d --qubes work", "work",
+    ]);
+    for (const bad of [...HOSTILE, "a,b", "1abc", "Domain-0"]) expect(() => restoreLocation({ snapshot: "0a1b2c3d", qubes: ["work", bad] }), bad).toThrow(ValidationError);
+    expect(() => restoreLocation({ snapshot: "0a1b2c3d", qubes: ["a,b"] })).toThrow('qube name "a,b" is not a valid qube name;');
+    expect(() => restoreLocation({ snapshot: "0a1b2c3d", qubes: [] })).toThrow("the restore names no qube to send; name at least one, or leave the list out to send them all.");
+    expect(() => restoreLocation({ snapshot: "0a1b2c3d", qubes: ["work", "work"] })).toThrow('qube "work" is named twice in the restore\'s list; name each qube once.');
   });
 });

@@ -25,6 +25,18 @@ describe("incompleteRunsOf / dataSnapshotsOf (borg archive names as tags)", () =
     expect(dataSnapshotsOf(all).map((s) => s.id)).toEqual(["qubes-dedup,qd-run:a,qd-data", "qubes-dedup,legacy"]);
     expect(incompleteRunsOf(all).map((s) => s.id)).toEqual(["qubes-dedup,qd-run:b,qd-data", "qubes-dedup,qd-run:c,qd-side", "qubes-dedup,qd-run:d,qd-data.checkpoint"]);
   });
+
+  it("per-qube layout: a complete run's data parts go with it, a run without data is its one snapshot, a killed run's parts are incomplete", () => {
+    const multi = (r: string, ...tags: string[]) => snap(`qubes-dedup,qd-run:${r},${tags.join(",")}`, ["qubes-dedup", `qd-run:${r}`, ...tags]);
+    const layout = [
+      multi("e", "qd-data"), multi("e", "qd-part:1"), multi("e", "qd-part:2"), multi("e", "qd-side"), // complete, three qubes with data
+      multi("f", "qd-data", "qd-side"), // complete, no data (only dom0's settings)
+      multi("g", "qd-data"), multi("g", "qd-part:1"), // killed before its side record
+      multi("h", "qd-data"), multi("h", "qd-part:1.checkpoint"), // borg checkpoint of a killed run's part
+    ];
+    expect(dataSnapshotsOf(layout).map((s) => s.id)).toEqual(["qubes-dedup,qd-run:e,qd-data", "qubes-dedup,qd-run:f,qd-data,qd-side"]);
+    expect(incompleteRunsOf(layout).map((s) => s.id)).toEqual(["qubes-dedup,qd-run:g,qd-data", "qubes-dedup,qd-run:g,qd-part:1", "qubes-dedup,qd-run:h,qd-data", "qubes-dedup,qd-run:h,qd-part:1.checkpoint"]);
+  });
 });
 
 /** Two complete backups and, newest, a run whose side record is gone (as after a SIGKILL between the two snapshots). */
@@ -48,7 +60,12 @@ describe("restic: a data snapshot without its side record", () => {
     const reason = `snapshot ${orphan} in ${engine.repo.location} is not a backup: its run was interrupted before its side record was stored, so the stream cannot be rebuilt; restore another backup (see qubes-dedup snapshots), the next backup removes it.`;
     await expect(dump(engine, orphan.slice(0, 8), new Sink())).rejects.toThrow(new DumpError(reason));
     await expect(readSnapshotInfo(engine, orphan)).rejects.toThrow(reason);
-    expect((await removeIncompleteRuns(engine)).map((s) => s.id)).toEqual([orphan]);
+    // the orphan's run: its data snapshot and its further data part (one per qube with data)
+    const all = await engine.snapshots();
+    const run = all.find((s) => s.id === orphan)!.tags.find((t) => t.startsWith("qd-run:"))!;
+    const ofRun = all.filter((s) => s.tags.includes(run)).map((s) => s.id);
+    expect(ofRun).toHaveLength(2);
+    expect((await removeIncompleteRuns(engine)).map((s) => s.id).sort()).toEqual(ofRun.sort());
     expect((await engine.snapshots()).filter((s) => s.tags.includes("qd-data")).map((s) => s.id)).toEqual(good);
     await engine.check();
   }, 180_000);

@@ -50,7 +50,7 @@ export { resolveSnapshotRef, findSnapshot, type SnapshotRefMatch } from "./snaps
 
 // backup, restore, jobs
 export { runBackup, type RunBackupOptions, type RunBackupResult } from "./backup.ts";
-export { runDump, type RunDumpOptions } from "./restore.ts";
+export { checkDumpQubes, runDump, type RunDumpOptions } from "./restore.ts";
 export { failAbandonedJobs, processAlive, jobView, type JobView, type JobStatus } from "./jobs.ts";
 
 // requests to dom0

@@ -1,11 +1,10 @@
 /**
- * The one place that reads a volume's bytes out of a snapshot.
- *
- * TODO(#14, at the merge of the per-qube layout): today the repository
- * stores a snapshot as one stream, so this dumps the whole stream and keeps
- * only the volume's inner tar stream (it stops the dump once that file has
- * passed). Switch it to `dump(engine, ref, out, { qubes: [qube] })` from
- * libs/pipeline ops/dump.ts once that lands, so only the qube's data is read.
+ * The one place that reads a volume's bytes out of a snapshot: a dump of
+ * that qube alone (pipeline dump, option `qubes`), so that in the per-qube
+ * layout (side record format 2) only the qube's data is read from the
+ * repository; the volume's inner tar stream is kept as it passes and the
+ * dump stopped once that file has passed. A format 1 snapshot is dumped
+ * whole, as it was stored.
  */
 import { PassThrough, Writable } from "node:stream";
 import { BackupStreamParser, dump, SHIM_TRAILER, type Engine, type LayoutSink } from "@qubes-dedup/pipeline";
@@ -65,7 +64,7 @@ export async function* openVolumeStream(engine: Engine, snapshot: string, qube: 
       else cb();
     },
   });
-  const running = dump(engine, snapshot, feed, { expectedSha256: opts.expectedSha256, sideSnapshotId: opts.sideSnapshotId, signal: abort.signal })
+  const running = dump(engine, snapshot, feed, { expectedSha256: opts.expectedSha256, sideSnapshotId: opts.sideSnapshotId, signal: abort.signal, qubes: [qube] })
     .catch((e) => {
       // once the volume has passed, the dump's end (a closed output, the abort) is ours
       if (state !== "after") failure ??= e;

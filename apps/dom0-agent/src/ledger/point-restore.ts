@@ -9,7 +9,7 @@
  * A failed run stops the plan: the reply names the qubes restored and the
  * ones that were not.
  */
-import { restoreArgs } from "../runs.ts";
+import { restoreArgs, sendOnly } from "../runs.ts";
 import { pointConfirmation, pointQubes, pointRuns, restorePointAt, type PointRun, type RestorePoint } from "./point.ts";
 import { beginRun, judgeRun, prepareRestore, removeIncomplete, runListingQubes, type LedgerRestore } from "./restore.ts";
 import { readLedger } from "./store.ts";
@@ -74,7 +74,7 @@ const restoredNames = (created: { name: string; as: string }[]) => created.map((
 /** Runs one planned run; returns the qubes it restored or the failure. */
 async function oneRun(root: string, run: PointRun, o: PointRunOptions): Promise<{ ok: true; restored: string[] } | { ok: false; reason: string; removed: string[]; exitCode: number; callerGone?: boolean }> {
   const prepared: LedgerRestore = await prepareRestore(root, { backupId: run.backupId, qubes: run.qubes, exclude: [] }, { repo: o.repo, snapshot: run.backupId, conflicts: o.conflicts, env: o.env });
-  const args = restoreArgs({ snapshot: run.backupId, sourceVm: o.sourceVm, passphraseFile: o.passphraseFile, repo: o.repo, verifyOnly: false, conflicts: o.conflicts, exclude: prepared.skipped, qubes: run.qubes });
+  const args = restoreArgs({ snapshot: run.backupId, sourceVm: o.sourceVm, passphraseFile: o.passphraseFile, repo: o.repo, verifyOnly: false, conflicts: o.conflicts, exclude: prepared.skipped, qubes: run.qubes, dumpQubes: sendOnly(run.qubes) });
   const { run: dir, env } = beginRun(root, prepared);
   try {
     const r = await runListingQubes(prepared, false, o.env, () => o.tool(args, env));

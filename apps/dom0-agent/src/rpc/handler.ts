@@ -15,7 +15,7 @@
  */
 import type { Readable, Writable } from "node:stream";
 import { loadConfig, underRoot } from "../config.ts";
-import { backupArgs, checkPassphraseFile, restoreArgs } from "../runs.ts";
+import { backupArgs, checkPassphraseFile, restoreArgs, sendOnly } from "../runs.ts";
 import { shimDirForRuns } from "../shim-path.ts";
 import {
   RequestError,
@@ -92,7 +92,7 @@ function backupPlan(bytes: Uint8Array, destVm: string, passphraseFile: string, d
 function restorePlan(bytes: Uint8Array, destVm: string, passphraseFile: string, defaultRepo?: string): Plan {
   const req = parseRestoreRequest(bytes);
   const repo = req.repo ?? defaultRepo;
-  const args = restoreArgs({ snapshot: req.snapshot, sourceVm: destVm, passphraseFile, repo, verifyOnly: req.verifyOnly, paranoid: req.paranoid, conflicts: req.conflicts, exclude: [], qubes: req.qubes });
+  const args = restoreArgs({ snapshot: req.snapshot, sourceVm: destVm, passphraseFile, repo, verifyOnly: req.verifyOnly, paranoid: req.paranoid, conflicts: req.conflicts, exclude: [], qubes: req.qubes, dumpQubes: sendOnly(req.qubes) });
   const summary = (lines: string[]) => {
     const { done, skipped } = restoreOutcome(lines);
     const verb = req.verifyOnly ? "verified" : "restored";

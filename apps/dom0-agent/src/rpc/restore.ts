@@ -9,7 +9,7 @@ import { LedgerRefusal } from "../ledger/choose.ts";
 import { DialogError, confirmInDom0 } from "../ledger/dialog.ts";
 import { LedgerError } from "../ledger/record.ts";
 import { beginRun, judgeRun, paranoidRestore, prepareRestore, removeIncomplete, runListingQubes, type LedgerRestore } from "../ledger/restore.ts";
-import { restoreArgs } from "../runs.ts";
+import { restoreArgs, sendOnly } from "../runs.ts";
 import type { Plan, RpcIo } from "./handler.ts";
 import { runTool } from "./run-tool.ts";
 import { notifyEnd } from "../notify.ts";
@@ -44,7 +44,7 @@ export async function handleRestore(root: string, plan: Plan, req: RestoreReques
     const no = await confirmed(prepared, io);
     if (no) return write(no), no.kind === "refused" ? 2 : 1;
   }
-  const args = restoreArgs({ snapshot: req.snapshot, sourceVm: plan.destVm, passphraseFile: plan.passphraseFile, repo: plan.repo, verifyOnly: req.verifyOnly, paranoid: req.paranoid, conflicts: req.conflicts, exclude: prepared.skipped, qubes: req.qubes });
+  const args = restoreArgs({ snapshot: req.snapshot, sourceVm: plan.destVm, passphraseFile: plan.passphraseFile, repo: plan.repo, verifyOnly: req.verifyOnly, paranoid: req.paranoid, conflicts: req.conflicts, exclude: prepared.skipped, qubes: req.qubes, dumpQubes: sendOnly(req.qubes) });
   const { run, env } = beginRun(root, prepared);
   try {
     const r = await runListingQubes(prepared, req.verifyOnly, io.env, () => runTool("qvm-backup-restore", args, shimDir, { ...io.env, ...env }, io.stdout));

@@ -119,6 +119,8 @@ export interface DumpProcess extends PromiseLike<{ exitCode?: number }> {
 export function stoppableDump(sub: DumpProcess, output: Readable, signal: NodeJS.Signals, fail: (exitCode: number | undefined, result: unknown) => Error): StdoutDump {
   const out = new PassThrough({ highWaterMark: 256 << 10 });
   let ended = false;
+  let produced = 0;
+  output.on("data", (d: Buffer) => (produced += d.length));
   const started = new Promise<void>((resolve) => {
     output.once("data", () => resolve());
     output.once("end", () => ((ended = true), resolve()));
@@ -151,7 +153,7 @@ export function stoppableDump(sub: DumpProcess, output: Readable, signal: NodeJS
     if (r?.exitCode !== 0) throw fail(r?.exitCode, r);
   });
   done.catch(() => {});
-  return { stdout: out, done, kill };
+  return { stdout: out, done, kill, bytesOut: () => produced };
 }
 
 /** The engine was stopped after `seconds` without an answer from the repository's server. */

@@ -73,6 +73,8 @@ export interface StdoutDump {
    * resolves once it has exited. Destroying `stdout` does the same.
    */
   kill(): Promise<void>;
+  /** bytes the engine has written so far, read by the caller or drained after kill() */
+  bytesOut?(): number;
 }
 
 /** One repository behind restic or borg. Every method throws EngineError. */

@@ -1,13 +1,15 @@
 import type { Engine, EngineSnapshot } from "../engine/types.ts";
-import { DATA_TAG, PROJECT_TAG, RUN_TAG_PREFIX, SIDE_TAG, STREAM_FILE, runIdOf } from "./tags.ts";
+import { DATA_TAG, PART_TAG_PREFIX, PROJECT_TAG, RUN_TAG_PREFIX, SIDE_TAG, STREAM_FILE, runIdOf } from "./tags.ts";
 
 /**
  * True for a snapshot that holds a backup stream: a canonical data snapshot
  * (tag qd-data) or a legacy single-file one (restic: path /qubes-backup.bin;
- * borg, which records no paths: tagged qubes-dedup). Side records are not.
+ * borg, which records no paths: tagged qubes-dedup). Side records are not,
+ * unless the run stored no data (tagged qd-data and qd-side: its one snapshot).
+ * A run's further data parts (qd-part:<k>) are not either.
  */
 export function isDataSnapshot(s: EngineSnapshot): boolean {
-  if (s.tags.includes(SIDE_TAG)) return false;
+  if (s.tags.includes(SIDE_TAG)) return s.tags.includes(DATA_TAG);
   // a borg archive of ours with a run tag but no qd-data is a checkpoint or a side record, never a legacy one
   return s.tags.includes(DATA_TAG) || s.paths.includes(`/${STREAM_FILE}`) || (s.paths.length === 0 && s.tags.includes(PROJECT_TAG) && !runIdOf(s.tags));
 }
@@ -28,6 +30,8 @@ export function sideOf(all: EngineSnapshot[], data: EngineSnapshot): EngineSnaps
 export function pairedSideName(engine: Engine, ref: string): string | undefined {
   if (engine.kind !== "borg") return undefined;
   const tags = ref.split(",");
+  // a run without data: its one archive is its side record
+  if (tags.includes(DATA_TAG) && tags.includes(SIDE_TAG)) return ref;
   if (!tags.includes(DATA_TAG) || !tags.some((t) => t.startsWith(RUN_TAG_PREFIX))) return undefined;
   return tags.map((t) => (t === DATA_TAG ? SIDE_TAG : t)).join(",");
 }
@@ -47,7 +51,7 @@ export function dataSnapshotsOf(all: EngineSnapshot[]): EngineSnapshot[] {
  * snapshot without its side record (the run was killed between the two), a
  * side record without its data snapshot, and borg checkpoint archives
  * (`<name>.checkpoint[.N]`, whose last tag reads `qd-data.checkpoint`). None
- * is a backup; a run still in progress looks the same, so only a caller that
+ * is a backup. A complete run's data parts (`qd-part:<k>`) go with it; a run still in progress looks the same, so only a caller that
  * knows no ingest is running may remove them.
  */
 export function incompleteRunsOf(all: EngineSnapshot[]): EngineSnapshot[] {
@@ -64,7 +68,12 @@ export function incompleteRunsOf(all: EngineSnapshot[]): EngineSnapshot[] {
     const run = runIdOf(s.tags);
     if (!run || !s.tags.includes(PROJECT_TAG)) return false;
     const r = runs.get(run)!;
-    const whole = s.tags.includes(DATA_TAG) || s.tags.includes(SIDE_TAG);
+    const whole = s.tags.includes(DATA_TAG) || s.tags.includes(SIDE_TAG) || s.tags.some(isPartTag);
     return !whole || !(r.data && r.side);
   });
+}
+
+/** True for a data part's tag `qd-part:<k>` (a borg checkpoint's `qd-part:<k>.checkpoint` is not). */
+export function isPartTag(tag: string): boolean {
+  return tag.startsWith(PART_TAG_PREFIX) && /^\d+$/.test(tag.slice(PART_TAG_PREFIX.length));
 }

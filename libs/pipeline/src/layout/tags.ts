@@ -15,6 +15,13 @@ export const RUN_TAG_PREFIX = "qd-run:";
 export const DATA_TAG = "qd-data";
 /** Tag of the snapshot holding a side record (layout/side-record.ts). */
 export const SIDE_TAG = "qd-side";
+/**
+ * Start of the tag of a run's further data snapshots (side record format 2,
+ * one per qube's section with data): `qd-part:<k>`, k ≥ 1; part 0 is the
+ * `qd-data` snapshot. A run whose stream held no data stores one snapshot
+ * tagged both `qd-data` and `qd-side`, holding only the side record.
+ */
+export const PART_TAG_PREFIX = "qd-part:";
 
 /** File name of the whole stream in a raw (v1) snapshot. */
 export const STREAM_FILE = "qubes-backup.bin";
@@ -26,6 +33,11 @@ export const SIDE_FILE = "qubes-backup.side";
 /** The run tag of run `id`: `qd-run:<id>`. */
 export function runTag(id: string): string {
   return `${RUN_TAG_PREFIX}${id}`;
+}
+
+/** The tag of data part `k` (k ≥ 1): `qd-part:<k>`. */
+export function partTag(k: number): string {
+  return `${PART_TAG_PREFIX}${k}`;
 }
 
 /** The run id in a snapshot's tags (the part after `qd-run:`), if it has one. */

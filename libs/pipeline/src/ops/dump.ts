@@ -1,89 +1,22 @@
-import { createHash } from "node:crypto";
-import { once } from "node:events";
 import { DumpError, EngineError } from "../errors.ts";
 import type { Engine, StdoutDump } from "../engine/types.ts";
 import { pairedSideName, sideOf } from "../layout/classify.ts";
 import { resolveSnapshot } from "../layout/refs.ts";
-import { parseSideRecord, readSideRecord, type Op, type SideMeta } from "../layout/side-record.ts";
-import { DATA_FILE, DATA_TAG, SIDE_FILE, STREAM_FILE } from "../layout/tags.ts";
-
-export interface DumpResult { bytes: number; streamSha256: string }
-
-/** A block of zeros, written for the side record's zero runs. */
-const ZEROS = Buffer.alloc(65536);
-
-class Gone extends Error {}
-
-/** Error codes of an output whose reader went away: a normal end of a dump. */
-const READER_GONE = new Set(["EPIPE", "ERR_STREAM_DESTROYED", "ECONNRESET"]);
+import { parseSideRecord, readSideRecord, sectionDir, type Op, type SideMeta, type SidePart, type SideSection } from "../layout/side-record.ts";
+import { DATA_TAG, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "../layout/tags.ts";
+import { readerLeaves } from "./reader-gone.ts";
 
 /**
- * Writes to the output with back-pressure; throws Gone once the reader left,
- * DumpError when the output itself fails (ENOSPC, EIO, …).
+ * What dump wrote: bytes and their SHA-256 (hex); `repositoryBytesRead`: the
+ * side record's stored (gzip) bytes plus every byte the engines' data dumps
+ * produced, read by us or discarded (restic dump / borg extract read only the
+ * chunks of what they write; their index and metadata reads are not counted);
+ * `warnings`: sentences for the log (an old-layout snapshot sent whole).
  */
-class Out {
-  gone = false;
-  failure: NodeJS.ErrnoException | undefined;
-  /** bytes handed to the output */
-  bytes = 0;
-  /** bytes the output confirmed */
-  written = 0;
-  readonly hash = createHash("sha256");
-  private readonly onError = (e: NodeJS.ErrnoException) => {
-    if (READER_GONE.has(e?.code ?? "")) this.mark();
-    else if (!this.gone) ((this.failure ??= e), this.onGone());
-  };
-  private readonly mark = () => {
-    if (this.failure || this.gone) return;
-    this.gone = true;
-    this.onGone();
-  };
-  constructor(
-    private readonly out: NodeJS.WritableStream,
-    private readonly onGone: () => void,
-    private readonly onProgress?: (bytes: number) => void,
-  ) {
-    out.on("error", this.onError);
-    out.on("close", this.mark);
-  }
-  /** Stops watching the output (the caller may reuse it). */
-  release(): void {
-    this.out.removeListener("error", this.onError);
-    this.out.removeListener("close", this.mark);
-  }
-  /** The failure of the output as one sentence, if it failed. */
-  failed(): DumpError | undefined {
-    if (!this.failure) return undefined;
-    const code = this.failure.code ?? this.failure.message;
-    return new DumpError(`writing the stream failed after ${this.written} bytes (${code}): the output is incomplete; free space on it or write elsewhere, then dump again.`);
-  }
-  /** Waits until the output confirmed every byte (or failed, or its reader left). */
-  async flush(): Promise<void> {
-    if (this.written === this.bytes || this.gone || this.failure) return;
-    await new Promise<void>((res) => this.out.write(Buffer.alloc(0), () => res()));
-    if (this.failure) throw this.failed();
-  }
-  async write(b: Uint8Array): Promise<void> {
-    const w = this.out as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
-    if (this.failure) throw this.failed();
-    if (this.gone || w.destroyed || w.writableEnded) throw new Gone();
-    this.hash.update(b);
-    this.bytes += b.length;
-    this.onProgress?.(this.bytes);
-    const ok = this.out.write(b, (e?: Error | null) => {
-      if (!e) this.written += b.length;
-    });
-    if (!ok) await drainOrGone(this.out);
-  }
-}
+export interface DumpResult { bytes: number; streamSha256: string; repositoryBytesRead: number; warnings: string[] }
 
-/** Waits until `out` drains, closes or fails, leaving no listener behind. */
-async function drainOrGone(out: NodeJS.WritableStream): Promise<void> {
-  const ac = new AbortController();
-  const wait = (event: string) => once(out as NodeJS.EventEmitter, event, { signal: ac.signal }).catch(() => {});
-  await Promise.race([wait("drain"), wait("close"), wait("error")]);
-  ac.abort();
-}
+import { Gone, Out } from "./dump-output.ts";
+import { PartReader, rebuild, startData, type Data, type Open } from "./rebuild.ts";
 
 /** Options of {@link dump}. */
 export interface DumpOptions {
@@ -98,6 +31,15 @@ export interface DumpOptions {
    */
   sideSnapshotId?: string;
   signal?: AbortSignal;
+  /**
+   * Qube names (as the backup's qubes.xml names them; dom0's home is "dom0"):
+   * write a stream of the header files, qubes.xml and only these qubes'
+   * files, which the stock qvm-backup-restore accepts when asked for them,
+   * reading only their data parts and the side record. A snapshot of the
+   * format 1 layout is written whole (with a warning). Names are checked
+   * against the snapshot's qubes (DumpError naming the unknown one).
+   */
+  qubes?: string[];
   /** Called after each write with the bytes of the stream handed to the output so far. */
   onProgress?: (bytes: number) => void;
   /** seconds the repository's server may keep failing before the dump fails naming it (engine default 60) */
@@ -106,14 +48,16 @@ export interface DumpOptions {
 
 /**
  * Writes a snapshot's original backup stream to `output`, starting at once.
- * Canonical snapshots are rebuilt from the data file and the side record and
- * checked against the SHA-256 recorded at ingest; raw (v1) ones are copied.
+ * Canonical snapshots are rebuilt from the data (one snapshot, or one per
+ * qube: side record format 2) and the side record and checked against the
+ * SHA-256 recorded at ingest (not a `qubes` subset, whose stream is another
+ * one); raw (v1) ones are copied.
  * A closed output (EPIPE, destroyed) is a normal end: qvm-backup-restore cuts
  * the pipe once it has what it needs; any other write error (ENOSPC, EIO) is not.
  * @param snapshotId a data snapshot's id, its short id (layout/refs.ts
  *   shortSnapshotId), a unique start of either, or "latest"
- * @returns bytes written and the SHA-256 (hex) of those bytes
- * @throws DumpError on a digest mismatch, an unreadable side record, a failed
+ * @returns bytes written, the SHA-256 (hex) of those bytes, bytes read from the repository (see DumpResult)
+ * @throws DumpError on an unknown qube in `opts.qubes`, a digest mismatch, an unreadable side record, a failed
  *   output ("writing the stream failed after N bytes (ENOSPC): …"), or an
  *   abort through opts.signal ("the dump was cancelled …"); EngineError
  */
@@ -150,33 +94,53 @@ function cancelled(bytes: number | undefined): Cancelled {
   return new Cancelled(`the dump was cancelled${what}; the output is incomplete, dump again to get the whole stream.`);
 }
 
-type Open = (snapshotId: string, filename: string) => StdoutDump;
-type Data = { dump: StdoutDump; data: AsyncIterator<Buffer> };
-/** What to read: a canonical snapshot's data (already started) and parsed side record, or a raw snapshot's id. */
-type Plan = { canonical: true; data: Data; meta: SideMeta; ops: Op[] } | { canonical: false; id: string };
+/**
+ * What to read: a canonical snapshot's parsed side record, the id of its
+ * data snapshot (`qd-data`: all the data in format 1, part 0 in format 2;
+ * undefined when the run stored no data) and that data's dump when already
+ * started; or a raw snapshot's id.
+ */
+type Plan = { canonical: true; dataId: string | undefined; early?: Data; meta: SideMeta; ops: Op[]; sideBytes: number } | { canonical: false; id: string };
 
 async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: NodeJS.WritableStream, opts: DumpOptions): Promise<DumpResult> {
   const plan = await locate(engine, open, snapshotId, opts);
-  let running: StdoutDump | undefined;
-  const out = new Out(output, () => running?.kill(), opts.onProgress);
+  let parts: PartReader | undefined;
+  let raw: StdoutDump | undefined;
+  const out = new Out(output, () => (parts?.kill(), raw?.kill()), opts.onProgress);
   // dump() stops the engines; what was written so far is not a failed output
   const onAbort = () => (out.gone = true);
   opts.signal?.addEventListener("abort", onAbort);
   let expected = opts.expectedSha256;
+  const warnings: string[] = [];
+  let sideBytes = 0;
   try {
     if (plan.canonical) {
-      running = plan.data.dump;
       if (expected && expected !== plan.meta.streamSha256) throw new DumpError(`snapshot ${snapshotId} records SHA-256 ${plan.meta.streamSha256}, not the expected ${expected}; pick the right snapshot.`);
-      expected = plan.meta.streamSha256;
-      await rebuild(plan.ops, plan.data.data, out, running.done);
+      sideBytes = plan.sideBytes;
+      const layout = sectionsOf(plan.meta, plan.ops.length, plan.dataId);
+      const dirs = opts.qubes ? selectedDirs(plan.meta, snapshotId, opts.qubes) : undefined;
+      if (opts.qubes && plan.meta.format === 1) warnings.push(`snapshot ${snapshotId} was stored before qubes-dedup kept each qube's data apart, so the whole stream is sent and the restore picks its qubes from it.`);
+      const only = plan.meta.format === 1 ? undefined : dirs;
+      expected = only ? undefined : plan.meta.streamSha256;
+      parts = new PartReader(open, layout.parts.map((x) => (only && !only.has(layout.sections[x.section]!.dir!) ? undefined : x.snapshotId)), plan.early);
+      // a header or qubes.xml retrieval leaves once it saw the first qube's member header: no data read for it
+      let probed = !only;
+      const beforeData = async () => {
+        if (probed) return;
+        probed = true;
+        if (await readerLeaves(output)) throw ((out.gone = true), new Gone());
+      };
+      await rebuild(plan.ops, layout, only, { parts, beforeData }, out);
+      await parts.done();
     } else {
-      running = open(plan.id, STREAM_FILE);
-      for await (const chunk of running.stdout as AsyncIterable<Buffer>) await out.write(chunk);
+      raw = open(plan.id, STREAM_FILE);
+      for await (const chunk of raw.stdout as AsyncIterable<Buffer>) await out.write(chunk);
+      await raw.done;
     }
-    await running.done;
     await out.flush();
   } catch (e) {
-    running?.kill();
+    parts?.kill();
+    raw?.kill();
     const failed = out.failed();
     if (failed) throw failed;
     if (e instanceof EngineError && (e.failure === "damaged" || e.failure === "other") && e.detail !== undefined && !out.gone) throw readFailed(engine, snapshotId, out.written, e);
@@ -188,7 +152,33 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
   const sha = out.hash.digest("hex");
   if (!out.gone && expected && sha !== expected)
     throw new DumpError(`snapshot ${snapshotId} does not match the SHA-256 recorded at backup time (got ${sha}); the repository may be damaged, run a check.`);
-  return { bytes: out.bytes, streamSha256: sha };
+  const dataBytesRead = (parts?.bytesRead() ?? 0) + (raw?.bytesOut?.() ?? 0);
+  return { bytes: out.bytes, streamSha256: sha, repositoryBytesRead: sideBytes + dataBytesRead, warnings };
+}
+
+/** Sections and parts of a side record; format 1 is one section whose data is the whole data snapshot. */
+function sectionsOf(meta: SideMeta, opCount: number, dataId: string | undefined): { sections: SideSection[]; parts: SidePart[] } {
+  const parts = meta.format === 2 ? meta.parts! : [{ snapshotId: dataId!, section: 0, dataBytes: meta.dataBytes }];
+  const sections = meta.format === 2 ? meta.sections! : [{ dir: null, ops: opCount, dataBytes: meta.dataBytes }];
+  // part 0 is the data snapshot the reference resolved to (its full id; the record holds what the engine reported)
+  return { sections, parts: parts.map((x, i) => (i === 0 && dataId ? { ...x, snapshotId: dataId } : x)) };
+}
+
+/**
+ * The section directories of the named qubes (a qube's backup-path's first
+ * component: `vm3`, `dom0-home`), by the summary the side record keeps.
+ * @throws DumpError naming the first unknown qube and the snapshot's qubes
+ */
+function selectedDirs(meta: SideMeta, ref: string, names: string[]): Set<string> | undefined {
+  const qubes = meta.summary?.qubes;
+  if (!qubes) return undefined;
+  const dirs = new Set<string>();
+  for (const n of names) {
+    const q = qubes.find((x) => x.name === n);
+    if (!q) throw new DumpError(`snapshot ${ref} holds no qube named "${n}" (it holds ${qubes.map((x) => x.name).join(", ") || "no qube"}); name qubes from that list.`);
+    dirs.add(sectionDir(q.backupPath)!);
+  }
+  return dirs;
 }
 
 /**
@@ -197,15 +187,20 @@ async function dumpWith(engine: Engine, open: Open, snapshotId: string, output: 
  * so the data dump starts before anything is known and waits in its pipe.
  * When the side record can be named without a listing (a hint from the index,
  * or borg's archive names), data and side record are read at the same time.
+ * A dump of chosen qubes (`opts.qubes`) starts no data before the side record
+ * says which parts hold them: a part read ahead for nothing would count
+ * against the restore's reads.
  */
 async function locate(engine: Engine, open: Open, ref: string, opts: DumpOptions): Promise<Plan> {
   // borg takes archive names only as they are: a short id or a prefix needs the listing first
   const direct = ref !== "latest" && (engine.kind === "restic" || pairedSideName(engine, ref) !== undefined);
   const sideRef = direct ? (opts.sideSnapshotId ?? pairedSideName(engine, ref)) : undefined;
-  const early = sideRef || (engine.kind === "restic" && ref.length >= 8 && ref !== "latest") ? startData(open, ref) : undefined;
+  const noData = engine.kind === "borg" && pairedSideName(engine, ref) === ref;
+  const ahead = !opts.qubes && !noData;
+  const early = ahead && (sideRef || (engine.kind === "restic" && ref.length >= 8 && ref !== "latest")) ? startData(open, ref) : undefined;
   if (sideRef) {
     const side = await readSide(open, sideRef).catch(() => undefined);
-    if (side && sideBelongs(side.meta, ref, opts.expectedSha256)) return { canonical: true, data: early!, ...side };
+    if (side && sideBelongs(side.meta, ref, opts.expectedSha256, sideRef)) return plan(ref, early, side);
   }
   if (opts.signal?.aborted) throw cancelled(0);
   const all = await engine.snapshots();
@@ -213,50 +208,37 @@ async function locate(engine: Engine, open: Open, ref: string, opts: DumpOptions
   // restic resolves a prefix among all snapshots, borg takes names as they are
   const earlyIsSnap = engine.kind === "restic" ? all.filter((s) => s.id.startsWith(ref)).length === 1 : snap.id === ref;
   const canonical = snap.tags.includes(DATA_TAG);
-  if (early && !(canonical && earlyIsSnap)) void early.dump.kill();
+  const alone = snap.tags.includes(SIDE_TAG);
+  if (early && !(canonical && earlyIsSnap && !alone)) void early.dump.kill();
   if (!canonical) return { canonical: false, id: snap.id };
   const side = sideOf(all, snap);
   if (!side) throw new DumpError(`the side record of snapshot ${ref} is missing, so the stream cannot be rebuilt; the repository may be damaged, run a check.`);
-  const data = early && earlyIsSnap ? early : startData(open, snap.id);
-  return { canonical: true, data, ...(await readSide(open, side.id)) };
+  const data = alone || !ahead ? undefined : early && earlyIsSnap ? early : startData(open, snap.id);
+  return plan(snap.id, data, await readSide(open, side.id));
 }
 
-async function readSide(open: Open, sideId: string): Promise<{ meta: SideMeta; ops: Op[] }> {
-  return parseSideRecord(await readSideRecord(open(sideId, SIDE_FILE)));
+/** The plan of a canonical snapshot; a data dump started for a run without data is stopped. */
+function plan(dataRef: string, early: Data | undefined, side: { meta: SideMeta; ops: Op[]; sideBytes: number }): Plan {
+  const hasData = side.meta.format === 1 || side.meta.parts!.length > 0;
+  if (!hasData) void early?.dump.kill();
+  return { canonical: true, dataId: hasData ? dataRef : undefined, early: hasData ? early : undefined, ...side };
+}
+
+async function readSide(open: Open, sideId: string): Promise<{ meta: SideMeta; ops: Op[]; sideBytes: number }> {
+  const gz = await readSideRecord(open(sideId, SIDE_FILE));
+  return { ...parseSideRecord(gz), sideBytes: gz.length };
 }
 
 /**
  * True when a side record found through a hint is the one of `ref`: it names
- * its data snapshot (restic's short id, borg's archive name); records written
- * before it did are trusted only when their SHA-256 is the expected one.
+ * its data snapshot (restic's short id, borg's archive name), or it is the
+ * run's one snapshot (no data); records written before it did are trusted
+ * only when their SHA-256 is the expected one.
  */
-function sideBelongs(meta: SideMeta, ref: string, expectedSha256: string | undefined): boolean {
+function sideBelongs(meta: SideMeta, ref: string, expectedSha256: string | undefined, sideRef: string): boolean {
   if (meta.dataSnapshotId) return ref.startsWith(meta.dataSnapshotId);
+  if (meta.format === 2 && meta.parts!.length === 0) return sideRef.startsWith(ref) || ref.startsWith(sideRef);
   return expectedSha256 !== undefined && expectedSha256 === meta.streamSha256;
-}
-
-/** Starts dumping a snapshot's data file, held back until read. */
-function startData(open: Open, id: string): Data {
-  const dump = open(id, DATA_FILE);
-  return { dump, data: heldBack(dump.stdout as AsyncIterable<Buffer>) };
-}
-
-/**
- * Starts reading at once, so that the stream is in reading mode and nothing
- * is discarded as unread output; the pipe then holds the engine back until
- * the first chunk is asked for.
- */
-function heldBack(stream: AsyncIterable<Buffer>): AsyncIterator<Buffer> {
-  const it = stream[Symbol.asyncIterator]();
-  let first: Promise<IteratorResult<Buffer>> | undefined = it.next();
-  first.catch(() => {});
-  return {
-    next() {
-      const f = first;
-      first = undefined;
-      return f ?? it.next();
-    },
-  };
 }
 
 /**
@@ -269,30 +251,3 @@ function readFailed(engine: Engine, snapshotId: string, written: number, e: Engi
   return new DumpError(`${engine.kind} could not read snapshot ${snapshotId} (${e.detail}): the ${written} bytes written so far are an incomplete stream; \`${check}\` shows what is damaged.`);
 }
 
-/**
- * Interleaves side-record literals and zero runs with the data file, in order.
- * @param engineDone the data dump's exit: when the data ends early, its failure is the cause
- */
-async function rebuild(ops: Op[], it: AsyncIterator<Buffer>, out: Out, engineDone: Promise<void>): Promise<void> {
-  let left: Buffer = Buffer.alloc(0);
-  for (const op of ops) {
-    if (op.kind === "lit") await out.write(op.bytes);
-    else if (op.kind === "zero") for (let n = op.n; n > 0; n -= ZEROS.length) await out.write(ZEROS.subarray(0, Math.min(n, ZEROS.length)));
-    else {
-      let n = op.n;
-      while (n > 0) {
-        if (left.length === 0) {
-          const r = await it.next();
-          if (r.done) await engineDone;
-          if (r.done) throw new DumpError("the data file of the snapshot is shorter than its side record says; the repository may be damaged, run a check.");
-          left = r.value;
-        }
-        const take = left.subarray(0, Math.min(n, left.length));
-        left = left.subarray(take.length);
-        n -= take.length;
-        await out.write(take);
-      }
-    }
-  }
-  if (left.length > 0 || !(await it.next()).done) throw new DumpError("the data file of the snapshot is longer than its side record says; the repository may be damaged, run a check.");
-}

@@ -1,19 +1,13 @@
 import { createHash, type Hash } from "node:crypto";
-import { once } from "node:events";
 import type { Readable } from "node:stream";
 import { EngineError, IngestError, ingestCancelled } from "../errors.ts";
 import type { Engine, StdinBackup } from "../engine/types.ts";
-import { SideRecordBuilder, type IngestSummary } from "../layout/side-record.ts";
-import { DATA_FILE, DATA_TAG, PROJECT_TAG, SIDE_FILE, SIDE_TAG, newRunId, runTag as runTagOf } from "../layout/tags.ts";
+import { SideRecordBuilder, sectionDir, type IngestSummary } from "../layout/side-record.ts";
+import { DATA_TAG, PROJECT_TAG, SIDE_FILE, SIDE_TAG, newRunId, runTag as runTagOf } from "../layout/tags.ts";
+import { PartWriter, type StoredPart } from "./parts.ts";
 import type { BackupHeader } from "../stream/header.ts";
 import { BackupStreamParser } from "../stream/parser.ts";
 import { SHIM_TRAILER, type TrailerFormat } from "../stream/trailer.ts";
-
-/**
- * Bytes queued for the engine before reading waits for it (back-pressure):
- * enough that the engine never starves while this process reads and hashes.
- */
-const ENGINE_BUFFER = 8 << 20;
 
 export interface IngestProgress { bytesRead: number; bytesExpected?: number; currentFile?: string }
 export interface FileSummary { name: string; streamBytes: number; chunks: number }
@@ -39,6 +33,12 @@ export interface IngestOptions {
   trailer?: TrailerFormat;
   /** seconds the engine's backend may keep failing before the backup fails (restic; default 60) */
   backendTimeoutSeconds?: number;
+  /**
+   * side record format (layout/side-record.ts): 2 (default) stores each
+   * qube's data as its own snapshot; 1 the whole data as one, as qubes-dedup
+   * did before (benches compare the two; tests make old-layout repositories)
+   */
+  format?: 1 | 2;
 }
 
 /**
@@ -54,19 +54,18 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   const createdAt = new Date().toISOString();
   const runTag = runTagOf(newRunId());
   const progress: IngestProgress = { bytesRead: 0 };
-  let pending: Uint8Array[] = [];
-  const side = new SideRecordBuilder((b) => pending.push(b));
+  let pending: { bytes: Uint8Array; section: number }[] = [];
+  const format = opts.format ?? 2;
+  const side = new SideRecordBuilder((bytes, section) => pending.push({ bytes, section: format === 1 ? 0 : section }));
   const parser = new BackupStreamParser(side, opts.trailer ?? SHIM_TRAILER, (path) => (progress.currentFile = path));
   const hash = createHash("sha256");
   // said before a byte is read, not after the whole stream
   const space = await engine.freeSpaceProblem?.();
   if (space) throw space;
-  const backup = engine.backupStdin({ filename: DATA_FILE, tags: [PROJECT_TAG, runTag, DATA_TAG], hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds });
+  const parts = new PartWriter(engine, { runTag, hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds, moreExpected: () => format === 2 && moreDataExpected(parser, side) });
   // restic allows concurrent backups: the side record's one starts now, so that its start-up overlaps the data
   const early = engine.kind === "restic" ? sideBackup(engine, runTag, opts) : undefined;
-  let engineFailure: unknown;
-  let data: { snapshotId: string; addedBytes: number };
-  backup.done.catch((e) => (engineFailure = e));
+  let stored: StoredPart[];
   const onAbort = () => (input as Readable).destroy?.();
   opts.signal?.addEventListener("abort", onAbort);
   try {
@@ -76,16 +75,15 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
       pending = [];
       return out;
     };
-    await pump(input as AsyncIterable<Buffer>, { parser, hash, backup, take, progress, failed: () => engineFailure }, opts);
+    await pump(input as AsyncIterable<Buffer>, { parser, hash, parts, take, progress }, opts);
     if (opts.signal?.aborted) throw new Error("aborted");
     parser.end();
-    backup.stdin.end();
-    data = await backup.done;
+    stored = await parts.finish();
   } catch (e) {
     // EPIPE: the engine exited while we wrote; its own failure (a full disk, …) is the cause
-    if ((e as NodeJS.ErrnoException)?.code === "EPIPE") await Promise.race([backup.done.catch(() => {}), new Promise((r) => setTimeout(r, 5000))]);
-    const failedFirst = engineFailure;
-    await abandon(engine, [backup, early], runTag).catch(() => {});
+    if ((e as NodeJS.ErrnoException)?.code === "EPIPE") await Promise.race([Promise.allSettled(parts.backups().map((b) => b.done)), new Promise((r) => setTimeout(r, 5000))]);
+    const failedFirst = parts.failed();
+    await abandon(engine, [...parts.backups(), early], runTag).catch(() => {});
     if (failedFirst instanceof EngineError && failedFirst.failure === "full") throw diskFull(engine, failedFirst, progress);
     if (e instanceof EngineError) throw e.failure === "full" ? diskFull(engine, e, progress) : e;
     if (failedFirst instanceof EngineError) throw failedFirst;
@@ -103,12 +101,17 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
     backupId: header.backupId, qubes, listed, compressed: header.compressed, warnings: parser.warnings,
     durationSeconds: (performance.now() - started) / 1000, createdAt, logicalBytes: progress.bytesRead, streamSha256,
   };
-  const record = side.finish({ format: 1, backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes, dataSnapshotId: data.snapshotId, summary });
+  const meta = { backupId: header.backupId, streamSha256, logicalBytes: progress.bytesRead, dataBytes: side.dataBytes, dataSnapshotId: stored[0]?.snapshotId, summary };
+  const record = format === 1 && stored.length
+    ? side.finish({ format: 1, ...meta })
+    : side.finish({ format: 2, ...meta, sections: side.sections(), parts: stored.map(({ snapshotId, section, dataBytes }) => ({ snapshotId, section, dataBytes })) });
   let sideAdded: number;
   let snapshotId: string;
   let sideSnapshotId: string;
   try {
-    ({ sideAdded, snapshotId, sideSnapshotId } = await storeSideAndResolveIds(engine, record, runTag, data.snapshotId, early ?? sideBackup(engine, runTag, opts)));
+    // no data at all (only dom0's settings, empty volumes): restic refuses an empty snapshot, so the side record is the run's one snapshot
+    const sideStore = stored.length ? (early ?? sideBackup(engine, runTag, opts)) : (await early?.interrupt(), sideBackup(engine, runTag, opts, true));
+    ({ sideAdded, snapshotId, sideSnapshotId } = await storeSideAndResolveIds(engine, record, runTag, stored[0]?.snapshotId, sideStore));
     // a stop signal during the side record's storing cancels the run too (ARCHITECTURE.md: exit 1, nothing stored)
     if (opts.signal?.aborted) throw ingestCancelled(progress.bytesRead);
   } catch (e) {
@@ -116,7 +119,7 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
     await engine.forget((await engine.snapshots({ tag: runTag })).map((s) => s.id)).catch(() => {});
     throw e;
   }
-  const addedBytes = data.addedBytes + sideAdded;
+  const addedBytes = stored.reduce((a, p) => a + p.addedBytes, 0) + sideAdded;
   return {
     snapshotId, sideSnapshotId, backupId: header.backupId, header, qubes, listed,
     logicalBytes: progress.bytesRead, addedBytes, streamSha256,
@@ -124,9 +127,19 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   };
 }
 
-/** Starts the snapshot that will hold the side record (written once the stream has ended). */
-function sideBackup(engine: Engine, runTag: string, opts: IngestOptions): StdinBackup {
-  return engine.backupStdin({ filename: SIDE_FILE, tags: [PROJECT_TAG, runTag, SIDE_TAG], hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds });
+/**
+ * True when a qube that qubes.xml marks for backup, with a non-zero
+ * backup-size, has no section yet: its data will most likely follow.
+ */
+function moreDataExpected(parser: BackupStreamParser, side: SideRecordBuilder): boolean {
+  const seen = new Set(side.dirs());
+  return (parser.qubes ?? []).some((q) => q.backupContent && q.backupPath && (q.backupSize ?? 0) > 0 && !seen.has(sectionDir(q.backupPath)));
+}
+
+/** Starts the snapshot that will hold the side record (written once the stream has ended); `alone`: the run stored no data. */
+function sideBackup(engine: Engine, runTag: string, opts: IngestOptions, alone = false): StdinBackup {
+  const tags = alone ? [PROJECT_TAG, runTag, DATA_TAG, SIDE_TAG] : [PROJECT_TAG, runTag, SIDE_TAG];
+  return engine.backupStdin({ filename: SIDE_FILE, tags, hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds });
 }
 
 /**
@@ -134,60 +147,51 @@ function sideBackup(engine: Engine, runTag: string, opts: IngestOptions): StdinB
  * (restic 0.14), finds the full ones: in a local repository's snapshot
  * directory (no extra restic start), else through the run tag; borg's archive
  * names are full ids already, and its repository lock is exclusive, so its
- * side backup starts only now.
+ * side backup starts only now. Without a data snapshot (`dataShortId`
+ * undefined) the side record's snapshot is the run's snapshot.
  * @returns bytes the side record added, and both snapshots' ids (full ones
  *   where they could be found)
  */
-async function storeSideAndResolveIds(engine: Engine, record: Buffer, runTag: string, dataShortId: string, side: StdinBackup): Promise<{ sideAdded: number; snapshotId: string; sideSnapshotId: string }> {
+async function storeSideAndResolveIds(engine: Engine, record: Buffer, runTag: string, dataShortId: string | undefined, side: StdinBackup): Promise<{ sideAdded: number; snapshotId: string; sideSnapshotId: string }> {
   side.stdin.end(record);
   if (engine.kind !== "restic") {
     const stored = await side.done;
-    return { sideAdded: stored.addedBytes, snapshotId: dataShortId, sideSnapshotId: stored.snapshotId };
+    return { sideAdded: stored.addedBytes, snapshotId: dataShortId ?? stored.snapshotId, sideSnapshotId: stored.snapshotId };
   }
-  const dataLocal = await engine.localFullId?.(dataShortId);
-  if (dataLocal) {
+  const dataLocal = dataShortId === undefined ? undefined : await engine.localFullId?.(dataShortId);
+  if (dataLocal || (dataShortId === undefined && engine.localFullId)) {
     const stored = await side.done;
-    return { sideAdded: stored.addedBytes, snapshotId: dataLocal, sideSnapshotId: (await engine.localFullId?.(stored.snapshotId)) ?? stored.snapshotId };
+    const sideFull = (await engine.localFullId?.(stored.snapshotId)) ?? stored.snapshotId;
+    return { sideAdded: stored.addedBytes, snapshotId: dataLocal ?? sideFull, sideSnapshotId: sideFull };
   }
   // restic's locks allow the listing while the side record is stored; a side
   // snapshot not listed yet keeps its short id, which restic resolves as well
   const [stored, snaps] = await Promise.all([side.done, engine.snapshots({ tag: runTag })]);
   const full = (short: string) => snaps.find((s) => s.id.startsWith(short))?.id ?? short;
-  return { sideAdded: stored.addedBytes, snapshotId: full(dataShortId), sideSnapshotId: full(stored.snapshotId) };
+  return { sideAdded: stored.addedBytes, snapshotId: full(dataShortId ?? stored.snapshotId), sideSnapshotId: full(stored.snapshotId) };
 }
 
 interface Pump {
   parser: BackupStreamParser;
   hash: Hash;
-  backup: StdinBackup;
-  /** the data bytes the parser set aside for the engine since the last call */
-  take: () => Uint8Array[];
+  parts: PartWriter;
+  /** the data bytes the parser set aside for the engine since the last call, with their sections */
+  take: () => { bytes: Uint8Array; section: number }[];
   progress: IngestProgress;
-  /** the engine's failure, once it failed */
-  failed: () => unknown;
 }
 
-/** Reads the stream once: checks and splits it, hashes it, feeds the engine with back-pressure. */
+/** Reads the stream once: checks and splits it, hashes it, feeds the engines with back-pressure. */
 async function pump(input: AsyncIterable<Buffer>, p: Pump, opts: IngestOptions): Promise<void> {
   for await (const chunk of input) {
     if (opts.signal?.aborted) return;
-    if (p.failed()) throw p.failed();
+    if (p.parts.failed()) throw p.parts.failed();
     p.parser.write(chunk);
     p.hash.update(chunk);
     p.progress.bytesRead += chunk.length;
     p.progress.bytesExpected ??= p.parser.expectedBytes();
-    for (const b of p.take()) p.backup.stdin.write(b);
-    if (p.backup.stdin.writableLength > ENGINE_BUFFER) await drainOrExit(p.backup);
+    for (const b of p.take()) await p.parts.write(b.bytes, b.section);
     opts.onProgress?.({ ...p.progress });
   }
-}
-
-async function drainOrExit(backup: StdinBackup): Promise<void> {
-  const exited = backup.done.then(
-    () => { throw new EngineError("the engine finished before the stream ended; check the repository and try again."); },
-    (e) => { throw e; },
-  );
-  await Promise.race([once(backup.stdin, "drain"), exited]);
 }
 
 /**
