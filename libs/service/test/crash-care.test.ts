@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { execa } from "execa";
 import { makeBackupStreamFile, tmpDir, waitLocked } from "@qubes-dedup/qubes-sim/testing";
-import { engineBinary, shortSnapshotId } from "@qubes-dedup/pipeline";
+import { engineBinary, runIdOf, shortSnapshotId } from "@qubes-dedup/pipeline";
 import { addRepository, engineFor, getRepository, listSnapshots, reindex, runBackup } from "../src/index.ts";
 
 const shortIdOf = (id: string) => shortSnapshotId("restic", id);
@@ -35,8 +35,13 @@ describe("restic: an interrupted run and a stale lock", () => {
     await db.prisma.snapshot.deleteMany({});
     await db.prisma.job.update({ where: { id: third.jobId }, data: { status: "running", pid: 2 ** 22 + 1 } });
 
+    // what the interrupted run left: its data snapshots, one per qube with data (per-qube layout)
+    const all = await engine.snapshots();
+    const thirdRun = runIdOf(all.find((s) => s.id === third.ingest.snapshotId)!.tags)!;
+    const halves = all.filter((s) => runIdOf(s.tags) === thirdRun).map((s) => shortIdOf(s.id));
+    expect(halves.length).toBe(third.ingest.qubes.filter((q) => q.files.length).length);
     const r = await reindex(db, "default");
-    expect(r).toMatchObject({ added: 2, kept: 0, removed: 0, incomplete: [shortIdOf(third.ingest.snapshotId)], failed: [] });
+    expect(r).toMatchObject({ added: 2, kept: 0, removed: 0, incomplete: halves, failed: [] });
     expect((await listSnapshots(db, "default")).map((s) => s.engineSnapshotId)).toEqual(good);
 
     // a lock left by a restic killed with SIGKILL
@@ -50,7 +55,7 @@ describe("restic: an interrupted run and a stale lock", () => {
     const next = await runBackup(db, { repository: "default", input: fs.createReadStream(a.file), log: (l) => log.push(l) });
     expect(log).toEqual([
       `removed 1 stale lock from ${location} (left by a process of this machine that is gone).`,
-      `removed 1 snapshot of interrupted backup runs from ${location} (${shortIdOf(third.ingest.snapshotId)}): none was a complete backup.`,
+      `removed ${halves.length} snapshots of interrupted backup runs from ${location} (${halves.join(", ")}): none was a complete backup.`,
     ]);
     const left = (await engine.snapshots()).filter((s) => s.tags.includes("qd-data")).map((s) => s.id);
     expect(left).toEqual([...good, next.ingest.snapshotId]);

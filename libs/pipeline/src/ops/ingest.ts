@@ -2,6 +2,7 @@ import { createHash, type Hash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { EngineError, IngestError, ingestCancelled } from "../errors.ts";
 import type { Engine, StdinBackup } from "../engine/types.ts";
+import { checkPasswordFile } from "../engine/common.ts";
 import { SideRecordBuilder, sectionDir, type IngestSummary } from "../layout/side-record.ts";
 import { DATA_TAG, PROJECT_TAG, SIDE_FILE, SIDE_TAG, newRunId, runTag as runTagOf } from "../layout/tags.ts";
 import { PartWriter, type StoredPart } from "./parts.ts";
@@ -59,7 +60,8 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
   const side = new SideRecordBuilder((bytes, section) => pending.push({ bytes, section: format === 1 ? 0 : section }));
   const parser = new BackupStreamParser(side, opts.trailer ?? SHIM_TRAILER, (path) => (progress.currentFile = path));
   const hash = createHash("sha256");
-  // said before a byte is read, not after the whole stream
+  // said before a byte is read, not after the whole stream; borg's first engine starts only with the first data
+  checkPasswordFile(engine.repo);
   const space = await engine.freeSpaceProblem?.();
   if (space) throw space;
   const parts = new PartWriter(engine, { runTag, hostname: opts.hostname, backendTimeoutSeconds: opts.backendTimeoutSeconds, moreExpected: () => format === 2 && moreDataExpected(parser, side) });
