@@ -103,6 +103,8 @@ describe("the backup-qube .deb", () => {
       "drwxr-xr-x /etc",
       "drwxr-xr-x /etc/profile.d",
       "-rw-r--r-- /etc/profile.d/qubes-dedup.sh",
+      "drwxr-xr-x /etc/qubes-rpc",
+      "-rwxr-xr-x /etc/qubes-rpc/qubes-dedup.ReadFilesystem",
       "drwxr-xr-x /usr",
       "drwxr-xr-x /usr/bin",
       "-rwxr-xr-x /usr/bin/qubes-dedup",
@@ -144,7 +146,7 @@ describe("the backup-qube .deb", () => {
       expect(e.file).not.toMatch(/\.(map|ts|tsx|mts|cts)$|\/(test|tests|__tests__)(\/|$)|-musl(\/|$)/);
     }
     const control = ok("dpkg-deb", ["-f", DEB, "Depends", "Recommends", "Architecture"]);
-    expect(control).toBe("Depends: nodejs (>= 20.19), restic, python3\nRecommends: borgbackup, xdg-utils\nArchitecture: all\n");
+    expect(control).toBe("Depends: nodejs (>= 20.19), restic, python3, e2fsprogs\nRecommends: borgbackup, xdg-utils\nArchitecture: all\n");
   });
 
   it("has a user unit that systemd-analyze verify accepts, running the dashboard on 127.0.0.1 only", () => {
@@ -213,7 +215,7 @@ describe("the backup-qube .rpm (Fedora templates)", () => {
       if (!e.mode.startsWith("l")) expect(e.mode[8], `${e.file} is writable by others`).toBe("-");
     }
     const requires = ok("rpm", ["-qp", "--requires", RPM]).split("\n").filter((l) => l && !l.startsWith("rpmlib("));
-    expect(requires).toEqual(["nodejs >= 20.19", "python3", "restic"]);
+    expect(requires).toEqual(["e2fsprogs", "nodejs >= 20.19", "python3", "restic"]);
     expect(ok("rpm", ["-qp", "--recommends", RPM])).toBe("borgbackup\nxdg-utils\n");
     expect(ok("rpm", ["-qp", "--queryformat", "%{ARCH}", RPM])).toBe("noarch");
     // Nothing is a config file: erasing the package removes every file.
@@ -222,12 +224,12 @@ describe("the backup-qube .rpm (Fedora templates)", () => {
 
   it("installs into a scratch root with rpm --root, and rpm -e leaves the root as it was", () => {
     const root = tmpDir("qdd-rpm-root-");
-    for (const d of ["usr/bin", "usr/lib/systemd/user", "usr/share/applications", "usr/share/doc", "etc/profile.d", "var/lib/rpm"]) fs.mkdirSync(path.join(root, d), { recursive: true });
+    for (const d of ["usr/bin", "usr/lib/systemd/user", "usr/share/applications", "usr/share/doc", "etc/profile.d", "etc/qubes-rpc", "var/lib/rpm"]) fs.mkdirSync(path.join(root, d), { recursive: true });
     ok("rpm", ["--root", root, "--dbpath", "/var/lib/rpm", "--initdb"]);
     const treeOf = () => tree(root, (rel) => rel.startsWith("var/lib/rpm/"));
     const before = treeOf();
     ok("rpm", ["--root", root, "--dbpath", "/var/lib/rpm", "--nodeps", "-i", RPM]);
-    for (const f of ["usr/bin/qubes-dedup", "usr/lib/qubes-dedup/qubes-dedup.mjs", "usr/lib/qubes-dedup/bin/scrypt", "etc/profile.d/qubes-dedup.sh", "usr/lib/qubes-dedup/web/apps/web/server.js"])
+    for (const f of ["usr/bin/qubes-dedup", "usr/lib/qubes-dedup/qubes-dedup.mjs", "usr/lib/qubes-dedup/bin/scrypt", "etc/profile.d/qubes-dedup.sh", "etc/qubes-rpc/qubes-dedup.ReadFilesystem", "usr/lib/qubes-dedup/web/apps/web/server.js"])
       expect(fs.existsSync(path.join(root, f)), f).toBe(true);
     ok("rpm", ["--root", root, "--dbpath", "/var/lib/rpm", "-e", "qubes-dedup"]);
     expect(treeOf()).toEqual(before);

@@ -13,6 +13,8 @@
  *                                    traced node_modules and .next/static
  *   env.sh, qubes-dedup-web, qubes-dedup-open   packaging/template/
  *   bin/scrypt                       the shim, for paranoid-mode disposables
+ *   /etc/qubes-rpc/qubes-dedup.ReadFilesystem  the service a disposable qube
+ *                                    runs to read a volume's filesystem
  *   /usr/bin/qubes-dedup, the systemd user unit, the .desktop entry, and
  *   /etc/profile.d/qubes-dedup.sh, which puts bin/ first on PATH in the
  *   disposable of a paranoid-mode restore only (a plain file, not a
@@ -82,6 +84,8 @@ put(path.join(SRC, "qubes-dedup"), at("/usr/bin/qubes-dedup"), 0o755);
 put(path.join(SRC, "qubes-dedup-web.service"), at("/usr/lib/systemd/user/qubes-dedup-web.service"), 0o644);
 put(path.join(SRC, "qubes-dedup.desktop"), at("/usr/share/applications/qubes-dedup.desktop"), 0o644);
 put(path.join(SRC, "profile.d-qubes-dedup.sh"), at("/etc/profile.d/qubes-dedup.sh"), 0o644);
+// run in the disposable qube of a single-file restore (libs/files QrexecTransport; its template has this package)
+put(path.join(SRC, "qubes-rpc/qubes-dedup.ReadFilesystem"), at("/etc/qubes-rpc/qubes-dedup.ReadFilesystem"), 0o755);
 put(path.join(ROOT, "docs/INSTALL-QUBES.md"), at("/usr/share/doc/qubes-dedup/INSTALL-QUBES.md"), 0o644);
 
 /** Every non-directory path under the stage, as a system path. */

@@ -34,14 +34,16 @@ describe("output reading", () => {
 describe("shipped policy", () => {
   const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../policy/30-qubes-dedup.policy");
 
-  it("is the text the agent installs, asking for restores and backups from the backup qube", () => {
+  it("is the text the agent installs, asking for restores and backups from the backup qube, and file reads only in a disposable qube", () => {
     expect(fs.readFileSync(file, "utf8")).toBe(POLICY_TEXT);
     const rules = POLICY_TEXT.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/\s+/));
     expect(rules).toEqual([
       ["qubes.DedupRestore", "*", "backup", "dom0", "ask"],
       ["qubes.DedupBackup", "*", "backup", "dom0", "ask"],
+      ["qubes-dedup.ReadFilesystem", "*", "backup", "@dispvm", "allow"],
       ["qubes.DedupRestore", "*", "@anyvm", "@adminvm", "deny"],
       ["qubes.DedupBackup", "*", "@anyvm", "@adminvm", "deny"],
+      ["qubes-dedup.ReadFilesystem", "*", "@anyvm", "@anyvm", "deny"],
     ]);
     expect(POLICY_TEXT).toMatch(/replace "ask"\n# with "allow"/);
   });
@@ -49,7 +51,8 @@ describe("shipped policy", () => {
   it("is rendered for the configured backup qube, whose name is checked", () => {
     const r = renderPolicy("vault-backup").split("\n").filter((l) => /^qubes/.test(l));
     expect(r[0]).toBe("qubes.DedupRestore   *         vault-backup   dom0      ask");
-    expect(r[2]).toContain("@anyvm");
+    expect(r[2]).toBe("qubes-dedup.ReadFilesystem  *  vault-backup   @dispvm   allow");
+    expect(r[3]).toContain("@anyvm");
     expect(() => renderPolicy("a b")).toThrow(/is not a valid qube name/);
   });
 });

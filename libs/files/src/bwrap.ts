@@ -74,11 +74,23 @@ export class BwrapTransport implements FsTransport {
     // symlinks (merged /usr) go before the command
     const at = args.indexOf("--chdir");
     args.splice(at, 0, ...lib.links.flatMap(([target, link]) => ["--symlink", target, link]));
-    const child = spawn(this.tools.bwrap, args, { stdio: ["pipe", "pipe", "pipe"] });
+    // its own process group: a kill reaches bwrap's child too while it is still being set up
+    // (before its parent-death signal is armed, it would otherwise outlive bwrap, waiting forever)
+    const child = spawn(this.tools.bwrap, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // the group is gone already
+      }
+    };
     let killed: "timeout" | "overflow" | undefined;
     const kill = (why: "timeout" | "overflow") => {
       killed ??= why;
-      child.kill("SIGKILL");
+      killGroup();
+      // whatever still holds the pipes open (a sandbox past its own setsid) ends at its next write
+      child.stdout.destroy();
+      child.stderr.destroy();
     };
     const timer = setTimeout(() => kill("timeout"), opts.timeoutSeconds * 1000);
     const exited = new Promise<{ code: number | null; error?: NodeJS.ErrnoException }>((res) => {
@@ -87,21 +99,23 @@ export class BwrapTransport implements FsTransport {
     });
     child.stdin.on("error", () => {});
     child.stdin.end(batched(req) ? debugfsCommands(req).join("\n") + "\n" : "");
-    const stderr = collectStderr(child.stderr);
+    // a killed sandbox's stderr ends early (destroyed): what came before is all there is
+    const stderr = collectStderr(child.stderr).catch(() => "");
     try {
+      const timedOut = () => new FilesError(`reading the filesystem took more than ${opts.timeoutSeconds} s, so the sandbox was killed; the image may be crafted to stall the reader, try the same volume in another snapshot.`, "sandbox");
       const out = await drainBounded(child.stdout, opts.maxBytes, opts.output, () => kill("overflow")).catch(async (e) => {
         await exited;
-        throw e;
+        throw killed === "timeout" ? timedOut() : e;
       });
       const { code, error } = await exited;
       const err = await stderr;
       if (error) throw new FilesError(`the sandbox cannot start: ${this.tools.bwrap} failed (${error.code ?? error.message}); install bubblewrap (Debian and Fedora package "bubblewrap").`, "sandbox");
-      if (killed === "timeout") throw new FilesError(`reading the filesystem took more than ${opts.timeoutSeconds} s, so the sandbox was killed; the image may be crafted to stall the reader, try the same volume in another snapshot.`, "sandbox");
+      if (killed === "timeout") throw timedOut();
       if (code !== 0) this.failed(code, err);
       return { ...out, stderr: err };
     } finally {
       clearTimeout(timer);
-      if (child.exitCode === null) child.kill("SIGKILL");
+      if (child.exitCode === null) killGroup();
     }
   }
 

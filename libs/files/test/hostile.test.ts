@@ -3,7 +3,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeExt4Image } from "@qubes-dedup/qubes-sim";
-import { tmpDir } from "@qubes-dedup/qubes-sim/testing";
+import { processesMentioning, tmpDir } from "@qubes-dedup/qubes-sim/testing";
 import { BwrapTransport, MAX_ENTRIES, VolumeBrowser } from "../src/index.ts";
 
 // Hostile images: each must end in one FilesError sentence, with every
@@ -64,6 +64,13 @@ describe("hostile images", () => {
   it("a reader that stalls is killed at the time limit, with one sentence", async () => {
     await expect(browse(good, 0.001).list("/big")).rejects.toThrow("reading the filesystem took more than 0.001 s, so the sandbox was killed; the image may be crafted to stall the reader, try the same volume in another snapshot.");
   }, 60_000);
+
+  it("a sandbox killed at any moment of its start leaves no process behind and never hangs the call", async () => {
+    // killed 1 to 20 ms in: while bwrap sets the sandbox up, before its parent-death signal is armed, and after
+    for (let ms = 1; ms <= 20; ms++) await expect(browse(good, ms / 1000).list("/big"), `${ms} ms`).rejects.toThrow(/^reading the filesystem took more than/);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(processesMentioning(good)).toEqual([]);
+  }, 120_000);
 
   it("no bubblewrap: the sandbox does not start, and nothing is parsed outside it", async () => {
     const b = new VolumeBrowser(new BwrapTransport({ bwrap: path.join(dir, "no-bwrap"), debugfs: "/usr/sbin/debugfs", sh: "/bin/sh", tar: "/usr/bin/tar" }), good, 0);

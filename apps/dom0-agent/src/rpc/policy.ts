@@ -1,6 +1,8 @@
 /**
- * `policy install|uninstall|status`: the qrexec policy for qubes.DedupBackup
- * and qubes.DedupRestore at /etc/qubes/policy.d/30-qubes-dedup.policy
+ * `policy install|uninstall|status`: the qrexec policy for qubes.DedupBackup,
+ * qubes.DedupRestore (backup qube → dom0) and qubes-dedup.ReadFilesystem
+ * (backup qube → a new disposable qube, libs/files) at
+ * /etc/qubes/policy.d/30-qubes-dedup.policy
  * (Qubes 4.1+ policy.d format), rendered for the configured backup qube.
  * The text is apps/dom0-agent/policy/30-qubes-dedup.policy, kept here so the
  * bundled agent needs no other file (a test checks that both are equal).
@@ -13,8 +15,9 @@ import { qubeName } from "../validate.ts";
 
 /** The shipped policy, for a backup qube named "backup". */
 export const POLICY_TEXT = [
-  "# qubes-dedup: who may ask dom0 for a backup or a restore (Qubes 4.1+ policy.d",
-  "# format). Installed as /etc/qubes/policy.d/30-qubes-dedup.policy by",
+  "# qubes-dedup: who may ask dom0 for a backup or a restore, and have files read",
+  "# in a disposable qube (Qubes 4.1+ policy.d format). Installed as",
+  "# /etc/qubes/policy.d/30-qubes-dedup.policy by",
   "# `qubes-dedup-agent policy install`, with \"backup\" replaced by the backup",
   "# qube configured in /etc/qubes-dedup/agent.json (destVm).",
   "#",
@@ -31,9 +34,17 @@ export const POLICY_TEXT = [
   "# the qubes it names at any time, nothing more.",
   "qubes.DedupBackup    *         backup   dom0      ask",
   "#",
+  "# Single-file restore: the backup qube sends a qube's volume image to a new",
+  "# disposable qube, which parses its untrusted filesystem there and answers",
+  "# with listings and file contents only. Nothing reaches dom0. The disposable's",
+  "# template needs the qubes-dedup package (its qubes-dedup.ReadFilesystem",
+  "# service) and e2fsprogs.",
+  "qubes-dedup.ReadFilesystem  *  backup   @dispvm   allow",
+  "#",
   "# Any other qube is refused.",
   "qubes.DedupRestore   *         @anyvm   @adminvm  deny",
   "qubes.DedupBackup    *         @anyvm   @adminvm  deny",
+  "qubes-dedup.ReadFilesystem  *  @anyvm   @anyvm    deny",
 ].map((l) => `${l}\n`).join("");
 
 /**
@@ -42,7 +53,7 @@ export const POLICY_TEXT = [
  */
 export function renderPolicy(destVm: string): string {
   const vm = qubeName(destVm, "backup qube");
-  return POLICY_TEXT.replace(/^(qubes\.Dedup(?:Backup|Restore) +\* +)backup( +)/gm, (_m, head: string, gap: string) => `${head}${vm}${gap}`);
+  return POLICY_TEXT.replace(/^(qubes\.Dedup(?:Backup|Restore) +\* +|qubes-dedup\.ReadFilesystem +\* +)backup( +)/gm, (_m, head: string, gap: string) => `${head}${vm}${gap}`);
 }
 
 /** The qrexec service files dom0 runs for each service (/etc/qubes-rpc/<service>). */
