@@ -17,12 +17,12 @@
 // time, same stream), engineStarts (data snapshots per run).
 // The routine backup (bench/incremental/routine.mjs) runs on a simulated dom0
 // of the same qubes: a full `qubes-dedup-agent backup --changed --full`, two
-// AppVMs started, written to and stopped, then `backup --changed`, both
-// through the agent, the shim, qubes.Backup and `qubes-dedup ingest`. Keys:
-// incrementalReadRatio (the qubes' inner-stream bytes dom0 sent in the
-// routine backup ÷ in the full one), changedShare (the changed qubes' bytes ÷
-// all qubes' bytes), incrementalReadVsChanged (first ÷ second; goal <= 1.1),
-// incrementalTimeRatio (wall time, routine ÷ full; goal <= 0.25).
+// AppVMs started, written to and stopped, then `backup --changed` and another
+// full backup of that state, all through the agent, the shim, qubes.Backup
+// and `qubes-dedup ingest`. Keys: incrementalReadRatio (the qvm-backup
+// stream's bytes, routine ÷ full), changedShare (the changed qubes' bytes in
+// the stream ÷ all qubes'), incrementalReadVsChanged (first ÷ second; goal
+// <= 1.1), incrementalTimeRatio (wall time, routine ÷ full; goal <= 0.25).
 // usage: node bench/incremental.mjs [--small|--quick] [--json] [--engines restic,borg] [--keep]
 import { spawn } from "node:child_process";
 import fs from "node:fs";

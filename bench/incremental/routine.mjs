@@ -2,8 +2,9 @@
 // of the bench's qubes (libs/qubes-sim), backed up in full with
 // `qubes-dedup-agent backup --changed --full`; then two AppVMs are started,
 // written to and stopped (the simulator's running qubes write to a separate
-// volume, committed on stop), and `qubes-dedup-agent backup --changed` runs.
-// Both backups take the same path: the agent, the simulated qvm-backup, the
+// volume, committed on stop), `qubes-dedup-agent backup --changed` runs, and
+// then a full backup of that same state, the one it is compared with. All
+// backups take the same path: the agent, the simulated qvm-backup, the
 // installed scrypt shim, qubes.Backup to the backup qube's `qubes-dedup
 // ingest` (the checkout's CLI, a real repository, the SQLite index).
 // Not a test, but it throws when the routine snapshot does not hold exactly
