@@ -8,13 +8,14 @@
 // installed scrypt shim, qubes.Backup to the backup qube's `qubes-dedup
 // ingest` (the checkout's CLI, a real repository, the SQLite index).
 // Not a test, but it throws when the routine snapshot does not hold exactly
-// the two changed qubes: the ratios would then mean nothing.
+// the two changed qubes, or the full backup saw other bytes of them: the
+// ratios would then mean nothing.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import Database from "libsql";
 
-/** The AppVMs started, written to and stopped between the two backups: one on the lvm pool, one on the file pool. */
+/** The AppVMs started, written to and stopped between the first full backup and the routine one: one on the lvm pool, one on the file pool. */
 export const CHANGED = ["app03", "app08"];
 
 /** Built executables the routine backup drives, relative to the workspace root, and how to build them. */
@@ -25,8 +26,8 @@ const TOOLS = {
 };
 
 /**
- * The executables' paths under workspace `root`; undefined plus a message
- * naming the build command when one is not built.
+ * The executables' paths under workspace `root`, or { error } naming the
+ * build command when one is not built.
  */
 export function routineTools(root) {
   const missing = Object.values(TOOLS).filter(([f]) => !fs.existsSync(path.join(root, f)));
@@ -119,16 +120,33 @@ const sum = (o) => Object.values(o).reduce((a, b) => a + b, 0);
 const sameSet = (a, b) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
 
 /**
- * One engine's routine-backup figures on a fresh simulated system of `qubes`
- * in `dir`; `log` takes progress lines.
- * @throws Error when a step fails, or when the routine backup's snapshot (or
- *   the ledger's record of it) does not hold exactly {@link CHANGED}.
+ * The routine backup's snapshot, checked: the one new snapshot in the index,
+ * holding exactly {@link CHANGED}, as the ledger recorded. Returns its
+ * {@link snapshotBytes}.
+ * @throws Error otherwise, with the agent's reasons per qube.
  */
-export async function routineBackup({ kind, dir, qubes, tools, log, fraction = 0.1 }) {
+async function checkRoutine(routine, before, tools, env) {
+  const rec = recordedQubes(routine.stderr);
+  const snap = await newestSnapshot(tools, env);
+  if (snap.count !== before.count + 1) throw new Error(`the routine backup left ${snap.count - before.count} new snapshots, not 1`);
+  const bytes = snapshotBytes(env.QUBES_DEDUP_DB, snap.id);
+  const held = Object.keys(bytes.qubes);
+  if (!sameSet(held, CHANGED) || !sameSet(rec.qubes, CHANGED)) {
+    throw new Error(`the routine backup's snapshot holds ${held.join(", ")} (the ledger recorded ${rec.qubes.join(", ")}), not exactly the changed qubes ${CHANGED.join(", ")}; the agent said:\n${verdicts(routine.stderr)}`);
+  }
+  return bytes;
+}
+
+/**
+ * A fresh simulated machine for engine `kind` in `dir`: dom0 (the agent's
+ * --root too: --changed reads its qubes.xml and keeps its record there) with
+ * `qubes`, the backup passphrase and the installed shim; the backup qube's
+ * index and an empty repository. Resolves to { dom0, env } (env: dom0's and
+ * the backup qube's, PATH finding the simulator's tools and `qubes-dedup`).
+ */
+async function machine({ kind, dir, qubes, tools }) {
   const work = path.join(dir, `routine-${kind}`);
   const dom0 = path.join(work, "dom0");
-  // The agent's --root is the simulated dom0 itself: --changed reads its qubes.xml and keeps its record there.
-  const agentRoot = dom0;
   const bq = path.join(work, "backup-qube");
   fs.mkdirSync(bq, { recursive: true });
   const env = {
@@ -144,13 +162,25 @@ export async function routineBackup({ kind, dir, qubes, tools, log, fraction = 0
   const spec = path.join(work, "spec.json");
   fs.writeFileSync(spec, JSON.stringify({ qubes }));
   await quiet([process.execPath, path.join(tools.simBin, "qubes-sim-create"), "--seed", "incremental-routine", "--spec", spec, dom0], env);
-  await quiet([process.execPath, tools.agent, "secret", "new", "--out", path.join(agentRoot, "etc/qubes-dedup/passphrase")], env);
-  await quiet([process.execPath, tools.agent, "shim", "install", "--root", agentRoot], env);
+  await quiet([process.execPath, tools.agent, "secret", "new", "--out", path.join(dom0, "etc/qubes-dedup/passphrase")], env);
+  await quiet([process.execPath, tools.agent, "shim", "install", "--root", dom0], env);
   const pw = path.join(bq, `${kind}.pass`);
   fs.writeFileSync(pw, "bench-password\n", { mode: 0o600 });
   await quiet([process.execPath, tools.cli, "repo", "add", "default", "--engine", kind, "--location", path.join(bq, "repo"), "--password-file", pw], env);
+  return { dom0, env };
+}
 
-  const agentBackup = (...args) => timed([process.execPath, tools.agent, "backup", "--changed", ...args, "--root", agentRoot, "--dest-vm", "backup"], env);
+/**
+ * One engine's routine-backup figures on a fresh simulated system of `qubes`
+ * in `dir`; `log` takes progress lines; `fraction` is the share of each
+ * changed qube's private volume rewritten.
+ * @throws Error when a step fails, when the routine backup's snapshot (or
+ *   the ledger's record of it) does not hold exactly {@link CHANGED}, or when
+ *   the full backup after it saw other bytes of those qubes.
+ */
+export async function routineBackup({ kind, dir, qubes, tools, log, fraction = 0.1 }) {
+  const { dom0, env } = await machine({ kind, dir, qubes, tools });
+  const agentBackup = (...args) => timed([process.execPath, tools.agent, "backup", "--changed", ...args, "--root", dom0, "--dest-vm", "backup"], env);
   // The first full backup fills the repository and dom0's change record.
   const first = await agentBackup("--full");
   log(`${kind}: first full backup (backup --changed --full, ${recordedQubes(first.stderr).qubes.length} qubes, into an empty repository): ${first.seconds.toFixed(1)} s wall, ${first.cpuSeconds.toFixed(1)} s CPU`);
@@ -165,14 +195,8 @@ export async function routineBackup({ kind, dir, qubes, tools, log, fraction = 0
   log(`${kind}: started ${CHANGED.join(" and ")}, rewrote ${fraction * 100}% of each one's private volume, stopped them`);
 
   const routine = await agentBackup();
-  const rec = recordedQubes(routine.stderr);
-  const snap = await newestSnapshot(tools, env);
-  if (snap.count !== before.count + 1) throw new Error(`the routine backup left ${snap.count - before.count} new snapshots, not 1`);
-  const bytes = snapshotBytes(env.QUBES_DEDUP_DB, snap.id);
+  const bytes = await checkRoutine(routine, before, tools, env);
   const held = Object.keys(bytes.qubes);
-  if (!sameSet(held, CHANGED) || !sameSet(rec.qubes, CHANGED)) {
-    throw new Error(`the routine backup's snapshot holds ${held.join(", ")} (the ledger recorded ${rec.qubes.join(", ")}), not exactly the changed qubes ${CHANGED.join(", ")}; the agent said:\n${verdicts(routine.stderr)}`);
-  }
   log(`${kind}: routine backup (backup --changed; its snapshot holds ${held.join(", ")}): ${routine.seconds.toFixed(1)} s wall, ${routine.cpuSeconds.toFixed(1)} s CPU, ${bytes.streamBytes} stream bytes`);
 
   // The full backup it is compared with: the same system state (the writes
