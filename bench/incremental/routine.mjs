@@ -155,7 +155,6 @@ async function machine({ kind, dir, qubes, tools }) {
     QUBES_SIM_ROOT: dom0,
     QUBES_DEDUP_DB: path.join(bq, "index.db"),
     QUBES_DEDUP_REAL_SCRYPT: "/usr/bin/scrypt",
-    ...(kind === "borg" ? { BORG_PASSPHRASE: "bench-password" } : {}),
     PATH: [tools.simBin, tools.backupQubeBin, process.env.PATH ?? "/usr/bin:/bin"].join(":"),
   };
   delete env.QUBES_DEDUP_SHIM;
