@@ -15,6 +15,14 @@
 // (its wall time ÷ the full restore's; goal <= 0.25), and the layout's cost:
 // ingestTimeVsFormat1, fullDumpTimeVsFormat1 (per-qube ÷ format 1, wall
 // time, same stream), engineStarts (data snapshots per run).
+// The routine backup (bench/incremental/routine.mjs) runs on a simulated dom0
+// of the same qubes: a full `qubes-dedup-agent backup --changed --full`, two
+// AppVMs started, written to and stopped, then `backup --changed` and another
+// full backup of that state, all through the agent, the shim, qubes.Backup
+// and `qubes-dedup ingest`. Keys: incrementalReadRatio (the qvm-backup
+// stream's bytes, routine ÷ full), changedShare (the changed qubes' bytes in
+// the stream ÷ all qubes'), incrementalReadVsChanged (first ÷ second; goal
+// <= 1.1), incrementalTimeRatio (wall time, routine ÷ full; goal <= 0.25).
 // usage: node bench/incremental.mjs [--small|--quick] [--json] [--engines restic,borg] [--keep]
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -22,6 +30,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { routineBackup, routineTools } from "./incremental/routine.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = path.join(ROOT, "libs/pipeline/dist/pipeline-cli.mjs");
@@ -52,6 +61,11 @@ for (const [f, hint] of [[CLI, "npx nx build @qubes-dedup/pipeline"], [path.join
     process.stderr.write(`bench: ${path.relative(ROOT, f)} is not built; run \`${hint}\` (or npm run bench) first.\n`);
     process.exit(1);
   }
+}
+const tools = routineTools(ROOT);
+if (tools.error) {
+  process.stderr.write(`${tools.error}\n`);
+  process.exit(1);
 }
 const log = (s) => process.stderr.write(`${s}\n`);
 /** The AppVM restored alone. */
@@ -167,12 +181,16 @@ try {
   log(`stream: ${(stream.bytes / MiB).toFixed(0)} MiB`);
   const result = { qubes: qubes.length, volumeBytes, small };
   for (const kind of engines) result[kind] = await benchEngine(kind, dir, stream);
+  // disk room for the routine backup's systems
+  if (!opts.keep) for (const p of [stream.file, stream.root]) fs.rmSync(p, { recursive: true, force: true });
+  for (const kind of engines) Object.assign(result[kind], await routineBackup({ kind, dir, qubes, tools, log }));
   // the first engine's figures are the bench's keys
   const first = result[engines[0]];
-  Object.assign(result, { subsetRestoreReadRatio: first.subsetRestoreReadRatio, subsetRestoreTimeRatio: first.subsetRestoreTimeRatio });
+  for (const k of ["subsetRestoreReadRatio", "subsetRestoreTimeRatio", "incrementalReadRatio", "changedShare", "incrementalReadVsChanged", "incrementalTimeRatio"]) result[k] = first[k];
   for (const kind of engines) {
     const r = result[kind];
     log(`${kind}: subsetRestoreReadRatio ${r.subsetRestoreReadRatio.toFixed(4)} (goal <= 1.01), subsetRestoreTimeRatio ${r.subsetRestoreTimeRatio.toFixed(3)} (goal <= 0.25), ingest ${r.ingestTimeVsFormat1.toFixed(3)} x and full dump ${r.fullDumpTimeVsFormat1.toFixed(3)} x the format 1 layout's time`);
+    log(`${kind}: incrementalReadRatio ${r.incrementalReadRatio.toFixed(4)}, changedShare ${r.changedShare.toFixed(4)}, incrementalReadVsChanged ${r.incrementalReadVsChanged.toFixed(3)} (goal <= 1.1), incrementalTimeRatio ${r.incrementalTimeRatio.toFixed(3)} (goal <= 0.25; wall ${r.routine.seconds.routine.toFixed(1)} s ÷ ${r.routine.seconds.full.toFixed(1)} s, CPU ${r.routine.cpuSeconds.routine.toFixed(1)} s and ${r.routine.cpuSeconds.full.toFixed(1)} s)`);
   }
   if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
