@@ -7,6 +7,7 @@ import { appendOnlyRefusal, checkPasswordFile, engineEnv, isEnoent, isLocalPath,
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
 import { backendWatchdog } from "./watchdog.ts";
+import { ofMachine, withMachineTag } from "../layout/tags.ts";
 import type { BackupStdinOptions, DumpFileOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
@@ -135,7 +136,7 @@ class Restic implements Engine {
   async snapshots(opts: { tag?: string } = {}): Promise<EngineSnapshot[]> {
     const out = await this.run("snapshots", ["snapshots", "--json", ...(opts.tag ? ["--tag", opts.tag] : [])]);
     const list = JSON.parse(out || "[]") as { id: string; time: string; tags?: string[]; paths?: string[] }[];
-    return (list ?? []).map((s) => ({ id: s.id, time: new Date(s.time), tags: s.tags ?? [], paths: s.paths ?? [] }));
+    return ofMachine((list ?? []).map((s) => ({ id: s.id, time: new Date(s.time), tags: s.tags ?? [], paths: s.paths ?? [] })), this.repo.machine);
   }
 
   async repositoryBytes(): Promise<number> {
@@ -204,8 +205,9 @@ class Restic implements Engine {
 
   backupStdin(opts: BackupStdinOptions): StdinBackup {
     const args = ["backup", "--stdin", "--stdin-filename", opts.filename, "--json"];
-    for (const t of opts.tags) args.push("--tag", t);
-    if (opts.hostname) args.push("--host", opts.hostname);
+    for (const t of withMachineTag(opts.tags, this.repo.machine)) args.push("--tag", t);
+    const host = opts.hostname ?? this.repo.machine;
+    if (host) args.push("--host", host);
     const pipe = inputPipe();
     const { sub, control } = pipe.spawnWith((fd) => this.spawn(args, fd, "pipe", { mode: "writer", held: pipe.ourFd }));
     const stdin = pipe.ours(sub.stdin);
