@@ -8,6 +8,7 @@ import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts"
 import { inputPipe, outputPipe } from "./pipe.ts";
 import { backendWatchdog } from "./watchdog.ts";
 import { ofMachine, withMachineTag } from "../layout/tags.ts";
+import { mayBeAnotherMachines, parseResticLock } from "./restic-locks.ts";
 import type { BackupStdinOptions, DumpFileOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
@@ -172,10 +173,28 @@ class Restic implements Engine {
 
   async removeStaleLocks(): Promise<number> {
     const before = await this.locks();
-    if (!before.length) return 0;
-    await this.run("unlock", ["unlock"], UNLOCK_TIMEOUT_S);
+    if (!before.length || !(await this.unlock(before))) return 0;
     const after = new Set(await this.locks());
     return before.filter((l) => !after.has(l)).length;
+  }
+
+  /**
+   * `restic unlock`; for a repository several machines share (`repo.machine`
+   * set), only when no lock may be another machine's live run
+   * (restic-locks.ts): such a lock, and this machine's own killed run's,
+   * which looks the same, then wait for restic's 30 minutes.
+   * @param locks the lock ids, when the caller has listed them
+   * @returns whether unlock ran
+   */
+  private async unlock(locks?: string[]): Promise<boolean> {
+    if (this.repo.machine) {
+      for (const id of locks ?? (await this.locks())) {
+        const lock = parseResticLock(await this.run("cat lock", ["cat", "lock", id, "--no-lock"], UNLOCK_TIMEOUT_S).catch(() => ""));
+        if (lock && mayBeAnotherMachines(lock)) return false;
+      }
+    }
+    await this.run("unlock", ["unlock"], UNLOCK_TIMEOUT_S);
+    return true;
   }
 
   /**
@@ -247,7 +266,7 @@ class Restic implements Engine {
       await interrupt(sub, "SIGINT", grace);
       // a SIGINT during restic's start-up can leave its lock file behind (see
       // stoppableDump in common.ts); `unlock` removes only the locks of processes that are gone
-      if (!summary) await this.run("unlock", ["unlock"], UNLOCK_TIMEOUT_S).catch(() => {});
+      if (!summary) await this.unlock().catch(() => {});
     };
     return { stdin, done, interrupt: stop };
   }
