@@ -11,7 +11,7 @@ import path from "node:path";
 import { z } from "zod";
 import writeFileAtomic from "write-file-atomic";
 import type { Database } from "@qubes-dedup/db";
-import { machineNameProblem, openEngine, type EngineKind } from "@qubes-dedup/pipeline";
+import { MACHINE_NAME_RULE, machineNameProblem, openEngine, type EngineKind } from "@qubes-dedup/pipeline";
 import { addRepository, engineFor, repositoryNameSchema } from "./repositories.ts";
 import { dataDirectory } from "./database.ts";
 import { restUnreachable } from "./rest-probe.ts";
@@ -52,8 +52,8 @@ export const repositoryInput = z
   .superRefine((v, ctx) => {
     const p = locationProblem(v.engine, v.location);
     if (p) ctx.addIssue({ code: "custom", path: ["location"], message: p });
-    const m = v.machine === undefined ? undefined : machineNameProblem(v.machine);
-    if (m) ctx.addIssue({ code: "custom", path: ["machine"], message: m.charAt(0).toUpperCase() + m.slice(1) });
+    // the dashboard shows it as "Invalid machine: use 1 to 63 letters, …" (apps/web trpc.ts)
+    if (v.machine !== undefined && machineNameProblem(v.machine)) ctx.addIssue({ code: "custom", path: ["machine"], message: MACHINE_NAME_RULE });
     if (v.caCert?.trim() && !/-----BEGIN CERTIFICATE-----/.test(v.caCert))
       ctx.addIssue({ code: "custom", path: ["caCert"], message: "Paste the CA certificate in PEM form (-----BEGIN CERTIFICATE----- …)." });
   });

@@ -39,10 +39,13 @@ export const MACHINE_TAG_PREFIX = "qd-machine:";
  */
 const MACHINE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
+/** What a machine name is made of, as the user is told (the end of {@link machineNameProblem}'s sentence). */
+export const MACHINE_NAME_RULE = 'use 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. laptop or office-pc)';
+
 /** Why `name` is no machine name (one sentence), or undefined when it is one. */
 export function machineNameProblem(name: string): string | undefined {
   if (MACHINE_NAME.test(name)) return undefined;
-  return `invalid machine name "${name}": use 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. laptop or office-pc).`;
+  return `invalid machine name "${name}": ${MACHINE_NAME_RULE}.`;
 }
 
 /** The machine tag of machine `name`: `qd-machine:<name>`. */
