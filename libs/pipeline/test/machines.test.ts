@@ -47,7 +47,7 @@ describe("restic locks in a repository several machines share", () => {
     expect(parseResticLock('{"time":"x"}')).toBeUndefined();
   });
 
-  it("a lock left by a killed restic stays for a machine of a shared repository, and goes without a machine name", { timeout: 120_000 }, async () => {
+  it("a lock left by a killed restic stays for a machine of a shared repository, and goes without a machine name; a prune locked out says whose lock it may be", { timeout: 120_000 }, async () => {
     const dir = tmpDir("machine-locks");
     try {
       const passwordFile = path.join(dir, "pass");
@@ -66,6 +66,14 @@ describe("restic locks in a repository several machines share", () => {
       expect(locks()).toHaveLength(1);
       expect(await plain.removeStaleLocks()).toBe(1);
       expect(locks()).toHaveLength(0);
+
+      // another machine's backup running: a prune of this machine waits for it, and is told not to unlock
+      const running = execa(engineBinary("restic"), ["-r", location, "--password-file", passwordFile, "--no-cache", "backup", "--stdin"], { reject: false, stdin: "pipe" });
+      await waitLocked("restic", location);
+      const pruned = await openEngine({ engine: "restic", location, passwordFile, machine: "laptop" }).prune().then(() => "pruned", (e: Error) => e.message);
+      running.stdin!.end();
+      await running;
+      expect(pruned).toBe(`the restic repository ${location} is locked by another process, perhaps another machine's backup (several machines use it); try again once it has ended, and run \`restic -r ${location} unlock\` only if no machine is using it.`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

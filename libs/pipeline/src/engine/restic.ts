@@ -61,6 +61,8 @@ function missingRepository(repo: RepositoryRef): EngineError {
 }
 
 function lockedRepository(repo: RepositoryRef): EngineError {
+  // a shared repository's lock is often another machine's backup in progress, which unlock would break
+  if (repo.machine) return new EngineError(`the restic repository ${repo.location} is locked by another process, perhaps another machine's backup (several machines use it); try again once it has ended, and run \`restic -r ${repo.location} unlock\` only if no machine is using it.`);
   return new EngineError(`the restic repository ${repo.location} is locked by another process; run \`restic -r ${repo.location} unlock\` if no other backup is running.`);
 }
 
