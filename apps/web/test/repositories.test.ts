@@ -27,6 +27,17 @@ afterEach(async () => {
 });
 afterAll(removeTemplate);
 
+/** repositories.add over HTTP, as the page calls it: the status and the message it shows (trpc.ts errorFormatter). */
+async function post(input: object): Promise<{ status: number; message: string }> {
+  const req = new Request("http://127.0.0.1:3000/api/trpc/repositories.add", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ json: input }),
+  });
+  const res = await fetchRequestHandler({ endpoint: "/api/trpc", req, router: appRouter, createContext: () => ({ db, auth: { authorized: true, sameOrigin: true } }) });
+  return { status: res.status, message: ((await res.json()) as { error: { json: { message: string } } }).error.json.message };
+}
+
 describe("locationProblem", () => {
   it("accepts each engine's forms and refuses the rest", () => {
     expect(locationProblem("restic", "/srv/restic")).toBeNull();
@@ -76,15 +87,6 @@ describe("repositories.add / test / check against a real REST backend (rclone se
   });
 
   it("answers a bad location or a short password over HTTP with one sentence", async () => {
-    const post = async (input: object) => {
-      const req = new Request("http://127.0.0.1:3000/api/trpc/repositories.add", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ json: input }),
-      });
-      const res = await fetchRequestHandler({ endpoint: "/api/trpc", req, router: appRouter, createContext: () => ({ db, auth: { authorized: true, sameOrigin: true } }) });
-      return { status: res.status, message: ((await res.json()) as { error: { json: { message: string } } }).error.json.message };
-    };
     expect(await post({ name: "x", engine: "restic", location: "relative", password: "12345678" })).toEqual({
       status: 400,
       message: "Invalid location: restic needs an absolute local path or a rest:http(s)://…, sftp:user@host:/path or s3:… URL: fix the location.",
@@ -93,5 +95,15 @@ describe("repositories.add / test / check against a real REST backend (rclone se
       status: 400,
       message: "Invalid password: use a repository password of at least 8 characters.",
     });
+  });
+});
+
+describe("repositories.add with a machine name (several machines, one repository)", () => {
+  it("stores the machine and lists it; a name that is no machine name is refused and nothing is added", { timeout: 60_000 }, async () => {
+    const input = { name: "shared", engine: "restic" as const, location: path.join(db.dir, "repo"), password: "correct horse battery" };
+    expect(await post({ ...input, machine: "my laptop" })).toEqual({ status: 400, message: 'Invalid machine: use 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. laptop or office-pc).' });
+    expect(await caller().repositories.list()).toEqual([]);
+    expect(await caller().repositories.add({ ...input, machine: "laptop" })).toMatchObject({ name: "shared", machine: "laptop" });
+    expect((await caller().repositories.list()).map((r) => [r.name, r.machine])).toEqual([["shared", "laptop"]]);
   });
 });

@@ -40,4 +40,8 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "20261202074000_restore_points_wt_points",
     sql: "-- AlterTable\nALTER TABLE \"Job\" ADD COLUMN \"log\" TEXT NOT NULL DEFAULT '';\n\n-- AlterTable\nALTER TABLE \"Snapshot\" ADD COLUMN \"listedQubes\" TEXT NOT NULL DEFAULT '[]';\n\n-- AlterTable\nALTER TABLE \"Schedule\" ADD COLUMN \"fullBackup\" BOOLEAN NOT NULL DEFAULT false;\n",
   },
+  {
+    name: "20261202140000_repository_machine",
+    sql: "-- AlterTable (written by hand: prisma's diff rebuilds the table, SQLite adds this column in place)\nALTER TABLE \"Repository\" ADD COLUMN \"machine\" TEXT;\n",
+  },
 ];

@@ -16,7 +16,7 @@ export { dump, type DumpResult, type DumpOptions } from "./ops/dump.ts";
 export { listDataSnapshots, removeIncompleteRuns, readSnapshotInfo, type SnapshotInfo, type SnapshotSummary } from "./ops/snapshots.ts";
 export { dataSnapshotsOf, incompleteRunsOf, isDataSnapshot, sideOf, pairedSideName } from "./layout/classify.ts";
 export { shortSnapshotId, resolveSnapshot, matchSnapshotRef, MIN_REF_START, type SnapshotRefMatch as RefMatch } from "./layout/refs.ts";
-export { PROJECT_TAG, RUN_TAG_PREFIX, DATA_TAG, SIDE_TAG, STREAM_FILE, DATA_FILE, SIDE_FILE, runTag, runIdOf } from "./layout/tags.ts";
+export { PROJECT_TAG, RUN_TAG_PREFIX, DATA_TAG, SIDE_TAG, STREAM_FILE, DATA_FILE, SIDE_FILE, runTag, runIdOf, MACHINE_TAG_PREFIX, MACHINE_NAME_RULE, machineTag, machineNameProblem, ofMachine } from "./layout/tags.ts";
 export type { IngestSummary } from "./layout/side-record.ts";
 export { IngestError, EngineError, DumpError, ingestCancelled } from "./errors.ts";
 export { parseBackupHeader, type BackupHeader } from "./stream/header.ts";

@@ -2,7 +2,7 @@ import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { repositoryNameSchema } from "@qubes-dedup/protocol";
-import { openEngine, withoutPassword, type Engine, type EngineKind } from "@qubes-dedup/pipeline";
+import { machineNameProblem, openEngine, withoutPassword, type Engine, type EngineKind } from "@qubes-dedup/pipeline";
 import type { Database } from "@qubes-dedup/db";
 import { ServiceError } from "./errors.ts";
 import { dataDirectory } from "./database.ts";
@@ -26,6 +26,13 @@ export interface NewRepository {
    * client's sight, so for borg over SSH it is declared here.
    */
   appendOnly?: boolean;
+  /**
+   * The name of this machine (its dom0 and this backup qube) when several
+   * machines back up into the repository: its snapshots are tagged with it
+   * and it sees only those (layout/tags.ts in @qubes-dedup/pipeline).
+   * Absent: every snapshot of the repository is this machine's.
+   */
+  machine?: string;
 }
 
 /** A repository row as stored in the index db. */
@@ -46,6 +53,8 @@ export async function addRepository(db: Database, input: NewRepository): Promise
   if (!name.success) throw new ServiceError(`invalid repository name "${input.name}": ${name.error.issues[0]?.message}.`);
   if (input.engine !== "restic" && input.engine !== "borg")
     throw new ServiceError(`unknown engine "${input.engine}": use restic or borg.`);
+  const machineProblem = input.machine === undefined ? undefined : machineNameProblem(input.machine);
+  if (machineProblem) throw new ServiceError(machineProblem);
   const passwordFile = path.resolve(input.passwordFile);
   let password: string;
   try {
@@ -72,7 +81,7 @@ export async function addRepository(db: Database, input: NewRepository): Promise
       throw new ServiceError(`${location} holds files but no ${input.engine} repository: give an empty or new directory, or the path of an existing repository.`);
     await engine.init();
   }
-  return db.prisma.repository.create({ data: { name: input.name, engine: input.engine, location, passwordFile, caCertFile, appendOnly } });
+  return db.prisma.repository.create({ data: { name: input.name, engine: input.engine, location, passwordFile, caCertFile, appendOnly, machine: input.machine ?? null } });
 }
 
 /**
@@ -122,7 +131,7 @@ export function resticCacheDir(env: NodeJS.ProcessEnv = process.env): string | u
 export function engineFor(repo: RepositoryRow): Engine {
   return openEngine({
     engine: repo.engine as EngineKind, location: repo.location, passwordFile: repo.passwordFile,
-    caCert: repo.caCertFile ?? undefined, appendOnly: repo.appendOnly, cacheDir: resticCacheDir(),
+    caCert: repo.caCertFile ?? undefined, appendOnly: repo.appendOnly, cacheDir: resticCacheDir(), machine: repo.machine ?? undefined,
   });
 }
 

@@ -11,7 +11,7 @@ import path from "node:path";
 import { z } from "zod";
 import writeFileAtomic from "write-file-atomic";
 import type { Database } from "@qubes-dedup/db";
-import { openEngine, type EngineKind } from "@qubes-dedup/pipeline";
+import { MACHINE_NAME_RULE, machineNameProblem, openEngine, type EngineKind } from "@qubes-dedup/pipeline";
 import { addRepository, engineFor, repositoryNameSchema } from "./repositories.ts";
 import { dataDirectory } from "./database.ts";
 import { restUnreachable } from "./rest-probe.ts";
@@ -46,10 +46,14 @@ export const repositoryInput = z
     caCert: z.string().max(65536).optional(),
     /** the server keeps the repository append-only (required for borg over SSH, detected for REST servers) */
     appendOnly: z.boolean().optional(),
+    /** this machine's name when several machines back up into the repository (repositories.ts, NewRepository.machine) */
+    machine: z.string().max(256).optional(),
   })
   .superRefine((v, ctx) => {
     const p = locationProblem(v.engine, v.location);
     if (p) ctx.addIssue({ code: "custom", path: ["location"], message: p });
+    // the dashboard shows it as "Invalid machine: use 1 to 63 letters, …" (apps/web trpc.ts)
+    if (v.machine !== undefined && machineNameProblem(v.machine)) ctx.addIssue({ code: "custom", path: ["machine"], message: MACHINE_NAME_RULE });
     if (v.caCert?.trim() && !/-----BEGIN CERTIFICATE-----/.test(v.caCert))
       ctx.addIssue({ code: "custom", path: ["caCert"], message: "Paste the CA certificate in PEM form (-----BEGIN CERTIFICATE----- …)." });
   });
@@ -126,7 +130,7 @@ export async function testConnection(input: RepositoryInput, opts: { timeoutSeco
  * @throws Error (one sentence) when the server is unreachable, the name is
  *   taken, or the engine cannot open or create the repository.
  */
-export async function addRepositoryFromDashboard(db: Database, input: RepositoryInput, dir: string = secretsDir()): Promise<{ id: number; name: string; appendOnly: boolean }> {
+export async function addRepositoryFromDashboard(db: Database, input: RepositoryInput, dir: string = secretsDir()): Promise<{ id: number; name: string; appendOnly: boolean; machine: string | null }> {
   if (await db.prisma.repository.findUnique({ where: { name: input.name } })) {
     throw new Error(`A repository named "${input.name}" already exists: choose another name.`);
   }
@@ -140,8 +144,8 @@ export async function addRepositoryFromDashboard(db: Database, input: Repository
   }
   const passwordFile = writeSecret(dir, input.name, input.password);
   try {
-    const repo = await addRepository(db, { name: input.name, engine: input.engine, location: input.location, passwordFile, caCertFile, appendOnly: input.appendOnly });
-    return { id: repo.id, name: repo.name, appendOnly: repo.appendOnly };
+    const repo = await addRepository(db, { name: input.name, engine: input.engine, location: input.location, passwordFile, caCertFile, appendOnly: input.appendOnly, machine: input.machine });
+    return { id: repo.id, name: repo.name, appendOnly: repo.appendOnly, machine: repo.machine };
   } catch (e) {
     fs.rmSync(passwordFile, { force: true });
     if (caCertFile) fs.rmSync(caCertFile, { force: true });

@@ -34,6 +34,8 @@ export interface RepositoryView {
   appendOnly: boolean;
   /** for an append-only repository, where retention runs instead ({@link APPEND_ONLY_RETENTION}); null otherwise */
   retentionElsewhere: string | null;
+  /** this machine's name when several machines back up into the repository (its listings hold only its own snapshots); null otherwise */
+  machine: string | null;
   /** a CA certificate file is configured for the server's TLS (restic --cacert) */
   hasCaCert: boolean;
   createdAt: Date;
@@ -169,6 +171,7 @@ async function repositoryView(db: Database, r: RepoRow, now: Date): Promise<Repo
     location: withoutPassword(r.location),
     appendOnly: r.appendOnly,
     retentionElsewhere: r.appendOnly ? APPEND_ONLY_RETENTION : null,
+    machine: r.machine,
     hasCaCert: r.caCertFile !== null,
     createdAt: r.createdAt,
     snapshotCount: totals._count,

@@ -43,6 +43,11 @@ export default function RepositoriesPage() {
                   <td>{r.engine}</td>
                   <td className="mono">
                     {r.location}{" "}
+                    {r.machine && (
+                      <span className="badge" title="this machine's snapshots only" data-testid="repository-machine">
+                        machine {r.machine}
+                      </span>
+                    )}{" "}
                     {r.appendOnly && (
                       <span className="badge" title={r.retentionElsewhere ?? undefined} data-testid="repository-append-only">
                         append-only
@@ -84,7 +89,8 @@ function AddRepository() {
   const [password, setPassword] = useState("");
   const [caCert, setCaCert] = useState("");
   const [appendOnly, setAppendOnly] = useState(false);
-  const input = { name, engine, location, password, ...(engine === "restic" && caCert.trim() ? { caCert } : {}), ...(appendOnly ? { appendOnly } : {}) };
+  const [machine, setMachine] = useState("");
+  const input = { name, engine, location, password, ...(engine === "restic" && caCert.trim() ? { caCert } : {}), ...(appendOnly ? { appendOnly } : {}), ...(machine.trim() ? { machine: machine.trim() } : {}) };
   const test = useMutation(trpc.repositories.test.mutationOptions());
   const add = useMutation(
     trpc.repositories.add.mutationOptions({
@@ -127,6 +133,10 @@ function AddRepository() {
           {engine === "borg" ? " (borg serve --append-only in its authorized_keys)" : " (a rest-server --append-only is detected when added)"}: retention then runs on the server
         </label>
         <label>
+          Machine name (only when several machines back up into this repository; each lists, keeps and cleans up only its own snapshots){" "}
+          <input value={machine} onChange={(e) => setMachine(e.target.value)} placeholder="e.g. laptop" data-testid="add-machine" />
+        </label>
+        <label>
           Repository password{" "}
           <input type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} data-testid="add-password" />
         </label>
@@ -148,7 +158,7 @@ function AddRepository() {
         {add.isError && <p className="error" role="alert" data-testid="add-error">{add.error.message}</p>}
         {add.isSuccess && (
           <p className="ok" data-testid="add-done">
-            Repository {add.data.name} added{add.data.appendOnly ? " (append-only: retention runs on the server)" : ""}.
+            Repository {add.data.name} added{add.data.appendOnly ? " (append-only: retention runs on the server)" : ""}{add.data.machine ? ` for machine ${add.data.machine}` : ""}.
           </p>
         )}
       </form>

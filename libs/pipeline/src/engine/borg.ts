@@ -8,6 +8,7 @@ import { interrupt } from "./restic.ts";
 import { borgLockHolders } from "./borg-locks.ts";
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
+import { ofMachine, withMachineTag } from "../layout/tags.ts";
 
 /** A borg process as execa returns it (stdin/stdout per its options, stderr a pipe). */
 type BorgSub = ReturnType<typeof execa<{ reject: false; buffer: false; stdin: "pipe"; stdout: "pipe"; stderr: "pipe" }>>;
@@ -156,8 +157,8 @@ class Borg implements Engine {
 
   async snapshots(opts: { tag?: string } = {}): Promise<EngineSnapshot[]> {
     const out = JSON.parse(await this.run("list", ["list", "--json", this.repo.location])) as { archives: { name: string; time: string }[] };
-    return out.archives
-      .map((a) => ({ id: a.name, time: new Date(a.time), tags: a.name.split(","), paths: [] as string[] }))
+    const all = out.archives.map((a) => ({ id: a.name, time: new Date(a.time), tags: a.name.split(","), paths: [] as string[] }));
+    return ofMachine(all, this.repo.machine)
       .filter((s) => !opts.tag || s.tags.some((t) => t === opts.tag || t.startsWith(`${opts.tag}.`)));
   }
 
@@ -225,7 +226,7 @@ class Borg implements Engine {
   }
 
   backupStdin(opts: BackupStdinOptions): StdinBackup {
-    const name = archiveName(opts.tags);
+    const name = archiveName(withMachineTag(opts.tags, this.repo.machine));
     const env = this.env(opts.backendTimeoutSeconds ?? BACKEND_TIMEOUT_S);
     const pipe = inputPipe();
     const args = ["create", "--json", "--stdin-name", opts.filename, `${this.repo.location}::${name}`, "-"];

@@ -7,6 +7,8 @@ import { appendOnlyRefusal, checkPasswordFile, engineEnv, isEnoent, isLocalPath,
 import { commitWhenFinished, spawnEngine, type SpawnedEngine } from "./guard.ts";
 import { inputPipe, outputPipe } from "./pipe.ts";
 import { backendWatchdog } from "./watchdog.ts";
+import { ofMachine, withMachineTag } from "../layout/tags.ts";
+import { mayBeAnotherMachines, parseResticLock } from "./restic-locks.ts";
 import type { BackupStdinOptions, DumpFileOptions, Engine, EngineSnapshot, RepositoryRef, StdinBackup, StdoutDump } from "./types.ts";
 
 /** Bytes of stderr kept for error messages. */
@@ -59,6 +61,8 @@ function missingRepository(repo: RepositoryRef): EngineError {
 }
 
 function lockedRepository(repo: RepositoryRef): EngineError {
+  // a shared repository's lock is often another machine's backup in progress, which unlock would break
+  if (repo.machine) return new EngineError(`the restic repository ${repo.location} is locked by another process, perhaps another machine's backup (several machines use it); try again once it has ended, and run \`restic -r ${repo.location} unlock\` only if no machine is using it.`);
   return new EngineError(`the restic repository ${repo.location} is locked by another process; run \`restic -r ${repo.location} unlock\` if no other backup is running.`);
 }
 
@@ -135,7 +139,7 @@ class Restic implements Engine {
   async snapshots(opts: { tag?: string } = {}): Promise<EngineSnapshot[]> {
     const out = await this.run("snapshots", ["snapshots", "--json", ...(opts.tag ? ["--tag", opts.tag] : [])]);
     const list = JSON.parse(out || "[]") as { id: string; time: string; tags?: string[]; paths?: string[] }[];
-    return (list ?? []).map((s) => ({ id: s.id, time: new Date(s.time), tags: s.tags ?? [], paths: s.paths ?? [] }));
+    return ofMachine((list ?? []).map((s) => ({ id: s.id, time: new Date(s.time), tags: s.tags ?? [], paths: s.paths ?? [] })), this.repo.machine);
   }
 
   async repositoryBytes(): Promise<number> {
@@ -171,10 +175,28 @@ class Restic implements Engine {
 
   async removeStaleLocks(): Promise<number> {
     const before = await this.locks();
-    if (!before.length) return 0;
-    await this.run("unlock", ["unlock"], UNLOCK_TIMEOUT_S);
+    if (!before.length || !(await this.unlock(before))) return 0;
     const after = new Set(await this.locks());
     return before.filter((l) => !after.has(l)).length;
+  }
+
+  /**
+   * `restic unlock`; for a repository several machines share (`repo.machine`
+   * set), only when no lock may be another machine's live run
+   * (restic-locks.ts): such a lock, and this machine's own killed run's,
+   * which looks the same, then wait for restic's 30 minutes.
+   * @param locks the lock ids, when the caller has listed them
+   * @returns whether unlock ran
+   */
+  private async unlock(locks?: string[]): Promise<boolean> {
+    if (this.repo.machine) {
+      for (const id of locks ?? (await this.locks())) {
+        const lock = parseResticLock(await this.run("cat lock", ["cat", "lock", id, "--no-lock"], UNLOCK_TIMEOUT_S).catch(() => ""));
+        if (lock && mayBeAnotherMachines(lock)) return false;
+      }
+    }
+    await this.run("unlock", ["unlock"], UNLOCK_TIMEOUT_S);
+    return true;
   }
 
   /**
@@ -204,8 +226,9 @@ class Restic implements Engine {
 
   backupStdin(opts: BackupStdinOptions): StdinBackup {
     const args = ["backup", "--stdin", "--stdin-filename", opts.filename, "--json"];
-    for (const t of opts.tags) args.push("--tag", t);
-    if (opts.hostname) args.push("--host", opts.hostname);
+    for (const t of withMachineTag(opts.tags, this.repo.machine)) args.push("--tag", t);
+    const host = opts.hostname ?? this.repo.machine;
+    if (host) args.push("--host", host);
     const pipe = inputPipe();
     const { sub, control } = pipe.spawnWith((fd) => this.spawn(args, fd, "pipe", { mode: "writer", held: pipe.ourFd }));
     const stdin = pipe.ours(sub.stdin);
@@ -245,7 +268,7 @@ class Restic implements Engine {
       await interrupt(sub, "SIGINT", grace);
       // a SIGINT during restic's start-up can leave its lock file behind (see
       // stoppableDump in common.ts); `unlock` removes only the locks of processes that are gone
-      if (!summary) await this.run("unlock", ["unlock"], UNLOCK_TIMEOUT_S).catch(() => {});
+      if (!summary) await this.unlock().catch(() => {});
     };
     return { stdin, done, interrupt: stop };
   }

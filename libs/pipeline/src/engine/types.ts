@@ -23,6 +23,13 @@ export interface RepositoryRef {
    * given, runs with `--no-cache`
    */
   cacheDir?: string;
+  /**
+   * The machine this repository is used from, when several back up into it
+   * (layout/tags.ts, MACHINE_TAG_PREFIX): every snapshot it stores carries
+   * the tag `qd-machine:<machine>` (restic: also `--host <machine>`), and
+   * `snapshots()` lists only those. Undefined: every snapshot is this machine's.
+   */
+  machine?: string;
 }
 
 export interface EngineSnapshot {
@@ -89,6 +96,7 @@ export interface Engine {
   isInitialised(opts?: { timeoutSeconds?: number }): Promise<boolean>;
   /** creates the repository (restic init / borg init -e repokey-blake2) */
   init(): Promise<void>;
+  /** the repository's snapshots (only `repo.machine`'s when it is set), with tag `opts.tag` when given */
   snapshots(opts?: { tag?: string }): Promise<EngineSnapshot[]>;
   /** total bytes the repository occupies (restic stats --mode raw-data / borg info) */
   repositoryBytes(): Promise<number>;
@@ -111,7 +119,7 @@ export interface Engine {
    * before a backup starts when that much is not free, else undefined.
    */
   freeSpaceProblem?(): Promise<EngineError | undefined>;
-  /** starts storing stdin as one file `filename` in a new snapshot with these tags */
+  /** starts storing stdin as one file `filename` in a new snapshot with these tags (and `repo.machine`'s tag) */
   backupStdin(opts: BackupStdinOptions): StdinBackup;
   /** streams file `filename` of a snapshot to stdout */
   dumpFile(snapshotId: string, filename: string, opts?: DumpFileOptions): StdoutDump;

@@ -23,6 +23,59 @@ export const SIDE_TAG = "qd-side";
  */
 export const PART_TAG_PREFIX = "qd-part:";
 
+/**
+ * Start of the tag naming the machine (a dom0 and its backup qube) that made
+ * a snapshot, when several machines back up into one repository:
+ * `qd-machine:<name>`. The user names the machine (`repo add --machine`): in
+ * Qubes every backup qube is often called "backup", so the host name is no
+ * identity. restic also gets the name as the snapshot's host (`--host`).
+ */
+export const MACHINE_TAG_PREFIX = "qd-machine:";
+
+/**
+ * A machine name: 1 to 63 letters, digits, `.`, `_` or `-`, starting with a
+ * letter or digit. Neither a comma (restic's tag list separator, borg's
+ * archive name joins tags with it) nor a `/` or `:` (borg archive names) fits.
+ */
+const MACHINE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** What a machine name is made of, as the user is told (the end of {@link machineNameProblem}'s sentence). */
+export const MACHINE_NAME_RULE = 'use 1 to 63 letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. laptop or office-pc)';
+
+/** Why `name` is no machine name (one sentence), or undefined when it is one. */
+export function machineNameProblem(name: string): string | undefined {
+  if (MACHINE_NAME.test(name)) return undefined;
+  return `invalid machine name "${name}": ${MACHINE_NAME_RULE}.`;
+}
+
+/** The machine tag of machine `name`: `qd-machine:<name>`. */
+export function machineTag(name: string): string {
+  return `${MACHINE_TAG_PREFIX}${name}`;
+}
+
+/**
+ * A snapshot's tags as machine `machine` stores them: its machine tag right
+ * after the project tag (so that borg's checkpoint suffix, which goes on the
+ * archive name's end, still lands on the last tag); unchanged without a machine.
+ */
+export function withMachineTag(tags: readonly string[], machine: string | undefined): string[] {
+  if (machine === undefined) return [...tags];
+  const at = tags[0] === PROJECT_TAG ? 1 : 0;
+  return [...tags.slice(0, at), machineTag(machine), ...tags.slice(at)];
+}
+
+/**
+ * The snapshots machine `machine` made (those tagged `qd-machine:<machine>`),
+ * or all of them without a machine: what every listing, reindex, retention
+ * and cleanup of that machine works on, so another machine's snapshots are
+ * never offered, never forgotten.
+ */
+export function ofMachine<T extends { tags: readonly string[] }>(snapshots: T[], machine: string | undefined): T[] {
+  if (machine === undefined) return snapshots;
+  const tag = machineTag(machine);
+  return snapshots.filter((s) => s.tags.includes(tag));
+}
+
 /** File name of the whole stream in a raw (v1) snapshot. */
 export const STREAM_FILE = "qubes-backup.bin";
 /** File name of the canonical layout's data: the inner streams' member data, back to back. */
