@@ -2,8 +2,8 @@
 // Benchmark of single-file restore (issue 14): time to list the root
 // directory, and to fetch a 10 MiB file, of a 2 GiB private volume (a real
 // ext4 filesystem) in a snapshot, each ÷ a full `dump` of the snapshot in the
-// same run. Goal ≤ 0.2 for both. Until the per-qube layout lands, the volume
-// is read out of the full dump (libs/service volume-stream.ts), so expect ~1.
+// same run. Goal ≤ 0.2 for both. The volume is read from a dump of that qube
+// alone (per-qube layout), see bench/README.md.
 // usage: node bench/files.mjs [--quick] [--json]
 // The work is in files/run.ts (TypeScript sources, run through tsx).
 import { spawn } from "node:child_process";

@@ -18,6 +18,7 @@ export { dataSnapshotsOf, incompleteRunsOf, isDataSnapshot, sideOf, pairedSideNa
 export { shortSnapshotId, resolveSnapshot, matchSnapshotRef, MIN_REF_START, type SnapshotRefMatch as RefMatch } from "./layout/refs.ts";
 export { PROJECT_TAG, RUN_TAG_PREFIX, DATA_TAG, SIDE_TAG, STREAM_FILE, DATA_FILE, SIDE_FILE, runTag, runIdOf, MACHINE_TAG_PREFIX, MACHINE_NAME_RULE, machineTag, machineNameProblem, ofMachine } from "./layout/tags.ts";
 export type { IngestSummary } from "./layout/side-record.ts";
+export { cacheableSideId, type SideRecordCache } from "./layout/side-cache.ts";
 export { IngestError, EngineError, DumpError, ingestCancelled } from "./errors.ts";
 export { parseBackupHeader, type BackupHeader } from "./stream/header.ts";
 export { parseQubesXml, type QubeInfo, type VolumeInfo } from "./stream/qubes-xml.ts";

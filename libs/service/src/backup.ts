@@ -7,6 +7,7 @@ import { ServiceError } from "./errors.ts";
 import { notifyWebhook } from "./webhook.ts";
 import { errorLine, indexDbError } from "./db-errors.ts";
 import { prepareRepository, previousBackupFailed } from "./repository-care.ts";
+import { sideCacheFor } from "./side-cache.ts";
 
 /** Options of {@link runBackup}. */
 export interface RunBackupOptions {
@@ -55,6 +56,7 @@ export async function runBackup(db: Database, opts: RunBackupOptions): Promise<R
     await prepareRepository(db, repo.id, engine, { log: opts.log, jobId, removeIncomplete: failedBefore.failed, pruneAfterFailure: failedBefore.leftPacks });
     const result = await ingest(opts.input, engine, {
       signal: opts.signal,
+      sideCache: sideCacheFor(db, repo.id),
       backendTimeoutSeconds: opts.backendTimeoutSeconds,
       onProgress: (p) => {
         bytesRead = p.bytesRead;

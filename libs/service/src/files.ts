@@ -9,6 +9,7 @@ import path from "node:path";
 import { BwrapTransport, FilesError, QrexecTransport, TABLE_BYTES, VolumeBrowser, filesystemOffset, readPartitionTable, rebuildImage, type FsTransport, type Listing } from "@qubes-dedup/files";
 import type { Database } from "@qubes-dedup/db";
 import { dataDirectory } from "./database.ts";
+import { sideCacheFor } from "./side-cache.ts";
 import { ServiceError } from "./errors.ts";
 import { engineFor, getRepository } from "./repositories.ts";
 import { findSnapshot } from "./snapshot-ref.ts";
@@ -88,7 +89,7 @@ export async function openVolume(db: Database, target: FilesTarget, opts: FilesO
   const dir = fs.mkdtempSync(path.join(base, "volume-"));
   const close = () => fs.rmSync(dir, { recursive: true, force: true });
   try {
-    const inner = openVolumeStream(engineFor(repo), snapshot, target.qube, volume, { expectedSha256: row?.streamSha256, sideSnapshotId: row?.sideSnapshotId ?? undefined, signal: opts.signal });
+    const inner = openVolumeStream(engineFor(repo), snapshot, target.qube, volume, { expectedSha256: row?.streamSha256, sideSnapshotId: row?.sideSnapshotId ?? undefined, sideCache: sideCacheFor(db, repo.id), signal: opts.signal });
     const image = await rebuildImage(inner, dir);
     const offset = findFilesystem(image.path, image.size, target.qube, volume);
     const browser = new VolumeBrowser(opts.transport ?? defaultTransport(), image.path, offset, { maxDownloadBytes: opts.maxDownloadBytes, timeoutSeconds: opts.timeoutSeconds });

@@ -6,6 +6,7 @@ import { engineFor, getRepository } from "./repositories.ts";
 import { finishJob, progressRecorder, startJob } from "./jobs.ts";
 import { findSnapshot } from "./snapshot-ref.ts";
 import { prepareRepository } from "./repository-care.ts";
+import { sideCacheFor } from "./side-cache.ts";
 
 /** Options of {@link runDump}. */
 export interface RunDumpOptions {
@@ -71,6 +72,7 @@ export async function runDump(db: Database, opts: RunDumpOptions): Promise<DumpR
     const result = await dump(engine, engineRef, opts.output, {
       expectedSha256: row?.streamSha256,
       sideSnapshotId: row?.sideSnapshotId ?? undefined,
+      sideCache: sideCacheFor(db, repo.id),
       signal: opts.signal,
       backendTimeoutSeconds: opts.backendTimeoutSeconds,
       onProgress: (bytes) => progress.update(bytes, expected),

@@ -7,13 +7,15 @@
  * whole, as it was stored.
  */
 import { PassThrough, Writable } from "node:stream";
-import { BackupStreamParser, dump, SHIM_TRAILER, type Engine, type LayoutSink } from "@qubes-dedup/pipeline";
+import { BackupStreamParser, dump, SHIM_TRAILER, type Engine, type LayoutSink, type SideRecordCache } from "@qubes-dedup/pipeline";
 import { ServiceError } from "./errors.ts";
 
 /** Options of {@link openVolumeStream}. */
 export interface VolumeStreamOptions {
   expectedSha256?: string;
   sideSnapshotId?: string;
+  /** local copies of side records (service side-cache.ts) */
+  sideCache?: SideRecordCache;
   signal?: AbortSignal;
 }
 
@@ -64,7 +66,7 @@ export async function* openVolumeStream(engine: Engine, snapshot: string, qube: 
       else cb();
     },
   });
-  const running = dump(engine, snapshot, feed, { expectedSha256: opts.expectedSha256, sideSnapshotId: opts.sideSnapshotId, signal: abort.signal, qubes: [qube] })
+  const running = dump(engine, snapshot, feed, { expectedSha256: opts.expectedSha256, sideSnapshotId: opts.sideSnapshotId, sideCache: opts.sideCache, signal: abort.signal, qubes: [qube] })
     .catch((e) => {
       // once the volume has passed, the dump's end (a closed output, the abort) is ours
       if (state !== "after") failure ??= e;

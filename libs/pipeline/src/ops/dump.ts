@@ -4,6 +4,7 @@ import { pairedSideName, sideOf } from "../layout/classify.ts";
 import { resolveSnapshot } from "../layout/refs.ts";
 import { parseSideRecord, readSideRecord, sectionDir, type Op, type SideMeta, type SidePart, type SideSection } from "../layout/side-record.ts";
 import { DATA_TAG, SIDE_FILE, SIDE_TAG, STREAM_FILE } from "../layout/tags.ts";
+import { cacheableSideId, type SideRecordCache } from "../layout/side-cache.ts";
 import { readerLeaves } from "./reader-gone.ts";
 
 /**
@@ -30,6 +31,12 @@ export interface DumpOptions {
    * that names another one sends dump back to the listing.
    */
   sideSnapshotId?: string;
+  /**
+   * local copies of side records (layout/side-cache.ts): one found there is
+   * not read from the repository (it counts no side bytes read); one read
+   * from the repository is kept there
+   */
+  sideCache?: SideRecordCache;
   signal?: AbortSignal;
   /**
    * Qube names (as the backup's qubes.xml names them; dom0's home is "dom0"):
@@ -199,7 +206,7 @@ async function locate(engine: Engine, open: Open, ref: string, opts: DumpOptions
   const ahead = !opts.qubes && !noData;
   const early = ahead && (sideRef || (engine.kind === "restic" && ref.length >= 8 && ref !== "latest")) ? startData(open, ref) : undefined;
   if (sideRef) {
-    const side = await readSide(open, sideRef).catch(() => undefined);
+    const side = await readSide(engine, open, sideRef, opts.sideCache).catch(() => undefined);
     if (side && sideBelongs(side.meta, ref, opts.expectedSha256, sideRef)) return plan(ref, early, side);
   }
   if (opts.signal?.aborted) throw cancelled(0);
@@ -214,7 +221,7 @@ async function locate(engine: Engine, open: Open, ref: string, opts: DumpOptions
   const side = sideOf(all, snap);
   if (!side) throw new DumpError(`the side record of snapshot ${ref} is missing, so the stream cannot be rebuilt; the repository may be damaged, run a check.`);
   const data = alone || !ahead ? undefined : early && earlyIsSnap ? early : startData(open, snap.id);
-  return plan(snap.id, data, await readSide(open, side.id));
+  return plan(snap.id, data, await readSide(engine, open, side.id, opts.sideCache));
 }
 
 /** The plan of a canonical snapshot; a data dump started for a run without data is stopped. */
@@ -224,9 +231,21 @@ function plan(dataRef: string, early: Data | undefined, side: { meta: SideMeta; 
   return { canonical: true, dataId: hasData ? dataRef : undefined, early: hasData ? early : undefined, ...side };
 }
 
-async function readSide(open: Open, sideId: string): Promise<{ meta: SideMeta; ops: Op[]; sideBytes: number }> {
+/** The side record in snapshot `sideId`: a local copy when one is kept and parses, else the repository's (then kept). */
+async function readSide(engine: Engine, open: Open, sideId: string, cache: SideRecordCache | undefined): Promise<{ meta: SideMeta; ops: Op[]; sideBytes: number }> {
+  const cacheable = cache !== undefined && cacheableSideId(engine.kind, sideId);
+  const copy = cacheable ? cache.get(sideId) : undefined;
+  if (copy) {
+    try {
+      return { ...parseSideRecord(copy), sideBytes: 0 };
+    } catch {
+      // a damaged copy: the repository's record is read instead, and kept in its place
+    }
+  }
   const gz = await readSideRecord(open(sideId, SIDE_FILE));
-  return { ...parseSideRecord(gz), sideBytes: gz.length };
+  const side = { ...parseSideRecord(gz), sideBytes: gz.length };
+  if (cacheable) cache.put(sideId, gz);
+  return side;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { EngineError, IngestError, ingestCancelled } from "../errors.ts";
 import type { Engine, StdinBackup } from "../engine/types.ts";
 import { checkPasswordFile } from "../engine/common.ts";
+import { cacheableSideId, type SideRecordCache } from "../layout/side-cache.ts";
 import { SideRecordBuilder, sectionDir, type IngestSummary } from "../layout/side-record.ts";
 import { DATA_TAG, PROJECT_TAG, SIDE_FILE, SIDE_TAG, newRunId, runTag as runTagOf } from "../layout/tags.ts";
 import { PartWriter, type StoredPart } from "./parts.ts";
@@ -40,6 +41,8 @@ export interface IngestOptions {
    * did before (benches compare the two; tests make old-layout repositories)
    */
   format?: 1 | 2;
+  /** where a copy of the run's side record is kept once stored (layout/side-cache.ts), for later dumps */
+  sideCache?: SideRecordCache;
 }
 
 /**
@@ -121,6 +124,7 @@ export async function ingest(input: NodeJS.ReadableStream | Readable, engine: En
     await engine.forget((await engine.snapshots({ tag: runTag })).map((s) => s.id)).catch(() => {});
     throw e;
   }
+  if (opts.sideCache && cacheableSideId(engine.kind, sideSnapshotId)) opts.sideCache.put(sideSnapshotId, record);
   const addedBytes = stored.reduce((a, p) => a + p.addedBytes, 0) + sideAdded;
   return {
     snapshotId, sideSnapshotId, backupId: header.backupId, header, qubes, listed,
