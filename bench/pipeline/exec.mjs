@@ -11,15 +11,17 @@ export const CPU_SPLIT = path.join(path.dirname(fileURLToPath(import.meta.url)),
 /**
  * Runs argv with stdin from a file (default /dev/null) and stdout to a file,
  * /dev/null or captured ("pipe"); stderr is captured (last 64 KiB); in `cwd`
- * (default ours).
+ * (default ours); `fd3`, when given, is written to a pipe on fd 3 (the pty
+ * helper's passphrase line).
  * Resolves to { seconds (wall), stdout, stderr }.
  * @throws Error with the stderr tail on a non-zero exit.
  */
-export function exec(argv, { stdin = "/dev/null", stdout = "pipe", env = process.env, cwd } = {}) {
+export function exec(argv, { stdin = "/dev/null", stdout = "pipe", env = process.env, cwd, fd3 } = {}) {
   const inFd = fs.openSync(stdin, "r");
   const outFd = stdout === "pipe" ? "pipe" : fs.openSync(stdout, "w");
   const t0 = process.hrtime.bigint();
-  const child = spawn(argv[0], argv.slice(1), { stdio: [inFd, outFd, "pipe"], env, cwd });
+  const child = spawn(argv[0], argv.slice(1), { stdio: [inFd, outFd, "pipe", ...(fd3 === undefined ? [] : ["pipe"])], env, cwd });
+  child.stdio[3]?.end(fd3);
   let out = "";
   let err = "";
   child.stdout?.on("data", (d) => (out += d));
@@ -40,13 +42,14 @@ export function exec(argv, { stdin = "/dev/null", stdout = "pipe", env = process
  * Runs argv under cpu-split.py; resolves to { seconds, self, children }: the
  * wall time, the CPU seconds (user + system) of argv[0]'s process itself and
  * of the children it waited for. `pipe` "in" puts `cat stdin |` before it,
- * "out" `| cat` after it (cat's CPU is in neither figure).
+ * "out" `| cat` after it (cat's CPU is in neither figure); `prefix` runs
+ * before the wrapper (e.g. the pty helper, whose CPU is not counted either).
  */
-export async function execCpu(argv, { pipe, stdin, stdout, env, tmp }) {
+export async function execCpu(argv, { pipe, stdin, stdout, env, tmp, fd3, prefix = [] }) {
   const out = path.join(tmp, `cpu-${process.hrtime.bigint()}`);
-  let cmd = ["python3", CPU_SPLIT, out, "--", ...argv];
+  let cmd = [...prefix, "python3", CPU_SPLIT, out, "--", ...argv];
   if (pipe) cmd = ["bash", "-o", "pipefail", "-c", pipe === "in" ? 'cat | "$@"' : '"$@" | cat', "bash", ...cmd];
-  const r = await exec(cmd, { stdin, stdout, env });
+  const r = await exec(cmd, { stdin, stdout, env, fd3 });
   const [self, children] = fs.readFileSync(out, "utf8").trim().split(" ").map(Number);
   fs.rmSync(out);
   return { seconds: r.seconds, self, children, stdout: r.stdout, stderr: r.stderr };
