@@ -8,6 +8,11 @@
 // unencrypted repositories, chunker seed 0), so that growth compares fairly.
 // Not a test. Goals: ingestRatio <= 1.05, unchanged growth <= 0.1 %, changed
 // growth <= 1.1 x floor, peak RSS <= 150 MiB and flat, dumpRatio <= 1.10.
+// Issue 15 adds per engine endToEnd (whole backups and a restore through the
+// simulated qvm-backup, ours against the seed's cat shim + engine: backups
+// <= 1.10 x, restore <= 1.05 x) and cpuPerGiB (our own CPU per GiB against
+// the SHA-256 / HMAC floor: ingest and dump <= 1.5 x, shim enc <= 1.3 x),
+// each a median of 5 (bench/pipeline/, bench/README.md).
 // usage: node bench/pipeline.mjs [--quick] [--json] [--engines restic,borg] [--keep]
 import { spawn } from "node:child_process";
 import fs from "node:fs";
