@@ -305,7 +305,7 @@ function table(results, s) {
   const lines = [];
   lines.push(`endToEnd: ${label(E2E_SIZE)} of volumes, time and repository growth ours / seed's; CPU floors (s/GiB): SHA-256 ${s.hashFloor.median}, HMAC-SHA-256 ${s.shimCpu.shimEncFloor}`);
   lines.push(`system ${label(MAIN)} of volumes, stream ${(s.a.bytes / MiB).toFixed(1)} MiB, ${(s.changedBytes / MiB).toFixed(1)} MiB changed (1% of each volume in 4 MiB extents); chunks 100 MiB, shim MAC trailers`);
-  const row = (...c) => lines.push(c.map((x, i) => String(x).padEnd(i === 0 ? 8 : i === 1 ? 30 : 14)).join(""));
+  const row = (...c) => lines.push(c.map((x, i) => `${String(x).padEnd((i === 0 ? 8 : i === 1 ? 30 : 16) - 1)} `).join("").trimEnd());
   row("engine", "metric", "ours", "naive", "floor", "goal");
   for (const [kind, r] of Object.entries(results)) {
     const { ingest: ti, dump: td } = r._seconds;
