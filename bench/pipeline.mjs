@@ -8,6 +8,11 @@
 // unencrypted repositories, chunker seed 0), so that growth compares fairly.
 // Not a test. Goals: ingestRatio <= 1.05, unchanged growth <= 0.1 %, changed
 // growth <= 1.1 x floor, peak RSS <= 150 MiB and flat, dumpRatio <= 1.10.
+// Issue 15 adds per engine endToEnd (whole backups and a restore through the
+// simulated qvm-backup, ours against the seed's cat shim + engine: backups
+// <= 1.10 x, restore <= 1.05 x) and cpuPerGiB (our own CPU per GiB against
+// the SHA-256 / HMAC floor: ingest and dump <= 1.5 x, shim enc <= 1.3 x),
+// each a median of 5 (bench/pipeline/, bench/README.md).
 // usage: node bench/pipeline.mjs [--quick] [--json] [--engines restic,borg] [--keep]
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -15,11 +20,16 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { hashFloor, pipelineCpu, shimCpu } from "./pipeline/cpu.mjs";
+import { endToEnd } from "./pipeline/end-to-end.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = path.join(ROOT, "libs/pipeline/dist/pipeline-cli.mjs");
 const SIM = path.join(ROOT, "libs/pipeline/bench/sim-tool.ts");
 const SHIM = path.join(ROOT, "libs/shim/dist/scrypt");
+const WITH_TTY = path.join(ROOT, "libs/qubes-sim/src/tty/with-tty.py");
+/** What endToEnd runs: the simulator's dom0 tools, the backup qube's CLI bundle, the shim's directory. */
+const E2E_TOOLS = { root: ROOT, simBin: path.join(ROOT, "libs/qubes-sim/dist/bin"), cliBin: path.join(ROOT, "apps/cli/bin"), cli: path.join(ROOT, "apps/cli/dist/qubes-dedup.mjs"), shimDir: path.dirname(SHIM) };
 const USAGE = "usage: node bench/pipeline.mjs [--quick] [--json] [--engines restic,borg] [--keep]\n";
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -37,7 +47,7 @@ if (!engines.every((e) => e === "restic" || e === "borg")) {
   process.stderr.write(`bench: unknown engine in --engines ${opts.engines}; use restic and/or borg.\n${USAGE}`);
   process.exit(2);
 }
-for (const [f, hint] of [[CLI, "npx nx build @qubes-dedup/pipeline"], [SHIM, "npx nx build @qubes-dedup/shim"]]) {
+for (const [f, hint] of [[CLI, "npx nx build @qubes-dedup/pipeline"], [SHIM, "npx nx build @qubes-dedup/shim"], [E2E_TOOLS.cli, "npx nx build @qubes-dedup/cli"], [path.join(E2E_TOOLS.simBin, "qvm-backup"), "npx nx build @qubes-dedup/qubes-sim"]]) {
   if (!fs.existsSync(f)) {
     process.stderr.write(`bench: ${path.relative(ROOT, f)} is not built; run \`${hint}\` (or npm run bench) first.\n`);
     process.exit(1);
@@ -48,6 +58,9 @@ const MAIN = opts.quick ? 256 * MiB : 2 * GiB;
 const RSS_POINTS = opts.quick ? [256 * MiB, 1 * GiB] : [1 * GiB, 4 * GiB];
 /** Repetitions of each timed run (the best counts: this machine may be busy with other work). */
 const REPS = 3;
+/** endToEnd's simulated system (bytes of volumes; small: its repetitions run whole backups and restores) and the repetitions of every figure of issue 15 (the median counts). */
+const E2E_SIZE = opts.quick ? 32 * MiB : 256 * MiB;
+const MEDIAN_REPS = 5;
 const label = (n) => (n >= GiB ? `${n / GiB}GiB` : `${n / MiB}MiB`);
 const log = (s) => process.stderr.write(`${s}\n`);
 
@@ -203,7 +216,10 @@ async function prepare(dir) {
     fs.rmSync(s.root, { recursive: true, force: true });
     rss.push({ size, ...s });
   }
-  return { a, b, c, f0, f1, changedBytes: m.changedBytes, rss };
+  log(`CPU floors and the shim's CPU on the first run's stream (median of ${MEDIAN_REPS})…`);
+  const floor = await hashFloor({ file: a.file, bytes: a.bytes, reps: MEDIAN_REPS, tmp: dir });
+  const shim = await shimCpu({ shim: SHIM, withTty: WITH_TTY, file: a.file, bytes: a.bytes, reps: MEDIAN_REPS, tmp: dir });
+  return { a, b, c, f0, f1, changedBytes: m.changedBytes, rss, hashFloor: floor, shimCpu: shim };
 }
 
 async function benchEngine(kind, dir, s) {
@@ -243,6 +259,15 @@ async function benchEngine(kind, dir, s) {
       dumps[pipe ? "oursPiped" : "ours"].push(await oursDump(kind, repos.ours, oursA.snapshotId, oursA.sideSnapshotId, s.a.sha256, pipe));
     }
   }
+  log(`${kind}: CPU per GiB of ingest and dump (median of ${MEDIAN_REPS})…`);
+  const cpu = await pipelineCpu({
+    file: s.a.file, bytes: s.a.bytes, reps: MEDIAN_REPS, tmp: dir, env: { ...process.env, ...R.env }, floor: s.hashFloor,
+    init: (repo) => R.init(repo, kind === "restic" ? repos.ours : undefined),
+    ingestArgv: (repo) => ["node", CLI, "ingest", "--engine", kind, "--repo", repo, "--password-file", pwFile],
+    dumpArgv: ["node", CLI, "dump", "--engine", kind, "--repo", repos.ours, "--password-file", pwFile, "--side", oursA.sideSnapshotId, oursA.snapshotId],
+  });
+  log(`${kind}: endToEnd on a ${label(E2E_SIZE)} system (median of ${MEDIAN_REPS})…`);
+  const e2e = await endToEnd({ kind, dir, tools: E2E_TOOLS, qubes: qubesOf(E2E_SIZE), reps: MEDIAN_REPS, log });
   const best = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.min(...v)]));
   const [t, d] = [best(times), best(dumps)];
   const peakRssMiB = {};
@@ -268,6 +293,8 @@ async function benchEngine(kind, dir, s) {
     enginePeakRssMiB,
     dumpRatio: round(d.ours / d.raw, 3),
     dumpRatioPiped: round(d.oursPiped / d.rawPiped, 3),
+    endToEnd: e2e,
+    cpuPerGiB: { ...cpu, ...s.shimCpu, spread: { ...cpu.spread, ...s.shimCpu.spread } },
     _seconds: { ingest: t, dump: d },
   };
 }
@@ -276,8 +303,9 @@ const round = (x, d) => Math.round(x * 10 ** d) / 10 ** d;
 
 function table(results, s) {
   const lines = [];
+  lines.push(`endToEnd: ${label(E2E_SIZE)} of volumes, time and repository growth ours / seed's; CPU floors (s/GiB): SHA-256 ${s.hashFloor.median}, HMAC-SHA-256 ${s.shimCpu.shimEncFloor}`);
   lines.push(`system ${label(MAIN)} of volumes, stream ${(s.a.bytes / MiB).toFixed(1)} MiB, ${(s.changedBytes / MiB).toFixed(1)} MiB changed (1% of each volume in 4 MiB extents); chunks 100 MiB, shim MAC trailers`);
-  const row = (...c) => lines.push(c.map((x, i) => String(x).padEnd(i === 0 ? 8 : i === 1 ? 30 : 14)).join(""));
+  const row = (...c) => lines.push(c.map((x, i) => `${String(x).padEnd((i === 0 ? 8 : i === 1 ? 30 : 16) - 1)} `).join("").trimEnd());
   row("engine", "metric", "ours", "naive", "floor", "goal");
   for (const [kind, r] of Object.entries(results)) {
     const { ingest: ti, dump: td } = r._seconds;
@@ -289,6 +317,16 @@ function table(results, s) {
     for (const k of Object.keys(r.peakRssMiB)) row(kind, `peak RSS MiB at ${k} (engine)`, r.peakRssMiB[k], `(${r.enginePeakRssMiB[k]})`, "", "<= 150, flat");
     row(kind, "dumpRatio (ours ÷ raw)", r.dumpRatio, secs(td.ours, td.raw), "", "<= 1.10");
     row(kind, "  same, into a pipe", r.dumpRatioPiped, secs(td.oursPiped, td.rawPiped), "", "");
+    const e = r.endToEnd;
+    const med = (k) => secs(e.seconds[k].ours.median, e.seconds[k].seed.median);
+    const mb = (k) => `${(e.repositoryGrowthBytes[k].ours / 1e6).toFixed(2)} / ${(e.repositoryGrowthBytes[k].seed / 1e6).toFixed(2)} MB`;
+    row(kind, "endToEnd first backup ÷ seed", e.firstBackupRatio, med("firstBackup"), mb("firstBackup"), "<= 1.10");
+    row(kind, "endToEnd unchanged ÷ seed", e.unchangedBackupRatio, med("unchangedBackup"), mb("unchangedBackup"), "<= 1.10");
+    row(kind, "endToEnd restore ÷ seed", e.restoreRatio, med("restore"), "", "<= 1.05");
+    const c = r.cpuPerGiB;
+    row(kind, "CPU s/GiB ingest (engine)", c.ingest, `(${c.engine.ingest})`, `${c.ingestVsFloor} x floor`, "<= 1.5 x floor");
+    row(kind, "CPU s/GiB dump (engine)", c.dump, `(${c.engine.dump})`, `${c.dumpVsFloor} x floor`, "<= 1.5 x floor");
+    row(kind, "CPU s/GiB shim enc / dec", c.shimEnc, c.shimDec, `${c.shimEncVsFloor} x floor`, "enc <= 1.3 x floor");
   }
   return lines.join("\n");
 }
