@@ -20,7 +20,10 @@ test("an append-only repository is marked, and retention is not offered for it b
   await page.getByTestId("add-append-only").check();
   await page.getByTestId("add-password").fill("append only vault password");
   await page.getByTestId("add-submit").click();
-  await expect(page.getByTestId("add-done")).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId("add-done")).toHaveText("Repository vault added (append-only: retention runs on the server).", { timeout: 60_000 });
+  // the form is empty again, so a second click cannot add the same repository twice
+  for (const field of ["add-name", "add-location", "add-password"]) await expect(page.getByTestId(field)).toHaveValue("");
+  await expect(page.getByTestId("add-append-only")).not.toBeChecked();
   expect(fs.existsSync(path.join(dir, "config"))).toBe(true);
   const badge = page.getByTestId("repository-append-only");
   await expect(badge).toHaveCount(1);

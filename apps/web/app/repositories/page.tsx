@@ -95,7 +95,10 @@ function AddRepository() {
   const add = useMutation(
     trpc.repositories.add.mutationOptions({
       onSuccess: () => {
-        setPassword("");
+        // a fresh form: pressing "Add" again must not try to add the same repository twice
+        for (const clear of [setName, setLocation, setPassword, setCaCert, setMachine]) clear("");
+        setAppendOnly(false);
+        test.reset();
         void qc.invalidateQueries({ queryKey: trpc.repositories.list.queryKey() });
       },
     }),
