@@ -29,7 +29,11 @@ test("an append-only repository is marked, and retention is not offered for it b
   await expect(badge).toHaveCount(1);
   await expect(badge).toHaveText("append-only");
   await expect(badge).toHaveAttribute("title", /^This repository is append-only: its server refuses deletions/);
-  await page.screenshot({ path: testInfo.outputPath("repositories-append-only.png"), fullPage: true });
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: testInfo.outputPath(`repositories-append-only-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   await page.goto(`${state.baseURL}/schedules`);
   await page.getByTestId("sched-repo").selectOption({ label: "vault (restic)" });
