@@ -12,8 +12,8 @@ describe("remote repository options", () => {
   });
 
   it("gives borg's ssh keep-alives that give up after about the limit, after the user's own options", () => {
-    expect(sshKeepAlive("ssh", 60)).toBe("ssh -o ServerAliveInterval=5 -o ServerAliveCountMax=12");
-    expect(sshKeepAlive("ssh -i key -o ServerAliveInterval=30", 30)).toBe("ssh -i key -o ServerAliveInterval=30 -o ServerAliveInterval=5 -o ServerAliveCountMax=6");
-    expect(sshKeepAlive("ssh", 3)).toBe("ssh -o ServerAliveInterval=1 -o ServerAliveCountMax=3");
+    expect(sshKeepAlive("ssh", 60)).toBe("ssh -o ServerAliveInterval=5 -o ServerAliveCountMax=12 -o ConnectTimeout=60");
+    expect(sshKeepAlive("ssh -i key -o ServerAliveInterval=30", 30)).toBe("ssh -i key -o ServerAliveInterval=30 -o ServerAliveInterval=5 -o ServerAliveCountMax=6 -o ConnectTimeout=30");
+    expect(sshKeepAlive("ssh", 3)).toBe("ssh -o ServerAliveInterval=1 -o ServerAliveCountMax=3 -o ConnectTimeout=3");
   });
 });

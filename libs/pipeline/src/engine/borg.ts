@@ -25,12 +25,19 @@ const RUN_BACKEND_TIMEOUT_S = 30;
  * stopped answering (no retries, no timeout of its own), so its ssh sends
  * keep-alives (ServerAliveInterval) and gives up after about `seconds`
  * without an answer, which ends borg with "Connection closed by remote
- * host" (borgError: "borg lost the server …"). Options already in
- * `rsh` (BORG_RSH) win: ssh takes the first value of each.
+ * host" (borgError: "borg lost the server …"). Keep-alives start only once
+ * a session is up, so a server that accepts connections but never answers
+ * (stopped, overloaded) would still hang each new connection in its banner
+ * exchange: ConnectTimeout bounds that too. Each data part of a snapshot
+ * (per-qube layout) opens a connection of its own, so this case is as
+ * common as a broken one. Options already in `rsh` (BORG_RSH) win: ssh takes
+ * the first value of each.
+ * @param seconds how long the server may stay silent
+ * @returns `rsh` with `-o ServerAliveInterval=… -o ServerAliveCountMax=… -o ConnectTimeout=…` appended
  */
 export function sshKeepAlive(rsh: string, seconds: number): string {
   const interval = Math.max(1, Math.min(5, Math.floor(seconds / 3)));
-  return `${rsh} -o ServerAliveInterval=${interval} -o ServerAliveCountMax=${Math.max(1, Math.ceil(seconds / interval))}`;
+  return `${rsh} -o ServerAliveInterval=${interval} -o ServerAliveCountMax=${Math.max(1, Math.ceil(seconds / interval))} -o ConnectTimeout=${Math.max(1, Math.ceil(seconds))}`;
 }
 
 /** Segment size of the borg repositories this project creates (borg's default: 500 MiB). */
