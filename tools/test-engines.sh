@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t bins < <(bash tools/engines.sh)
-export QUBES_DEDUP_RESTIC=${bins[0]} QUBES_DEDUP_BORG=${bins[1]}
+# restic runs behind tools/test/restic-cheap-kdf, as in the main run (tools/test.sh)
+export QUBES_DEDUP_RESTIC_REAL=${bins[0]} QUBES_DEDUP_RESTIC="$PWD/tools/test/restic-cheap-kdf" QUBES_DEDUP_BORG=${bins[1]}
 # the server tests (restic's rest-server, borg over SSH) run here only, on these versions
 export QUBES_DEDUP_REST_SERVER=${bins[2]} QUBES_DEDUP_SERVER_TESTS=1
 echo "engine tier: $("$QUBES_DEDUP_RESTIC" version | cut -d' ' -f1-2), $("$QUBES_DEDUP_BORG" --version)"
@@ -19,6 +20,6 @@ projects=(@qubes-dedup/pipeline @qubes-dedup/service)
 if [ "${QUBES_DEDUP_ENGINE_TIER_CLI:-0}" = 1 ]; then projects+=(@qubes-dedup/cli); fi
 npx nx run-many -t test -p "${projects[@]}" --outputStyle=stream --skip-nx-cache
 npx nx run @qubes-dedup/demo:build --outputStyle=static
-node apps/demo/dist/qubes-dedup-demo.mjs --json --workdir var/demo-engines/restic >/dev/null
+QUBES_DEDUP_RESTIC=$QUBES_DEDUP_RESTIC_REAL node apps/demo/dist/qubes-dedup-demo.mjs --json --workdir var/demo-engines/restic >/dev/null
 node apps/demo/dist/qubes-dedup-demo.mjs --json --small --engine borg --workdir var/demo-engines/borg >/dev/null
 echo "engine tier: the demo restored IDENTICAL with restic 0.18.0 and with borg 1.4.0"

@@ -18,6 +18,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export NEXT_TELEMETRY_DISABLED=1 NX_NO_CLOUD=true NX_DAEMON=false CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 slow="${QUBES_DEDUP_SLOW:-1}"
+# The tests' restic repositories get a low-cost key after `init`
+# (tools/test/restic-cheap-kdf): opening one then takes milliseconds instead of
+# the ~0.5 s of CPU restic's calibrated scrypt costs on every engine run. The
+# demo and the bench keep restic's own key.
+export QUBES_DEDUP_RESTIC_REAL="${QUBES_DEDUP_RESTIC_REAL:-${QUBES_DEDUP_RESTIC:-restic}}"
+export QUBES_DEDUP_RESTIC="$PWD/tools/test/restic-cheap-kdf"
 npm run -s boundaries
 npx nx run-many -t typecheck --outputStyle=stream --skip-nx-cache
 # the main run never runs the slow tier (it is the next step)
