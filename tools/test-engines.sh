@@ -18,7 +18,7 @@ echo "engine tier: $("$QUBES_DEDUP_RESTIC" version | cut -d' ' -f1-2), $("$QUBES
 # QUBES_DEDUP_ENGINE_TIER_CLI=1: without them the tier fits CI's time with the per-qube layout's extra engine starts
 projects=(@qubes-dedup/pipeline @qubes-dedup/service)
 if [ "${QUBES_DEDUP_ENGINE_TIER_CLI:-0}" = 1 ]; then projects+=(@qubes-dedup/cli); fi
-npx nx run-many -t test -p "${projects[@]}" --outputStyle=stream --skip-nx-cache
+npx nx run-many -t test -p "${projects[@]}" --outputStyle=stream --skip-nx-cache --parallel=2
 npx nx run @qubes-dedup/demo:build --outputStyle=static
 QUBES_DEDUP_RESTIC=$QUBES_DEDUP_RESTIC_REAL node apps/demo/dist/qubes-dedup-demo.mjs --json --workdir var/demo-engines/restic >/dev/null
 node apps/demo/dist/qubes-dedup-demo.mjs --json --small --engine borg --workdir var/demo-engines/borg >/dev/null

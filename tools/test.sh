@@ -4,6 +4,8 @@
 # restic/borg/scrypt/tar), then the Playwright tests in Debian's Chromium.
 # Type errors fail the run too. The Nx cache is skipped: every run really
 # runs every test; each project is built before its tests (Nx dependsOn).
+# Two projects' tests run at a time (--parallel=2): most of a test waits on
+# engines and pipes, and one at a time left half of the 2 cores idle.
 # That main run uses Debian 12's restic 0.14.0 and borg 1.2.4. Two tiers follow:
 # - the slow tier: apps/cli/test/kill-trials.test.ts (the bundled ingest and
 #   dump killed with SIGKILL at random moments until QUBES_DEDUP_TRIALS,
@@ -27,7 +29,7 @@ export QUBES_DEDUP_RESTIC="$PWD/tools/test/restic-cheap-kdf"
 npm run -s boundaries
 npx nx run-many -t typecheck --outputStyle=stream --skip-nx-cache
 # the main run never runs the slow tier (it is the next step)
-env -u QUBES_DEDUP_SLOW npx nx run-many -t test --outputStyle=stream --skip-nx-cache
+env -u QUBES_DEDUP_SLOW npx nx run-many -t test --outputStyle=stream --skip-nx-cache --parallel=2
 if [ "$slow" != 0 ]; then
   echo "slow tier: kill trials (apps/cli/test/kill-trials.test.ts)"
   (cd apps/cli && QUBES_DEDUP_SLOW=1 QUBES_DEDUP_TERM_TRIALS="${QUBES_DEDUP_TERM_TRIALS:-2}" npx vitest run test/kill-trials.test.ts)
