@@ -24,13 +24,13 @@
 // the stream ÷ all qubes'), incrementalReadVsChanged (first ÷ second; goal
 // <= 1.1), incrementalTimeRatio (wall time, routine ÷ full; goal <= 0.25).
 // usage: node bench/incremental.mjs [--small|--quick] [--json] [--engines restic,borg] [--keep]
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { routineBackup, routineTools } from "./incremental/routine.mjs";
+import { exec } from "./pipeline/exec.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = path.join(ROOT, "libs/pipeline/dist/pipeline-cli.mjs");
@@ -79,27 +79,8 @@ function qubesOf() {
   return [tpl(1), tpl(2), ...Array.from({ length: 18 }, (_, i) => app(i + 1))];
 }
 
-/** Runs argv (stdout captured, or to a file such as /dev/null); resolves to { seconds, stdout, stderr }; rejects on a non-zero exit. */
-function run(argv, { stdin, stdout = "pipe", env } = {}) {
-  const inFd = fs.openSync(stdin ?? "/dev/null", "r");
-  const outFd = stdout === "pipe" ? "pipe" : fs.openSync(stdout, "w");
-  const t0 = process.hrtime.bigint();
-  const child = spawn(argv[0], argv.slice(1), { stdio: [inFd, outFd, "pipe"], env: { ...process.env, ...env } });
-  let out = "";
-  let err = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err = (err + d).slice(-65536)));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => {
-      fs.closeSync(inFd);
-      if (typeof outFd === "number") fs.closeSync(outFd);
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) return reject(new Error(`${argv.slice(0, 3).join(" ")} … exited with ${code}: ${err.trim().split("\n").slice(-3).join(" / ")}`));
-      resolve({ seconds, stdout: out, stderr: err });
-    });
-  });
-}
+/** Runs argv (stdout captured, or to a file such as /dev/null), `env` added to ours; see exec. */
+const run = (argv, { stdin, stdout = "pipe", env } = {}) => exec(argv, { stdin, stdout, env: { ...process.env, ...env } });
 
 const lastJson = (text) => JSON.parse(text.trim().split("\n").filter((l) => l.startsWith("{")).pop());
 const engineEnv = (kind) => (kind === "borg" ? { BORG_PASSPHRASE: PASSWORD } : {});

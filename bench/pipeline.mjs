@@ -14,7 +14,6 @@
 // the SHA-256 / HMAC floor: ingest and dump <= 1.5 x, shim enc <= 1.3 x),
 // each a median of 5 (bench/pipeline/, bench/README.md).
 // usage: node bench/pipeline.mjs [--quick] [--json] [--engines restic,borg] [--keep]
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -22,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { hashFloor, pipelineCpu, shimCpu } from "./pipeline/cpu.mjs";
 import { endToEnd } from "./pipeline/end-to-end.mjs";
+import { exec } from "./pipeline/exec.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = path.join(ROOT, "libs/pipeline/dist/pipeline-cli.mjs");
@@ -105,43 +105,31 @@ function piped(argv, where) {
 
 /**
  * Runs argv (stdin from a file or /dev/null, stdout to a file, /dev/null or
- * captured; through a pipe when `pipe` is "in" or "out"), timing it and
- * sampling the peak RSS of it and its descendants.
+ * captured; through a pipe when `pipe` is "in" or "out"; `env` added to ours),
+ * timing it and sampling the peak RSS of it and its descendants every 50 ms.
  * Resolves to { seconds, stdout, stderr, rootMiB, engineMiB }; rejects on a non-zero exit.
  */
-function run(argv, { stdin, stdout = "pipe", env, pipe } = {}) {
+async function run(argv, { stdin, stdout = "pipe", env, pipe } = {}) {
   if (pipe) argv = piped(argv, pipe);
-  const inFd = fs.openSync(stdin ?? "/dev/null", "r");
-  const outFd = stdout === "pipe" ? "pipe" : fs.openSync(stdout, "w");
-  const t0 = process.hrtime.bigint();
-  const child = spawn(argv[0], argv.slice(1), { stdio: [inFd, outFd, "pipe"], env: { ...process.env, ...env } });
   const peaks = new Map();
-  const sample = () => {
-    for (let queue = [child.pid]; queue.length; ) {
-      const pid = queue.pop();
-      const p = procPeak(pid);
-      if (p) peaks.set(pid, { name: p.name, mib: Math.max(p.mib, peaks.get(pid)?.mib ?? 0) });
-      queue.push(...children(pid));
-    }
+  let root;
+  const watch = (child) => {
+    root = child.pid;
+    const sample = () => {
+      for (let queue = [child.pid]; queue.length; ) {
+        const pid = queue.pop();
+        const p = procPeak(pid);
+        if (p) peaks.set(pid, { name: p.name, mib: Math.max(p.mib, peaks.get(pid)?.mib ?? 0) });
+        queue.push(...children(pid));
+      }
+    };
+    const timer = setInterval(sample, 50);
+    return () => clearInterval(timer);
   };
-  const timer = setInterval(sample, 50);
-  let out = "";
-  let err = "";
-  child.stdout?.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err = (err + d).slice(-65536)));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearInterval(timer);
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      fs.closeSync(inFd);
-      if (typeof outFd === "number") fs.closeSync(outFd);
-      if (code !== 0) return reject(new Error(`${argv.slice(0, 3).join(" ")} … exited with ${code}: ${err.trim().split("\n").pop()}`));
-      const others = [...peaks.entries()].filter(([pid]) => pid !== child.pid).map(([, p]) => p);
-      const engineMiB = Math.max(0, ...others.filter((p) => /restic|borg|python/.test(p.name)).map((p) => p.mib));
-      resolve({ seconds, stdout: out, stderr: err, rootMiB: peaks.get(child.pid)?.mib ?? NaN, engineMiB });
-    });
-  });
+  const r = await exec(argv, { stdin, stdout, env: { ...process.env, ...env }, watch });
+  const others = [...peaks.entries()].filter(([pid]) => pid !== root).map(([, p]) => p);
+  const engineMiB = Math.max(0, ...others.filter((p) => /restic|borg|python/.test(p.name)).map((p) => p.mib));
+  return { ...r, rootMiB: peaks.get(root)?.mib ?? NaN, engineMiB };
 }
 
 const lastJson = (text) => JSON.parse(text.trim().split("\n").filter((l) => l.startsWith("{")).pop());

@@ -1,5 +1,5 @@
-// Small process and statistics helpers of the pipeline bench's end-to-end
-// and CPU measurements (bench/pipeline/end-to-end.mjs, cpu.mjs).
+// Small process and statistics helpers of the benches (bench/pipeline.mjs
+// and its end-to-end and CPU measurements, bench/incremental.mjs).
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -12,16 +12,19 @@ export const CPU_SPLIT = path.join(path.dirname(fileURLToPath(import.meta.url)),
  * Runs argv with stdin from a file (default /dev/null) and stdout to a file,
  * /dev/null or captured ("pipe"); stderr is captured (last 64 KiB); in `cwd`
  * (default ours); `fd3`, when given, is written to a pipe on fd 3 (the pty
- * helper's passphrase line).
+ * helper's passphrase line); `watch(child)`, when given, is called once the
+ * child is spawned and may return a function called when it has exited (the
+ * pipeline bench samples peak RSS with it).
  * Resolves to { seconds (wall), stdout, stderr }.
  * @throws Error with the stderr tail on a non-zero exit.
  */
-export function exec(argv, { stdin = "/dev/null", stdout = "pipe", env = process.env, cwd, fd3 } = {}) {
+export function exec(argv, { stdin = "/dev/null", stdout = "pipe", env = process.env, cwd, fd3, watch } = {}) {
   const inFd = fs.openSync(stdin, "r");
   const outFd = stdout === "pipe" ? "pipe" : fs.openSync(stdout, "w");
   const t0 = process.hrtime.bigint();
   const child = spawn(argv[0], argv.slice(1), { stdio: [inFd, outFd, "pipe", ...(fd3 === undefined ? [] : ["pipe"])], env, cwd });
   child.stdio[3]?.end(fd3);
+  const unwatch = watch?.(child);
   let out = "";
   let err = "";
   child.stdout?.on("data", (d) => (out += d));
@@ -29,6 +32,7 @@ export function exec(argv, { stdin = "/dev/null", stdout = "pipe", env = process
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) => {
+      unwatch?.();
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       fs.closeSync(inFd);
       if (typeof outFd === "number") fs.closeSync(outFd);
